@@ -1,0 +1,316 @@
+//! Configuration from the environment, read and validated once per cold start.
+//! Names and defaults are those of the setup guide of the system this replaces.
+
+use crate::error::{Result, WorkerError};
+
+/// CloudWatch namespace of every metric the pipeline publishes.
+pub const METRIC_NAMESPACE: &str = "MLOps/Forecasting";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingResources {
+    pub instance_type: String,
+    pub instance_count: i32,
+    pub volume_gb: i32,
+    pub max_runtime_seconds: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointResources {
+    pub instance_type: String,
+    pub instance_count: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub bucket: String,
+    pub image_uri: String,
+    pub role_arn: String,
+    pub endpoint_name: String,
+    pub topic_arn: String,
+    pub model_package_group: String,
+    /// MAPE gate, percent: a model deploys only when its MAPE is strictly below this.
+    pub mape_threshold: f64,
+    /// Relative change of the mean daily ticket count that counts as data drift (0.5 = 50%).
+    pub drift_threshold: f64,
+    pub training: TrainingResources,
+    pub endpoint: EndpointResources,
+    /// Seconds between two status checks of a training job or endpoint.
+    pub poll_seconds: u32,
+}
+
+/// One row of the configuration table (README.md is generated from the same facts).
+pub struct Var {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub meaning: &'static str,
+}
+
+pub const VARS: &[Var] = &[
+    Var {
+        name: "S3_BUCKET",
+        default: Some("ticket-forecasting-lake"),
+        meaning: "data lake bucket: bronze/, Model/, statistics/, training-output/",
+    },
+    Var {
+        name: "ECR_IMAGE_URI",
+        default: None,
+        meaning: "training and serving image (the Prophet container)",
+    },
+    Var {
+        name: "SAGEMAKER_ROLE",
+        default: None,
+        meaning: "execution role ARN passed to SageMaker",
+    },
+    Var {
+        name: "ENDPOINT_NAME",
+        default: Some("prophet-fastapi-endpoint-latest"),
+        meaning: "the serving endpoint",
+    },
+    Var {
+        name: "SNS_TOPIC_ARN",
+        default: None,
+        meaning: "topic for alerts",
+    },
+    Var {
+        name: "MODEL_PACKAGE_GROUP",
+        default: Some("prophet-forecasting-models"),
+        meaning: "model registry group",
+    },
+    Var {
+        name: "MAPE_THRESHOLD",
+        default: Some("20"),
+        meaning: "deploy only when MAPE (percent) is below this; (0, 100]",
+    },
+    Var {
+        name: "DRIFT_THRESHOLD",
+        default: Some("0.5"),
+        meaning: "relative change of mean daily tickets that is data drift",
+    },
+    Var {
+        name: "TRAINING_INSTANCE_TYPE",
+        default: Some("ml.m5.large"),
+        meaning: "training instance type",
+    },
+    Var {
+        name: "TRAINING_INSTANCE_COUNT",
+        default: Some("1"),
+        meaning: "training instance count",
+    },
+    Var {
+        name: "TRAINING_VOLUME_GB",
+        default: Some("10"),
+        meaning: "training volume size",
+    },
+    Var {
+        name: "TRAINING_MAX_RUNTIME_SECONDS",
+        default: Some("3600"),
+        meaning: "training job stopping condition",
+    },
+    Var {
+        name: "ENDPOINT_INSTANCE_TYPE",
+        default: Some("ml.m5.large"),
+        meaning: "serving instance type",
+    },
+    Var {
+        name: "ENDPOINT_INSTANCE_COUNT",
+        default: Some("1"),
+        meaning: "serving instance count",
+    },
+    Var {
+        name: "POLL_SECONDS",
+        default: Some("60"),
+        meaning: "wait between status checks",
+    },
+];
+
+impl Config {
+    /// Read from the process environment.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Read through `lookup` (tests pass a map). Empty values count as missing.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| -> Result<String> {
+            let var = VARS
+                .iter()
+                .find(|v| v.name == name)
+                .expect("every variable read is listed in VARS");
+            match lookup(name).map(|v| v.trim().to_string()) {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => var
+                    .default
+                    .map(str::to_string)
+                    .ok_or_else(|| WorkerError::config(name, "is required and not set")),
+            }
+        };
+        let number = |name: &str| -> Result<f64> {
+            let raw = get(name)?;
+            raw.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| WorkerError::config(name, format!("`{raw}` is not a number")))
+        };
+        let integer = |name: &str, min: i64, max: i64| -> Result<i64> {
+            let raw = get(name)?;
+            match raw.parse::<i64>() {
+                Ok(v) if (min..=max).contains(&v) => Ok(v),
+                _ => Err(WorkerError::config(
+                    name,
+                    format!("`{raw}` is not an integer in [{min}, {max}]"),
+                )),
+            }
+        };
+        let arn = |name: &str, service: &str| -> Result<String> {
+            let v = get(name)?;
+            if v.starts_with("arn:") && v.split(':').nth(2) == Some(service) {
+                Ok(v)
+            } else {
+                Err(WorkerError::config(
+                    name,
+                    format!("`{v}` is not an arn:<partition>:{service}:... ARN"),
+                ))
+            }
+        };
+
+        let mape_threshold = number("MAPE_THRESHOLD")?;
+        if !(mape_threshold > 0.0 && mape_threshold <= 100.0) {
+            return Err(WorkerError::config(
+                "MAPE_THRESHOLD",
+                format!("{mape_threshold} is outside (0, 100]"),
+            ));
+        }
+        let drift_threshold = number("DRIFT_THRESHOLD")?;
+        if drift_threshold <= 0.0 {
+            return Err(WorkerError::config(
+                "DRIFT_THRESHOLD",
+                format!("{drift_threshold} must be above 0"),
+            ));
+        }
+        let image_uri = get("ECR_IMAGE_URI")?;
+        if image_uri.contains(char::is_whitespace) {
+            return Err(WorkerError::config("ECR_IMAGE_URI", "contains whitespace"));
+        }
+        Ok(Config {
+            bucket: get("S3_BUCKET")?,
+            image_uri,
+            role_arn: arn("SAGEMAKER_ROLE", "iam")?,
+            endpoint_name: get("ENDPOINT_NAME")?,
+            topic_arn: arn("SNS_TOPIC_ARN", "sns")?,
+            model_package_group: get("MODEL_PACKAGE_GROUP")?,
+            mape_threshold,
+            drift_threshold,
+            training: TrainingResources {
+                instance_type: get("TRAINING_INSTANCE_TYPE")?,
+                instance_count: integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
+                volume_gb: integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
+                max_runtime_seconds: integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 432_000)? as i32,
+            },
+            endpoint: EndpointResources {
+                instance_type: get("ENDPOINT_INSTANCE_TYPE")?,
+                instance_count: integer("ENDPOINT_INSTANCE_COUNT", 1, 100)? as i32,
+            },
+            poll_seconds: integer("POLL_SECONDS", 1, 3600)? as u32,
+        })
+    }
+
+    pub fn alarm_name(&self) -> String {
+        format!("{}-mape-drift-alarm", self.endpoint_name)
+    }
+
+    /// A configuration for tests and examples: the guide's defaults with placeholder ARNs.
+    pub fn example() -> Self {
+        Self::from_lookup(|k| match k {
+            "ECR_IMAGE_URI" => {
+                Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/prophet-forecast:latest".into())
+            }
+            "SAGEMAKER_ROLE" => {
+                Some("arn:aws:iam::123456789012:role/SageMakerExecutionRole".into())
+            }
+            "SNS_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:model-drift-alerts".into()),
+            _ => None,
+        })
+        .expect("example configuration is valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let mut map: HashMap<String, String> = [
+            ("ECR_IMAGE_URI", "img:latest"),
+            ("SAGEMAKER_ROLE", "arn:aws:iam::1:role/r"),
+            ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:t"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            map.insert(k.to_string(), v.to_string());
+        }
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_guides() {
+        let c = Config::from_lookup(env(&[])).unwrap();
+        assert_eq!(c.bucket, "ticket-forecasting-lake");
+        assert_eq!(c.endpoint_name, "prophet-fastapi-endpoint-latest");
+        assert_eq!(c.model_package_group, "prophet-forecasting-models");
+        assert_eq!(c.mape_threshold, 20.0);
+        assert_eq!(c.drift_threshold, 0.5);
+        assert_eq!(c.training.instance_type, "ml.m5.large");
+        assert_eq!(c.training.max_runtime_seconds, 3600);
+        assert_eq!(c.training.volume_gb, 10);
+        assert_eq!(
+            c.alarm_name(),
+            "prophet-fastapi-endpoint-latest-mape-drift-alarm"
+        );
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_named() {
+        for var in ["ECR_IMAGE_URI", "SAGEMAKER_ROLE", "SNS_TOPIC_ARN"] {
+            let err = Config::from_lookup(env(&[(var, "")])).unwrap_err();
+            assert_eq!(err, WorkerError::config(var, "is required and not set"));
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        let cases = [
+            ("MAPE_THRESHOLD", "abc"),
+            ("MAPE_THRESHOLD", "0"),
+            ("MAPE_THRESHOLD", "120"),
+            ("MAPE_THRESHOLD", "NaN"),
+            ("DRIFT_THRESHOLD", "-1"),
+            ("TRAINING_INSTANCE_COUNT", "0"),
+            ("TRAINING_MAX_RUNTIME_SECONDS", "1.5"),
+            ("SAGEMAKER_ROLE", "my-role"),
+            ("SNS_TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q"),
+            ("POLL_SECONDS", "0"),
+        ];
+        for (var, value) in cases {
+            match Config::from_lookup(env(&[(var, value)])) {
+                Err(WorkerError::Config { var: v, .. }) => assert_eq!(v, var, "{value}"),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_are_read() {
+        let c = Config::from_lookup(env(&[
+            ("MAPE_THRESHOLD", "15.5"),
+            ("ENDPOINT_INSTANCE_COUNT", "2"),
+            ("S3_BUCKET", "other"),
+        ]))
+        .unwrap();
+        assert_eq!(c.mape_threshold, 15.5);
+        assert_eq!(c.endpoint.instance_count, 2);
+        assert_eq!(c.bucket, "other");
+    }
+}

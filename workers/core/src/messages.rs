@@ -1,0 +1,118 @@
+//! The text of every alert. Subjects are the users' contract (they filter mail on them).
+
+use crate::payload::DataReport;
+
+pub const SUBJECT_NEEDS_APPROVAL: &str = "Model Needs Manual Approval";
+pub const SUBJECT_MAPE_UNKNOWN: &str = "Model MAPE Unknown - Manual Review Needed";
+pub const SUBJECT_TRAINING_FAILED: &str = "Model Retraining Failed";
+pub const SUBJECT_DEADLINE: &str = "Model Retraining Timed Out";
+pub const SUBJECT_DEPLOY_FAILED: &str = "Model Deployment Failed";
+pub const SUBJECT_PIPELINE_ERROR: &str = "Model Retraining Pipeline Error";
+pub const SUBJECT_DATA_DRIFT: &str = "Data Drift Detected";
+
+pub fn needs_approval(
+    mape: f64,
+    threshold: f64,
+    serving: &str,
+    version_arn: &str,
+    job: &str,
+) -> String {
+    format!(
+        "New model exceeded MAPE threshold. MAPE: {mape:.1}%, Threshold: {threshold:.1}%. \
+         Please review and approve manually.\n\n\
+         Still serving: {serving}\n\
+         New version (PendingManualApproval): {version_arn}\n\
+         Training job: {job}\n\
+         Approving the version in the model registry deploys it."
+    )
+}
+
+pub fn mape_unknown(
+    reason: &str,
+    threshold: f64,
+    serving: &str,
+    version_arn: &str,
+    job: &str,
+) -> String {
+    format!(
+        "New model has no usable MAPE ({reason}); it was not deployed. Threshold: {threshold:.1}%. \
+         Please review and approve manually.\n\n\
+         Still serving: {serving}\n\
+         New version (PendingManualApproval): {version_arn}\n\
+         Training job: {job}"
+    )
+}
+
+pub fn training_failed(job: &str, status: &str, reason: &str, serving: &str) -> String {
+    format!(
+        "Training job {job} ended {status}: {reason}\n\nStill serving: {serving}\nNothing was deployed."
+    )
+}
+
+pub fn deadline_passed(job: &str, elapsed: u64, serving: &str) -> String {
+    format!(
+        "Training job {job} was still running after {elapsed} s, past the run's deadline.\n\n\
+         Still serving: {serving}\nNothing was deployed; the job was left as it is."
+    )
+}
+
+pub fn deploy_failed(endpoint: &str, status: &str, reason: &str, serving: &str) -> String {
+    format!(
+        "The update of endpoint {endpoint} did not complete ({status}): {reason}\n\nServing now: {serving}"
+    )
+}
+
+pub fn pipeline_error(execution: &str, error: &str, cause: &str, serving: &str) -> String {
+    format!(
+        "Execution {execution} failed: {error}: {cause}\n\nStill serving: {serving}\n\
+         Fix the cause, then redrive the execution from the Step Functions console."
+    )
+}
+
+pub fn data_drift(report: &DataReport, threshold: f64) -> String {
+    let fmt = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "n/a".into());
+    format!(
+        "Mean daily tickets moved from {} (last training data) to {} (new data), a change of {} \
+         (threshold {:.0}%). Training goes on.\nNew files: {}, rows: {}, unreadable rows: {}.",
+        fmt(report.baseline_mean),
+        fmt(report.mean_daily_tickets),
+        report
+            .relative_change
+            .map(|c| format!("{:.0}%", c * 100.0))
+            .unwrap_or_else(|| "n/a".into()),
+        threshold * 100.0,
+        report.new_files,
+        report.rows,
+        report.bad_rows
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approval_text_keeps_the_originals_sentence() {
+        let body = needs_approval(25.3, 20.0, "prophet-model-v3", "arn:v4", "job-1");
+        assert!(body.starts_with(
+            "New model exceeded MAPE threshold. MAPE: 25.3%, Threshold: 20.0%. Please review and approve manually."
+        ));
+        assert!(body.contains("Still serving: prophet-model-v3"));
+        assert!(body.contains("arn:v4"));
+    }
+
+    #[test]
+    fn drift_text_has_both_means() {
+        let r = DataReport {
+            mean_daily_tickets: Some(160.0),
+            baseline_mean: Some(100.0),
+            relative_change: Some(0.6),
+            ..Default::default()
+        };
+        let body = data_drift(&r, 0.5);
+        assert!(
+            body.contains("from 100.0") && body.contains("to 160.0") && body.contains("60%"),
+            "{body}"
+        );
+    }
+}
