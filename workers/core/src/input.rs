@@ -65,12 +65,19 @@ pub struct RunRequest {
 pub fn deserialize_named<T: DeserializeOwned>(value: Value) -> Result<T> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
-            "input".to_string()
-        } else {
-            path
+        let reason = e.into_inner().to_string();
+        // A missing field is reported at its parent: name the field itself.
+        let missing = reason
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        let field = match (path.as_str(), missing) {
+            (".", Some(m)) => m,
+            (".", None) => "input".to_string(),
+            (p, Some(m)) => format!("{p}.{m}"),
+            (p, None) => p.to_string(),
         };
-        WorkerError::invalid(field, e.into_inner().to_string())
+        WorkerError::invalid(field, reason)
     })
 }
 
@@ -369,7 +376,7 @@ mod tests {
         let e = normalise(&ev, &cfg()).unwrap_err();
         assert_eq!(
             e,
-            WorkerError::invalid("detail", "missing field `ModelPackageArn`")
+            WorkerError::invalid("detail.ModelPackageArn", "missing field `ModelPackageArn`")
         );
     }
 }

@@ -37,3 +37,6 @@ pub fn s3_client(sdk: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
 pub fn init_tracing() {
     lambda_runtime::tracing::init_default_subscriber();
 }
+
+#[cfg(feature = "test-support")]
+pub mod testing;

@@ -1,0 +1,115 @@
+//! StartTraining: normalise the request, then skip, hand an approved version to Deploy, or
+//! start (or adopt) this execution's training job.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use tracing::{info, Instrument};
+
+use retrain_core::input::{deserialize_named, normalise, RunRequest};
+use retrain_core::names::training_job_name;
+use retrain_core::payload::{Action, Run, State, Trigger};
+use retrain_core::{Config, Result};
+
+pub struct Deps {
+    pub cfg: Config,
+    pub s3: aws_sdk_s3::Client,
+    pub sm: aws_sdk_sagemaker::Client,
+    pub cw: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+/// What the state machine passes: the execution input as it came, and the execution's name.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartRequest {
+    input: Value,
+    execution: String,
+}
+
+/// Slack on top of the job's max runtime for provisioning, image pull and upload: past
+/// `max_runtime + slack` since the job was created, the wait loop gives up.
+pub const DEADLINE_SLACK_SECONDS: u64 = 1800;
+
+pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<State> {
+    let req: StartRequest = deserialize_named(event)?;
+    if req.execution.trim().is_empty() {
+        return Err(retrain_core::WorkerError::invalid("execution", "is empty"));
+    }
+    let request = normalise(&req.input, &deps.cfg)?;
+    let job_name = training_job_name(&req.execution);
+    let span = tracing::info_span!("start_training", execution = %req.execution, job = %job_name);
+    async move {
+        let run = decide(deps, &req.execution, &job_name, request, now).await?;
+        info!(action = ?run.action, reason = %run.reason, "run decided");
+        Ok(State {
+            run: Some(run),
+            job: None,
+            evaluation: None,
+            deployment: None,
+            endpoint: None,
+            error: None,
+        })
+    }
+    .instrument(span)
+    .await
+}
+
+async fn decide(
+    deps: &Deps,
+    execution: &str,
+    job_name: &str,
+    request: RunRequest,
+    now: DateTime<Utc>,
+) -> Result<Run> {
+    let mut run = Run {
+        execution: execution.to_string(),
+        trigger: request.trigger,
+        action: Action::Skip,
+        reason: String::new(),
+        mape_threshold: request.mape_threshold,
+        poll_seconds: request.poll_seconds,
+        deadline_seconds: request.training.max_runtime_seconds as u64 + DEADLINE_SLACK_SECONDS,
+        training: None,
+        data: None,
+        approval: request.approval.clone(),
+    };
+    if request.trigger == Trigger::Approval {
+        let (action, reason) = crate::approval::check(deps, &request).await?;
+        run.action = action;
+        run.reason = reason;
+        return Ok(run);
+    }
+
+    // A retry or redrive of this execution: adopt the job its earlier attempt started.
+    let existing = crate::training::describe(&deps.sm, job_name).await?;
+    let data = crate::data::scan(deps, request.force, existing.is_none()).await?;
+    if existing.is_none() && data.new_files == 0 && !request.force {
+        run.reason = match &data.since {
+            Some(t) => format!("no new ticket files under bronze/ since {}", t.to_rfc3339()),
+            None => "no ticket files under bronze/".to_string(),
+        };
+        run.data = Some(data.report);
+        return Ok(run);
+    }
+    retrain_core::registry::ensure_group(&deps.sm, &deps.cfg.model_package_group).await?;
+    let job = match existing {
+        Some(job) => job,
+        None => crate::training::start(deps, job_name, execution, &request.training, now).await?,
+    };
+    run.action = Action::Train;
+    run.reason = if job.adopted {
+        "adopted the training job an earlier attempt of this execution started".to_string()
+    } else if data.new_files == 0 {
+        "forced: training without new ticket files".to_string()
+    } else {
+        format!("{} new ticket files", data.new_files)
+    };
+    run.training = Some(job);
+    run.data = Some(data.report);
+    Ok(run)
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

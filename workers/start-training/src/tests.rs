@@ -1,0 +1,748 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataInput, PutMetricDataOutput};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Input, ListObjectsV2Output};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::error::NoSuchKey;
+use aws_sdk_sagemaker::operation::create_model_package_group::{
+    CreateModelPackageGroupInput, CreateModelPackageGroupOutput,
+};
+use aws_sdk_sagemaker::operation::create_training_job::{
+    CreateTrainingJobError, CreateTrainingJobInput, CreateTrainingJobOutput,
+};
+use aws_sdk_sagemaker::operation::describe_endpoint::{
+    DescribeEndpointError, DescribeEndpointOutput,
+};
+use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
+use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
+use aws_sdk_sagemaker::operation::describe_model_package_group::{
+    DescribeModelPackageGroupError, DescribeModelPackageGroupOutput,
+};
+use aws_sdk_sagemaker::operation::describe_training_job::{
+    DescribeTrainingJobError, DescribeTrainingJobOutput,
+};
+use aws_sdk_sagemaker::types::error::{ResourceInUse, ResourceNotFound};
+use aws_sdk_sagemaker::types::{
+    EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+    OutputDataConfig, ProductionVariant,
+};
+use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
+use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use retrain_core::names::{training_job_name, version_resource_name};
+use retrain_core::payload::{Action, Trigger};
+use retrain_core::testing::{throttled, validation_not_found, Recorder};
+use retrain_core::{Config, WorkerError};
+
+use super::{handle, Deps};
+
+const EXECUTION: &str = "weekly-2026-11-22";
+const GROUP: &str = "prophet-forecasting-models";
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn smithy(t: DateTime<Utc>) -> aws_sdk_s3::primitives::DateTime {
+    retrain_core::time::to_smithy(t)
+}
+
+/// Ten tickets a day on each of the days given.
+fn tickets(days: &[&str], per_day: usize) -> String {
+    let mut out = String::from("ticket_id, Created Date ,channel\n");
+    let mut id = 0;
+    for d in days {
+        for h in 0..per_day {
+            id += 1;
+            out.push_str(&format!("{id},{d} {:02}:15:00,email\n", h % 24));
+        }
+    }
+    out
+}
+
+/// The bucket and registry the worker sees.
+#[derive(Clone, Default)]
+struct World {
+    last_trained: Option<String>,
+    statistics: Option<String>,
+    /// key → (LastModified, body)
+    files: Vec<(String, DateTime<Utc>, String)>,
+    page_size: usize,
+    existing_job: bool,
+    create_in_use: bool,
+    group_exists: bool,
+    s3_throttled: bool,
+}
+
+struct Calls {
+    create_job: Recorder<CreateTrainingJobInput>,
+    create_group: Recorder<CreateModelPackageGroupInput>,
+    metrics: Recorder<PutMetricDataInput>,
+    publish: Recorder<PublishInput>,
+    list: Recorder<ListObjectsV2Input>,
+}
+
+fn deps(world: World) -> (Deps, Calls) {
+    let calls = Calls {
+        create_job: Recorder::default(),
+        create_group: Recorder::default(),
+        metrics: Recorder::default(),
+        publish: Recorder::default(),
+        list: Recorder::default(),
+    };
+    let w = Arc::new(world);
+
+    let mut objects: HashMap<String, String> = w
+        .files
+        .iter()
+        .map(|(k, _, b)| (k.clone(), b.clone()))
+        .collect();
+    if let Some(doc) = &w.last_trained {
+        objects.insert("Model/last_trained.json".into(), doc.clone());
+    }
+    if let Some(doc) = &w.statistics {
+        objects.insert("statistics/latest.json".into(), doc.clone());
+    }
+    let throttled_s3 = w.s3_throttled;
+    let get = mock!(aws_sdk_s3::Client::get_object).then_compute_response(move |req| {
+        if throttled_s3 {
+            return MockResponse::Error(GetObjectError::generic(throttled()));
+        }
+        match objects.get(req.key().unwrap_or_default()) {
+            Some(body) => MockResponse::Output(
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(body.clone().into_bytes()))
+                    .build(),
+            ),
+            None => MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build())),
+        }
+    });
+    let (wl, rec) = (w.clone(), calls.list.clone());
+    let list = mock!(aws_sdk_s3::Client::list_objects_v2).then_compute_output(move |req| {
+        rec.record(req);
+        let page = wl.page_size.max(1);
+        let start: usize = req
+            .continuation_token()
+            .map(|t| t.parse().unwrap())
+            .unwrap_or(0);
+        let mut files = wl.files.clone();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let chunk: Vec<_> = files.iter().skip(start).take(page).collect();
+        let mut out = ListObjectsV2Output::builder().key_count(chunk.len() as i32);
+        for (k, modified, body) in &chunk {
+            out = out.contents(
+                aws_sdk_s3::types::Object::builder()
+                    .key(k)
+                    .last_modified(smithy(*modified))
+                    .size(body.len() as i64)
+                    .build(),
+            );
+        }
+        if start + page < files.len() {
+            out = out
+                .is_truncated(true)
+                .next_continuation_token((start + page).to_string());
+        } else {
+            out = out.is_truncated(false);
+        }
+        out.build()
+    });
+    // The SDK's own retries are off: a throttled call must surface as AwsTransient here.
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get, &list], |b| {
+        b.retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+    });
+
+    let wj = w.clone();
+    let describe_job = mock!(aws_sdk_sagemaker::Client::describe_training_job)
+        .then_compute_response(move |req| {
+            if wj.existing_job {
+                MockResponse::Output(
+                    DescribeTrainingJobOutput::builder()
+                        .training_job_name(req.training_job_name().unwrap())
+                        .creation_time(smithy(t0() - Duration::minutes(5)))
+                        .output_data_config(
+                            OutputDataConfig::builder()
+                                .s3_output_path("s3://ticket-forecasting-lake/training-output/")
+                                .build(),
+                        )
+                        .build(),
+                )
+            } else {
+                MockResponse::Error(DescribeTrainingJobError::ResourceNotFound(
+                    ResourceNotFound::builder()
+                        .message("Requested resource not found.")
+                        .build(),
+                ))
+            }
+        });
+    let (wc, rec) = (w.clone(), calls.create_job.clone());
+    let create_job =
+        mock!(aws_sdk_sagemaker::Client::create_training_job).then_compute_response(move |req| {
+            rec.record(req);
+            if wc.create_in_use {
+                MockResponse::Error(CreateTrainingJobError::ResourceInUse(
+                    ResourceInUse::builder()
+                        .message("Training job names must be unique")
+                        .build(),
+                ))
+            } else {
+                MockResponse::Output(
+                    CreateTrainingJobOutput::builder()
+                        .training_job_arn(format!(
+                            "arn:aws:sagemaker:us-east-1:123456789012:training-job/{}",
+                            req.training_job_name().unwrap()
+                        ))
+                        .build(),
+                )
+            }
+        });
+    let group_exists = w.group_exists;
+    let describe_group = mock!(aws_sdk_sagemaker::Client::describe_model_package_group)
+        .then_compute_response(move |_| {
+            if group_exists {
+                MockResponse::Output(
+                    DescribeModelPackageGroupOutput::builder()
+                        .model_package_group_name(GROUP)
+                        .build(),
+                )
+            } else {
+                MockResponse::Error(DescribeModelPackageGroupError::generic(
+                    validation_not_found("model package group"),
+                ))
+            }
+        });
+    let rec = calls.create_group.clone();
+    let create_group = mock!(aws_sdk_sagemaker::Client::create_model_package_group)
+        .then_compute_output(move |req| {
+            rec.record(req);
+            CreateModelPackageGroupOutput::builder()
+                .model_package_group_arn(
+                    "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/g",
+                )
+                .build()
+        });
+    let sm = mock_client!(
+        aws_sdk_sagemaker,
+        RuleMode::MatchAny,
+        &[&describe_job, &create_job, &describe_group, &create_group]
+    );
+
+    let rec = calls.metrics.clone();
+    let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |req| {
+        rec.record(req);
+        PutMetricDataOutput::builder().build()
+    });
+    let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&put]);
+    let rec = calls.publish.clone();
+    let publish = mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
+        rec.record(req);
+        PublishOutput::builder().message_id("m-1").build()
+    });
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
+    (
+        Deps {
+            cfg: Config::example(),
+            s3,
+            sm,
+            cw,
+            sns,
+        },
+        calls,
+    )
+}
+
+fn last_trained_at(t: DateTime<Utc>) -> String {
+    json!({"trained_at": t.to_rfc3339(), "mape": 12.0, "approval": "Approved"}).to_string()
+}
+
+fn stats(mean: f64) -> String {
+    json!({"mean_daily_tickets": mean, "days": 60, "rows": 600}).to_string()
+}
+
+fn event(input: Value) -> Value {
+    json!({"input": input, "execution": EXECUTION})
+}
+
+/// A week of new files (10 tickets a day) after a run a week ago.
+fn new_week() -> World {
+    World {
+        last_trained: Some(last_trained_at(t0() - Duration::days(7))),
+        statistics: Some(stats(10.0)),
+        files: vec![
+            (
+                "bronze/2026-11-08.csv".into(),
+                t0() - Duration::days(14),
+                tickets(&["2026-11-08"], 9),
+            ),
+            (
+                "bronze/2026-11-16.csv".into(),
+                t0() - Duration::days(5),
+                tickets(&["2026-11-16", "2026-11-17", "2026-11-18"], 10),
+            ),
+            (
+                "bronze/2026-11-19.CSV".into(),
+                t0() - Duration::days(2),
+                tickets(&["2026-11-19", "2026-11-20"], 10),
+            ),
+            (
+                "bronze/readme.txt".into(),
+                t0() - Duration::days(2),
+                "not data".into(),
+            ),
+        ],
+        page_size: 1000,
+        group_exists: true,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn no_new_data_skips_and_starts_nothing() {
+    let mut world = new_week();
+    world.last_trained = Some(last_trained_at(t0() - Duration::days(1)));
+    let (deps, calls) = deps(world);
+    let state = handle(&deps, event(json!({})), t0()).await.unwrap();
+    let run = state.run.unwrap();
+    assert_eq!(run.action, Action::Skip);
+    assert!(run.reason.contains("no new ticket files"), "{}", run.reason);
+    assert!(calls.create_job.is_empty());
+    assert!(calls.create_group.is_empty());
+    assert!(calls.publish.is_empty());
+}
+
+#[tokio::test]
+async fn new_data_without_drift_starts_the_job_as_configured() {
+    let (deps, calls) = deps(new_week());
+    let state = handle(&deps, event(json!({})), t0()).await.unwrap();
+    let run = state.run.unwrap();
+    assert_eq!(run.action, Action::Train);
+    assert_eq!(run.trigger, Trigger::Manual);
+    assert_eq!(run.mape_threshold, 20.0);
+    assert_eq!(run.deadline_seconds, 3600 + 1800);
+    let data = run.data.unwrap();
+    assert_eq!(data.new_files, 2, "only .csv files newer than trained_at");
+    assert_eq!((data.rows, data.days, data.bad_rows), (50, 5, 0));
+    assert_eq!(data.mean_daily_tickets, Some(10.0));
+    assert!(!data.drift);
+    let training = run.training.unwrap();
+    assert_eq!(training.job_name, training_job_name(EXECUTION));
+    assert!(!training.adopted);
+    assert_eq!(training.created_at, t0());
+
+    let req = calls.create_job.one();
+    assert_eq!(
+        req.training_job_name(),
+        Some(training_job_name(EXECUTION).as_str())
+    );
+    let algo = req.algorithm_specification().unwrap();
+    assert_eq!(algo.training_image(), Some(deps.cfg.image_uri.as_str()));
+    assert_eq!(req.role_arn(), Some(deps.cfg.role_arn.as_str()));
+    assert_eq!(
+        req.output_data_config().unwrap().s3_output_path(),
+        Some("s3://ticket-forecasting-lake/training-output/")
+    );
+    let res = req.resource_config().unwrap();
+    assert_eq!(res.instance_type().unwrap().as_str(), "ml.m5.large");
+    assert_eq!(
+        (res.instance_count(), res.volume_size_in_gb()),
+        (Some(1), Some(10))
+    );
+    assert_eq!(
+        req.stopping_condition().unwrap().max_runtime_in_seconds(),
+        Some(3600)
+    );
+    let env = req.environment().unwrap();
+    assert_eq!(env["S3_BUCKET"], "ticket-forecasting-lake");
+    assert_eq!(env["EXECUTION_NAME"], EXECUTION);
+    assert!(calls.publish.is_empty(), "no drift, no alert");
+    assert!(calls.metrics.is_empty());
+    assert!(calls.create_group.is_empty(), "the group exists");
+}
+
+#[tokio::test]
+async fn drift_alerts_and_training_goes_on() {
+    let mut world = new_week();
+    world.statistics = Some(stats(4.0));
+    world.group_exists = false;
+    let (deps, calls) = deps(world);
+    let run = handle(&deps, event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Train);
+    let data = run.data.unwrap();
+    assert!(data.drift);
+    assert_eq!(data.baseline_mean, Some(4.0));
+    assert!((data.relative_change.unwrap() - 1.5).abs() < 1e-9);
+
+    let metric = calls.metrics.one();
+    assert_eq!(metric.namespace(), Some("MLOps/Forecasting"));
+    let datum = &metric.metric_data()[0];
+    assert_eq!(datum.metric_name(), Some("DataDrift"));
+    assert_eq!(datum.value(), Some(1.0));
+    let alert = calls.publish.one();
+    assert_eq!(alert.subject(), Some("Data Drift Detected"));
+    assert_eq!(alert.topic_arn(), Some(deps.cfg.topic_arn.as_str()));
+    let body = alert.message().unwrap();
+    assert!(
+        body.contains("from 4.0") && body.contains("to 10.0"),
+        "{body}"
+    );
+    assert_eq!(calls.create_job.len(), 1);
+    assert_eq!(
+        calls.create_group.one().model_package_group_name(),
+        Some(GROUP),
+        "a missing group is created"
+    );
+}
+
+#[tokio::test]
+async fn more_than_a_thousand_files_are_all_read() {
+    let mut world = new_week();
+    world.last_trained = None;
+    world.statistics = None;
+    world.files = (0..2500)
+        .map(|i| {
+            let day = (t0() - Duration::days(i % 90 + 1))
+                .format("%Y-%m-%d")
+                .to_string();
+            (
+                format!("bronze/part-{i:05}.csv"),
+                t0() - Duration::hours(1),
+                tickets(&[&day], 2),
+            )
+        })
+        .collect();
+    let (deps, calls) = deps(world);
+    let run = handle(&deps, event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    let data = run.data.unwrap();
+    assert_eq!(data.new_files, 2500);
+    assert_eq!(data.rows, 5000);
+    assert_eq!(data.days, 90);
+    assert_eq!(calls.list.len(), 3, "three pages of 1000");
+    assert_eq!(data.baseline_mean, None);
+    assert!(!data.drift, "no baseline, no drift");
+}
+
+#[tokio::test]
+async fn a_rerun_adopts_its_job_and_does_not_alert_again() {
+    let mut world = new_week();
+    world.existing_job = true;
+    world.statistics = Some(stats(4.0));
+    let (deps, calls) = deps(world);
+    let run = handle(&deps, event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Train);
+    let training = run.training.unwrap();
+    assert!(training.adopted);
+    assert_eq!(training.created_at, t0() - Duration::minutes(5));
+    assert!(calls.create_job.is_empty(), "never a second job");
+    assert!(calls.publish.is_empty() && calls.metrics.is_empty());
+    assert!(run.data.unwrap().drift, "the report is still computed");
+}
+
+#[tokio::test]
+async fn a_job_created_meanwhile_is_adopted() {
+    let mut world = new_week();
+    world.create_in_use = true;
+    let (deps, calls) = deps(world);
+    // DescribeTrainingJob says not found, then CreateTrainingJob says ResourceInUse: the job
+    // appeared in between; the describe after it is also "not found" here, which must be an
+    // error rather than a silent second job.
+    let err = handle(&deps, event(json!({})), t0()).await.unwrap_err();
+    assert_eq!(err.name(), "NotFound");
+    assert_eq!(calls.create_job.len(), 1);
+}
+
+#[tokio::test]
+async fn force_trains_without_new_data() {
+    let mut world = new_week();
+    world.last_trained = Some(last_trained_at(t0()));
+    let (deps, calls) = deps(world);
+    let run = handle(
+        &deps,
+        event(json!({"force": true, "mape_threshold": 15})),
+        t0(),
+    )
+    .await
+    .unwrap()
+    .run
+    .unwrap();
+    assert_eq!(run.action, Action::Train);
+    assert_eq!(run.mape_threshold, 15.0);
+    assert!(run.reason.contains("forced"));
+    assert!(run.data.unwrap().forced);
+    assert_eq!(calls.create_job.len(), 1);
+}
+
+#[tokio::test]
+async fn training_overrides_reach_the_job() {
+    let (deps, calls) = deps(new_week());
+    let input = json!({"training": {"instance_type": "ml.m5.xlarge", "max_runtime_seconds": 7200}});
+    let run = handle(&deps, event(input), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.deadline_seconds, 7200 + 1800);
+    let req = calls.create_job.one();
+    assert_eq!(
+        req.resource_config()
+            .unwrap()
+            .instance_type()
+            .unwrap()
+            .as_str(),
+        "ml.m5.xlarge"
+    );
+    assert_eq!(
+        req.stopping_condition().unwrap().max_runtime_in_seconds(),
+        Some(7200)
+    );
+}
+
+#[tokio::test]
+async fn bad_rows_and_bad_files_are_reported_not_fatal() {
+    let mut world = new_week();
+    world.files.push((
+        "bronze/broken.csv".into(),
+        t0() - Duration::days(1),
+        "ticket_id,opened_at\n1,2026-11-20\n".into(),
+    ));
+    world.files.push((
+        "bronze/messy.csv".into(),
+        t0() - Duration::days(1),
+        "CREATED_DATE\n2026-11-21\nyesterday\n\n2026-11-21\n".into(),
+    ));
+    let (deps, calls) = deps(world);
+    let data = handle(&deps, event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap()
+        .data
+        .unwrap();
+    assert_eq!(data.bad_files, vec!["bronze/broken.csv".to_string()]);
+    assert_eq!(data.bad_rows, 1);
+    assert_eq!(data.rows, 52);
+    assert_eq!(calls.create_job.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_execution_input_changes_nothing() {
+    let cases = [
+        (
+            json!({"input": {"mape_threshold": 0}, "execution": EXECUTION}),
+            "mape_threshold",
+        ),
+        (
+            json!({"input": {"mape_threshold": "20"}, "execution": EXECUTION}),
+            "mape_threshold",
+        ),
+        (
+            json!({"input": {"force": 1}, "execution": EXECUTION}),
+            "force",
+        ),
+        (
+            json!({"input": {"forse": true}, "execution": EXECUTION}),
+            "forse",
+        ),
+        (
+            json!({"input": {"training": {"volume_gb": 0}}, "execution": EXECUTION}),
+            "training.volume_gb",
+        ),
+        (json!({"input": [], "execution": EXECUTION}), "input"),
+        (json!({"input": {}}), "execution"),
+        (json!({"input": {}, "execution": "  "}), "execution"),
+    ];
+    for (ev, field) in cases {
+        let (deps, calls) = deps(new_week());
+        match handle(&deps, ev.clone(), t0()).await {
+            Err(WorkerError::InvalidInput { field: f, reason }) => {
+                assert_eq!(f, field, "{ev}: {reason}")
+            }
+            other => panic!("{ev}: {other:?}"),
+        }
+        assert!(calls.list.is_empty() && calls.create_job.is_empty() && calls.publish.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_last_trained_is_named() {
+    let mut world = new_week();
+    world.last_trained =
+        Some(r#"{"trained_at": "sometime", "mape": 1, "approval": "Approved"}"#.into());
+    let (deps, calls) = deps(world);
+    let err = handle(&deps, event(json!({})), t0()).await.unwrap_err();
+    assert_eq!(err.name(), "BadData");
+    assert!(err.to_string().contains("trained_at"), "{err}");
+    assert!(calls.create_job.is_empty());
+}
+
+#[tokio::test]
+async fn throttling_is_retryable() {
+    let mut world = new_week();
+    world.s3_throttled = true;
+    let (deps, calls) = deps(world);
+    let err = handle(&deps, event(json!({})), t0()).await.unwrap_err();
+    assert_eq!(err.name(), "AwsTransient");
+    assert!(calls.create_job.is_empty());
+}
+
+// ---- the approval path -------------------------------------------------------------------
+
+const VERSION_ARN: &str =
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/7";
+const ARTIFACT: &str = "s3://ticket-forecasting-lake/training-output/j7/output/model.tar.gz";
+
+fn approval_event(meta: Value) -> Value {
+    event(json!({
+        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
+        "region": "us-east-1", "resources": [VERSION_ARN],
+        "detail": {
+            "ModelPackageGroupName": GROUP, "ModelPackageVersion": 7,
+            "ModelPackageArn": VERSION_ARN, "ModelApprovalStatus": "Approved",
+            "CustomerMetadataProperties": meta
+        }
+    }))
+}
+
+/// A registry holding version 7 and an endpoint serving `serving` (None: no endpoint).
+fn approval_deps(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> Deps {
+    let (mut deps, _) = deps(World::default());
+    let (status, meta) = (
+        status.to_string(),
+        meta.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<HashMap<_, _>>(),
+    );
+    let describe =
+        mock!(aws_sdk_sagemaker::Client::describe_model_package).then_compute_output(move |_| {
+            DescribeModelPackageOutput::builder()
+                .model_package_arn(VERSION_ARN)
+                .model_package_group_name(GROUP)
+                .model_package_version(7)
+                .model_approval_status(ModelApprovalStatus::from(status.as_str()))
+                .set_customer_metadata_properties(Some(meta.clone()))
+                .inference_specification(
+                    InferenceSpecification::builder()
+                        .containers(
+                            ModelPackageContainerDefinition::builder()
+                                .image("img")
+                                .model_data_url(ARTIFACT)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let serving = serving.map(str::to_string);
+    let endpoint = mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_response({
+        let serving = serving.clone();
+        move |_| match &serving {
+            Some(_) => MockResponse::Output(
+                DescribeEndpointOutput::builder()
+                    .endpoint_name("prophet-fastapi-endpoint-latest")
+                    .endpoint_config_name("cfg-serving")
+                    .endpoint_status(EndpointStatus::InService)
+                    .build(),
+            ),
+            None => MockResponse::Error(DescribeEndpointError::generic(validation_not_found(
+                "endpoint",
+            ))),
+        }
+    });
+    let config =
+        mock!(aws_sdk_sagemaker::Client::describe_endpoint_config).then_compute_output(move |_| {
+            DescribeEndpointConfigOutput::builder()
+                .endpoint_config_name("cfg-serving")
+                .production_variants(
+                    ProductionVariant::builder()
+                        .variant_name("primary")
+                        .model_name(serving.clone().unwrap_or_default())
+                        .build(),
+                )
+                .build()
+        });
+    deps.sm = mock_client!(
+        aws_sdk_sagemaker,
+        RuleMode::MatchAny,
+        &[&describe, &endpoint, &config]
+    );
+    deps
+}
+
+#[tokio::test]
+async fn a_human_approval_goes_to_deploy() {
+    let deps = approval_deps("Approved", &[], Some("prophet-forecasting-models-v6-abc"));
+    let run = handle(&deps, approval_event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.trigger, Trigger::Approval);
+    assert_eq!(run.action, Action::DeployApproved);
+    assert_eq!(run.approval.unwrap().model_package_arn, VERSION_ARN);
+    assert!(run.training.is_none());
+}
+
+#[tokio::test]
+async fn the_pipelines_own_approval_never_deploys_twice() {
+    // Marked in the event...
+    let deps = approval_deps("Approved", &[], None);
+    let run = handle(
+        &deps,
+        approval_event(json!({"approved_by": "retraining-pipeline"})),
+        t0(),
+    )
+    .await
+    .unwrap()
+    .run
+    .unwrap();
+    assert_eq!(run.action, Action::Skip);
+    // ...or only in the registry.
+    let deps = approval_deps("Approved", &[("approved_by", "retraining-pipeline")], None);
+    let run = handle(&deps, approval_event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Skip);
+    assert!(run.reason.contains("itself"));
+}
+
+#[tokio::test]
+async fn an_approval_already_serving_or_revoked_is_skipped() {
+    let serving = version_resource_name(GROUP, 7, ARTIFACT);
+    let deps = approval_deps("Approved", &[], Some(&serving));
+    let run = handle(&deps, approval_event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Skip);
+    assert!(run.reason.contains("already serves"), "{}", run.reason);
+
+    let deps = approval_deps("Rejected", &[], None);
+    let run = handle(&deps, approval_event(json!({})), t0())
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Skip);
+    assert!(run.reason.contains("Rejected"));
+}
