@@ -165,6 +165,9 @@ pub struct Status {
     /// SageMaker's status (TrainingJobStatus or EndpointStatus), verbatim.
     pub status: String,
     pub outcome: Outcome,
+    /// Training: the job's ARN (lineage of the registered version).
+    #[serde(default)]
+    pub arn: Option<String>,
     #[serde(default)]
     pub secondary_status: Option<String>,
     #[serde(default)]

@@ -1,0 +1,236 @@
+use aws_sdk_sagemaker::operation::describe_endpoint::{
+    DescribeEndpointError, DescribeEndpointOutput,
+};
+use aws_sdk_sagemaker::operation::describe_training_job::{
+    DescribeTrainingJobError, DescribeTrainingJobOutput,
+};
+use aws_sdk_sagemaker::primitives::DateTime as SmithyTime;
+use aws_sdk_sagemaker::types::error::ResourceNotFound;
+use aws_sdk_sagemaker::types::{
+    EndpointStatus, ModelArtifacts, SecondaryStatus, TrainingJobStatus,
+};
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use retrain_core::payload::{Outcome, StatusKind};
+use retrain_core::testing::validation_not_found;
+use retrain_core::time::to_smithy;
+use retrain_core::WorkerError;
+
+use super::handle;
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn job(
+    status: TrainingJobStatus,
+    reason: Option<&str>,
+    age: Duration,
+) -> aws_sdk_sagemaker::Client {
+    let reason = reason.map(str::to_string);
+    let rule = mock!(aws_sdk_sagemaker::Client::describe_training_job)
+        .match_requests(|r| r.training_job_name() == Some("job-1"))
+        .then_output(move || {
+            let mut out = DescribeTrainingJobOutput::builder()
+                .training_job_name("job-1")
+                .training_job_arn("arn:aws:sagemaker:us-east-1:1:training-job/job-1")
+                .training_job_status(status.clone())
+                .secondary_status(SecondaryStatus::Training)
+                .creation_time(to_smithy(t0() - age))
+                .training_start_time(to_smithy(t0() - age + Duration::seconds(90)))
+                .set_failure_reason(reason.clone());
+            if status == TrainingJobStatus::Completed {
+                out = out.model_artifacts(
+                    ModelArtifacts::builder()
+                        .s3_model_artifacts("s3://b/training-output/job-1/output/model.tar.gz")
+                        .build(),
+                );
+            }
+            out.build()
+        });
+    mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&rule])
+}
+
+fn training_req(deadline: u64) -> serde_json::Value {
+    json!({"kind": "training", "name": "job-1", "deadline_seconds": deadline})
+}
+
+#[tokio::test]
+async fn a_running_job_keeps_the_loop_going() {
+    let sm = job(TrainingJobStatus::InProgress, None, Duration::minutes(10));
+    let s = handle(&sm, training_req(5400), t0()).await.unwrap();
+    assert_eq!(s.kind, StatusKind::Training);
+    assert_eq!(s.outcome, Outcome::Running);
+    assert_eq!(s.status, "InProgress");
+    assert_eq!(s.secondary_status.as_deref(), Some("Training"));
+    assert_eq!(s.elapsed_seconds, 600);
+    assert!(!s.deadline_passed);
+    assert_eq!(
+        s.started_at,
+        Some(t0() - Duration::minutes(10) + Duration::seconds(90))
+    );
+}
+
+#[tokio::test]
+async fn past_the_deadline_is_reported() {
+    let sm = job(TrainingJobStatus::InProgress, None, Duration::seconds(5401));
+    let s = handle(&sm, training_req(5400), t0()).await.unwrap();
+    assert!(s.deadline_passed);
+    let sm = job(TrainingJobStatus::Completed, None, Duration::seconds(9000));
+    let s = handle(&sm, training_req(5400), t0()).await.unwrap();
+    assert!(!s.deadline_passed, "a finished job is never late");
+}
+
+#[tokio::test]
+async fn completed_carries_the_artifact() {
+    let sm = job(TrainingJobStatus::Completed, None, Duration::minutes(12));
+    let s = handle(&sm, training_req(5400), t0()).await.unwrap();
+    assert_eq!(s.outcome, Outcome::Succeeded);
+    assert_eq!(
+        s.model_artifact.as_deref(),
+        Some("s3://b/training-output/job-1/output/model.tar.gz")
+    );
+    assert_eq!(
+        s.arn.as_deref(),
+        Some("arn:aws:sagemaker:us-east-1:1:training-job/job-1")
+    );
+}
+
+#[tokio::test]
+async fn failed_and_stopped_carry_the_reason() {
+    let sm = job(
+        TrainingJobStatus::Failed,
+        Some("AlgorithmError: ValueError: no data"),
+        Duration::minutes(3),
+    );
+    let s = handle(&sm, training_req(5400), t0()).await.unwrap();
+    assert_eq!(s.outcome, Outcome::Failed);
+    assert_eq!(
+        s.failure_reason.as_deref(),
+        Some("AlgorithmError: ValueError: no data")
+    );
+    let sm = job(
+        TrainingJobStatus::Stopped,
+        Some("MaxRuntimeExceeded"),
+        Duration::minutes(61),
+    );
+    let s = handle(&sm, training_req(5400), t0()).await.unwrap();
+    assert_eq!((s.outcome, s.status.as_str()), (Outcome::Failed, "Stopped"));
+}
+
+#[tokio::test]
+async fn a_missing_job_is_not_found() {
+    let rule = mock!(aws_sdk_sagemaker::Client::describe_training_job).then_error(|| {
+        DescribeTrainingJobError::ResourceNotFound(
+            ResourceNotFound::builder().message("nope").build(),
+        )
+    });
+    let sm = mock_client!(aws_sdk_sagemaker, [&rule]);
+    let err = handle(&sm, training_req(5400), t0()).await.unwrap_err();
+    assert_eq!(err.name(), "NotFound");
+}
+
+fn endpoint(status: EndpointStatus, config: &str) -> aws_sdk_sagemaker::Client {
+    let config = config.to_string();
+    let rule = mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_output(move || {
+        DescribeEndpointOutput::builder()
+            .endpoint_name("ep")
+            .endpoint_config_name(&config)
+            .endpoint_status(status.clone())
+            .last_modified_time(SmithyTime::from_secs(t0().timestamp() - 300))
+            .build()
+    });
+    mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&rule])
+}
+
+fn endpoint_req(expected: &str) -> serde_json::Value {
+    json!({"kind": "endpoint", "name": "ep", "deadline_seconds": 3600, "expected_config": expected})
+}
+
+#[tokio::test]
+async fn endpoint_states() {
+    let s = handle(
+        &endpoint(EndpointStatus::Updating, "new"),
+        endpoint_req("new"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (s.kind, s.outcome, s.elapsed_seconds),
+        (StatusKind::Endpoint, Outcome::Running, 300)
+    );
+    let s = handle(
+        &endpoint(EndpointStatus::InService, "new"),
+        endpoint_req("new"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.outcome, Outcome::Succeeded);
+    assert_eq!(s.config_name.as_deref(), Some("new"));
+    let s = handle(
+        &endpoint(EndpointStatus::InService, "old"),
+        endpoint_req("new"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.outcome, Outcome::Failed, "rolled back to the old config");
+    assert!(s.failure_reason.unwrap().contains("rolled back"));
+    let s = handle(
+        &endpoint(EndpointStatus::Failed, "new"),
+        endpoint_req("new"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.outcome, Outcome::Failed);
+}
+
+#[tokio::test]
+async fn a_missing_endpoint_is_not_found() {
+    let rule = mock!(aws_sdk_sagemaker::Client::describe_endpoint)
+        .then_error(|| DescribeEndpointError::generic(validation_not_found("endpoint \"ep\"")));
+    let sm = mock_client!(aws_sdk_sagemaker, [&rule]);
+    let err = handle(&sm, endpoint_req("x"), t0()).await.unwrap_err();
+    assert_eq!(
+        err,
+        WorkerError::NotFound {
+            what: "endpoint ep".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_request_is_named() {
+    let sm = endpoint(EndpointStatus::InService, "x");
+    for (ev, field) in [
+        (
+            json!({"kind": "model", "name": "x", "deadline_seconds": 1}),
+            "kind",
+        ),
+        (json!({"kind": "training", "deadline_seconds": 1}), "name"),
+        (
+            json!({"kind": "training", "name": "j", "deadline_seconds": -1}),
+            "deadline_seconds",
+        ),
+        (
+            json!({"kind": "training", "name": "", "deadline_seconds": 1}),
+            "name",
+        ),
+        (
+            json!({"kind": "training", "name": "j", "deadline_seconds": 1, "extra": 1}),
+            "extra",
+        ),
+    ] {
+        match handle(&sm, ev.clone(), t0()).await {
+            Err(WorkerError::InvalidInput { field: f, .. }) => assert_eq!(f, field, "{ev}"),
+            other => panic!("{ev}: {other:?}"),
+        }
+    }
+}
