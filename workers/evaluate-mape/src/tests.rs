@@ -1,0 +1,227 @@
+use std::collections::HashMap;
+
+use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataInput, PutMetricDataOutput};
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::error::NoSuchKey;
+use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use retrain_core::archive::build_model_tar;
+use retrain_core::payload::MetricsSource;
+use retrain_core::testing::Recorder;
+use retrain_core::time::to_smithy;
+use retrain_core::{Config, WorkerError};
+
+use super::{handle, Deps};
+
+const ARTIFACT_KEY: &str = "training-output/job-1/output/model.tar.gz";
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// key → (body, LastModified)
+fn deps(objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>) -> (Deps, Recorder<PutMetricDataInput>) {
+    let objects: HashMap<String, (Vec<u8>, DateTime<Utc>)> = objects
+        .into_iter()
+        .map(|(k, b, t)| (k.to_string(), (b, t)))
+        .collect();
+    let get = mock!(aws_sdk_s3::Client::get_object).then_compute_response(move |req| {
+        assert_eq!(req.bucket(), Some("ticket-forecasting-lake"));
+        match objects.get(req.key().unwrap()) {
+            Some((body, modified)) => MockResponse::Output(
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(body.clone()))
+                    .last_modified(to_smithy(*modified))
+                    .build(),
+            ),
+            None => MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build())),
+        }
+    });
+    let recorder = Recorder::default();
+    let rec = recorder.clone();
+    let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |req| {
+        rec.record(req);
+        PutMetricDataOutput::builder().build()
+    });
+    (
+        Deps {
+            cfg: Config::example(),
+            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get]),
+            cw: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&put]),
+        },
+        recorder,
+    )
+}
+
+fn state(threshold: f64) -> Value {
+    json!({
+        "run": {
+            "execution": "exec-1", "trigger": "schedule", "action": "train", "reason": "r",
+            "mape_threshold": threshold, "poll_seconds": 60, "deadline_seconds": 5400,
+            "training": {"job_name": "job-1", "output_path": "s3://ticket-forecasting-lake/training-output/",
+                         "created_at": t0().to_rfc3339(), "adopted": false}
+        },
+        "job": {"kind": "training", "name": "job-1", "status": "Completed", "outcome": "succeeded",
+                "model_artifact": format!("s3://ticket-forecasting-lake/{ARTIFACT_KEY}"),
+                "started_at": (t0() + Duration::minutes(2)).to_rfc3339(),
+                "elapsed_seconds": 600, "deadline_passed": false}
+    })
+}
+
+fn archive(metrics: &str) -> Vec<u8> {
+    build_model_tar(&[
+        ("model.joblib", &[7u8; 2048]),
+        ("metrics.json", metrics.as_bytes()),
+    ])
+}
+
+#[tokio::test]
+async fn reads_the_jobs_own_archive_and_publishes_mape() {
+    let fixed = br#"{"mape": 1.0}"#.to_vec();
+    let (deps, metrics) = deps(vec![
+        (
+            ARTIFACT_KEY,
+            archive(r#"{"mape": 12.34, "rmse": 8.1, "mae": 6.2}"#),
+            t0() + Duration::minutes(9),
+        ),
+        ("Model/metrics.json", fixed, t0() + Duration::minutes(9)),
+    ]);
+    let e = handle(&deps, state(20.0)).await.unwrap();
+    assert_eq!(e.mape, Some(12.34), "the archive wins over the fixed key");
+    assert_eq!((e.rmse, e.mae), (Some(8.1), Some(6.2)));
+    assert_eq!(e.source, MetricsSource::JobArtifact);
+    assert_eq!(e.threshold, 20.0);
+    assert!(e.passed);
+    let req = metrics.one();
+    assert_eq!(req.namespace(), Some("MLOps/Forecasting"));
+    let d = &req.metric_data()[0];
+    assert_eq!(d.metric_name(), Some("ModelMAPE"));
+    assert_eq!(d.value(), Some(12.34));
+    let dim = &d.dimensions()[0];
+    assert_eq!(
+        (dim.name(), dim.value()),
+        (
+            Some("EndpointName"),
+            Some("prophet-fastapi-endpoint-latest")
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_runs_threshold_decides_passed() {
+    let (deps, _) = deps(vec![(ARTIFACT_KEY, archive(r#"{"mape": 15.0}"#), t0())]);
+    let e = handle(&deps, state(12.5)).await.unwrap();
+    assert_eq!((e.mape, e.threshold, e.passed), (Some(15.0), 12.5, false));
+    let (deps, _) = deps_exact(20.0);
+    let e = handle(&deps, state(20.0)).await.unwrap();
+    assert!(!e.passed, "exactly the threshold is rejected");
+}
+
+fn deps_exact(mape: f64) -> (Deps, Recorder<PutMetricDataInput>) {
+    deps(vec![(
+        ARTIFACT_KEY,
+        archive(&format!(r#"{{"mape": {mape}}}"#)),
+        t0(),
+    )])
+}
+
+#[tokio::test]
+async fn fixed_key_is_used_only_when_fresh() {
+    let plain_archive = build_model_tar(&[("model.joblib", b"m")]);
+    let (d, _) = deps(vec![
+        (ARTIFACT_KEY, plain_archive.clone(), t0()),
+        (
+            "Model/metrics.json",
+            br#"{"mape": 9.0}"#.to_vec(),
+            t0() + Duration::minutes(8),
+        ),
+    ]);
+    let e = handle(&d, state(20.0)).await.unwrap();
+    assert_eq!((e.mape, e.source), (Some(9.0), MetricsSource::FixedKey));
+
+    // Written by an earlier run, before this job started: never trusted.
+    let (d, published) = deps(vec![
+        (ARTIFACT_KEY, plain_archive, t0()),
+        (
+            "Model/metrics.json",
+            br#"{"mape": 3.0}"#.to_vec(),
+            t0() - Duration::days(7),
+        ),
+    ]);
+    let e = handle(&d, state(20.0)).await.unwrap();
+    assert_eq!(
+        (e.mape, e.source, e.passed),
+        (None, MetricsSource::None, false)
+    );
+    assert!(e.unknown_reason.unwrap().contains("stale"));
+    assert!(published.is_empty(), "no MAPE, nothing published");
+}
+
+#[tokio::test]
+async fn unknown_mape_in_every_shape_never_passes() {
+    for doc in [
+        r#"{"mape": null, "rmse": null, "mae": null}"#,
+        r#"{"mape": NaN, "rmse": 3.0}"#,
+        r#"{"mape": -4.2}"#,
+        r#"{"mape": "low"}"#,
+        r#"{"rmse": 1.0}"#,
+        r#"not json at all"#,
+    ] {
+        let (deps, published) = deps(vec![(ARTIFACT_KEY, archive(doc), t0())]);
+        let e = handle(&deps, state(20.0)).await.unwrap();
+        assert_eq!(e.mape, None, "{doc}");
+        assert!(!e.passed, "{doc}");
+        assert!(e.unknown_reason.is_some(), "{doc}");
+        assert!(published.is_empty(), "{doc}");
+    }
+}
+
+#[tokio::test]
+async fn no_archive_and_no_fixed_key_is_unknown() {
+    let (deps, _) = deps(vec![]);
+    let e = handle(&deps, state(20.0)).await.unwrap();
+    assert_eq!((e.mape, e.source), (None, MetricsSource::None));
+    assert!(e.unknown_reason.unwrap().contains("does not exist"));
+}
+
+#[tokio::test]
+async fn a_corrupt_archive_falls_back() {
+    let (deps, _) = deps(vec![
+        (ARTIFACT_KEY, b"not a tarball".to_vec(), t0()),
+        (
+            "Model/metrics.json",
+            br#"{"mape": 11.0}"#.to_vec(),
+            t0() + Duration::minutes(5),
+        ),
+    ]);
+    let e = handle(&deps, state(20.0)).await.unwrap();
+    assert_eq!((e.mape, e.source), (Some(11.0), MetricsSource::FixedKey));
+}
+
+#[tokio::test]
+async fn a_job_that_did_not_complete_is_refused() {
+    let (deps, _) = deps(vec![]);
+    let mut s = state(20.0);
+    s["job"]["outcome"] = json!("failed");
+    s["job"]["status"] = json!("Failed");
+    let err = handle(&deps, s).await.unwrap_err();
+    assert!(
+        matches!(err, WorkerError::InvalidInput { ref field, .. } if field == "job.outcome"),
+        "{err}"
+    );
+    let mut s = state(20.0);
+    s.as_object_mut().unwrap().remove("job");
+    assert_eq!(handle(&deps, s).await.unwrap_err().name(), "InvalidInput");
+    let err = handle(&deps, json!({"run": {"execution": 3}}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WorkerError::InvalidInput { ref field, .. } if field.starts_with("run.")),
+        "{err}"
+    );
+}
