@@ -18,6 +18,7 @@ pub mod registry;
 pub mod s3;
 pub mod tickets;
 pub mod time;
+pub mod versioning;
 
 pub use config::Config;
 pub use error::{Result, WorkerError};

@@ -1,0 +1,192 @@
+//! Deploy: register this run's version as Approved (or take the version a person approved),
+//! then model → endpoint config → endpoint, and only then record what serves.
+
+use aws_sdk_sagemaker::types::ModelApprovalStatus;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::{info, Instrument};
+
+use retrain_core::documents::{LastTrained, Statistics};
+use retrain_core::gate::{verdict, Verdict};
+use retrain_core::names::version_resource_name;
+use retrain_core::payload::{Action, Deployment, State};
+use retrain_core::registry::describe_version;
+use retrain_core::s3::{put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
+use retrain_core::versioning::{register_for_job, META_MAPE, META_TRAINED_AT, META_TRAINING_JOB};
+use retrain_core::{Config, Result, WorkerError};
+
+pub struct Deps {
+    pub cfg: Config,
+    pub s3: aws_sdk_s3::Client,
+    pub sm: aws_sdk_sagemaker::Client,
+}
+
+/// The version to serve, whichever path brought it.
+struct Chosen {
+    arn: String,
+    version: i64,
+    artifact: String,
+    registered: bool,
+    last_trained: LastTrained,
+}
+
+pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Deployment> {
+    let state = State::from_value(event)?;
+    let execution = state.run()?.execution.clone();
+    let job = state
+        .training()
+        .map(|t| t.job_name.clone())
+        .unwrap_or_default();
+    let span = tracing::info_span!("deploy", execution = %execution, job = %job);
+    async move {
+        let run = state.run()?;
+        let chosen = match run.action {
+            Action::DeployApproved => approved_by_a_person(deps, &state).await?,
+            Action::Train => registered_by_this_run(deps, &state).await?,
+            Action::Skip => {
+                return Err(WorkerError::invalid(
+                    "run.action",
+                    "a skipped run deploys nothing",
+                ))
+            }
+        };
+        let name = version_resource_name(
+            &deps.cfg.model_package_group,
+            chosen.version,
+            &chosen.artifact,
+        );
+        let action = crate::endpoint::serve(deps, &name, &chosen.arn).await?;
+        info!(version = %chosen.arn, model = %name, action = ?action, "endpoint call made");
+
+        // Only now: the endpoint accepted the new config.
+        let mut last = chosen.last_trained;
+        last.deployed_at = Some(now.to_rfc3339());
+        put_json(&deps.s3, &deps.cfg.bucket, LAST_TRAINED_KEY, &last).await?;
+        if let (Some(data), true) = (&run.data, chosen.registered) {
+            if let Some(mean) = data.mean_daily_tickets {
+                let stats = Statistics {
+                    mean_daily_tickets: mean,
+                    days: data.days,
+                    rows: data.rows,
+                    computed_at: Some(now.to_rfc3339()),
+                    training_job: last.training_job.clone(),
+                };
+                put_json(&deps.s3, &deps.cfg.bucket, STATISTICS_KEY, &stats).await?;
+            }
+        }
+        Ok(Deployment {
+            model_package_arn: chosen.arn,
+            model_name: name.clone(),
+            endpoint_config_name: name,
+            endpoint_name: deps.cfg.endpoint_name.clone(),
+            action,
+            registered: chosen.registered,
+        })
+    }
+    .instrument(span)
+    .await
+}
+
+async fn registered_by_this_run(deps: &Deps, state: &State) -> Result<Chosen> {
+    let run = state.run()?;
+    let evaluation = state.evaluation()?;
+    // The state machine's Choice already gated; the worker never trusts that alone.
+    match verdict(evaluation.mape, run.mape_threshold) {
+        Verdict::Deploy => {}
+        Verdict::Reject => {
+            return Err(WorkerError::GateRefused {
+                reason: format!(
+                    "MAPE {:?} is at or over the threshold {}",
+                    evaluation.mape, run.mape_threshold
+                ),
+            })
+        }
+        Verdict::Unknown => {
+            return Err(WorkerError::GateRefused {
+                reason: "MAPE is unknown".into(),
+            })
+        }
+    }
+    let training = state.training()?;
+    let (version, _) = register_for_job(
+        &deps.sm,
+        &deps.s3,
+        &deps.cfg,
+        state,
+        ModelApprovalStatus::Approved,
+        "deployed",
+    )
+    .await?;
+    let artifact = retrain_core::versioning::model_artifact(state)?;
+    let started = state
+        .job
+        .as_ref()
+        .and_then(|j| j.started_at)
+        .unwrap_or(training.created_at);
+    Ok(Chosen {
+        version: version
+            .version
+            .ok_or_else(|| WorkerError::bad_data(&version.arn, "the version has no number"))?,
+        arn: version.arn.clone(),
+        artifact,
+        registered: true,
+        last_trained: LastTrained {
+            trained_at: started.to_rfc3339(),
+            mape: evaluation.mape,
+            approval: "Approved".into(),
+            training_job: Some(training.job_name.clone()),
+            model_package_arn: Some(version.arn),
+            deployed_at: None,
+        },
+    })
+}
+
+async fn approved_by_a_person(deps: &Deps, state: &State) -> Result<Chosen> {
+    let approval = state
+        .run()?
+        .approval
+        .as_ref()
+        .ok_or_else(|| WorkerError::invalid("run.approval", "missing for an approval run"))?;
+    let v = describe_version(&deps.sm, &approval.model_package_arn).await?;
+    if v.status != "Approved" {
+        return Err(WorkerError::GateRefused {
+            reason: format!("version {} is {}, not Approved", v.arn, v.status),
+        });
+    }
+    if v.group != deps.cfg.model_package_group {
+        return Err(WorkerError::invalid(
+            "run.approval.model_package_arn",
+            format!(
+                "the version belongs to `{}`, not `{}`",
+                v.group, deps.cfg.model_package_group
+            ),
+        ));
+    }
+    let version = v
+        .version
+        .ok_or_else(|| WorkerError::bad_data(&v.arn, "the version has no number"))?;
+    let trained_at = v
+        .metadata
+        .get(META_TRAINED_AT)
+        .cloned()
+        .or_else(|| v.created_at.map(|t| t.to_rfc3339()))
+        .unwrap_or_default();
+    Ok(Chosen {
+        arn: v.arn.clone(),
+        version,
+        artifact: v.model_data_url.clone(),
+        registered: false,
+        last_trained: LastTrained {
+            trained_at,
+            mape: v.metadata.get(META_MAPE).and_then(|m| m.parse().ok()),
+            approval: "ManualApproval".into(),
+            training_job: v.metadata.get(META_TRAINING_JOB).cloned(),
+            model_package_arn: Some(v.arn),
+            deployed_at: None,
+        },
+    })
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

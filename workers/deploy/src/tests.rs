@@ -1,0 +1,544 @@
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_sagemaker::operation::create_endpoint::{CreateEndpointInput, CreateEndpointOutput};
+use aws_sdk_sagemaker::operation::create_endpoint_config::{
+    CreateEndpointConfigInput, CreateEndpointConfigOutput,
+};
+use aws_sdk_sagemaker::operation::create_model::{CreateModelInput, CreateModelOutput};
+use aws_sdk_sagemaker::operation::create_model_package::{
+    CreateModelPackageInput, CreateModelPackageOutput,
+};
+use aws_sdk_sagemaker::operation::describe_endpoint::{
+    DescribeEndpointError, DescribeEndpointOutput,
+};
+use aws_sdk_sagemaker::operation::describe_endpoint_config::{
+    DescribeEndpointConfigError, DescribeEndpointConfigOutput,
+};
+use aws_sdk_sagemaker::operation::describe_model::{DescribeModelError, DescribeModelOutput};
+use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
+use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
+use aws_sdk_sagemaker::operation::update_endpoint::{UpdateEndpointInput, UpdateEndpointOutput};
+use aws_sdk_sagemaker::types::{
+    EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+    ModelPackageSummary, ProductionVariant,
+};
+use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+use retrain_core::names::version_resource_name;
+use retrain_core::payload::EndpointAction;
+use retrain_core::registry::description_for_job;
+use retrain_core::testing::{validation_not_found, Recorder};
+use retrain_core::{Config, WorkerError};
+
+use super::{handle, Deps};
+
+const GROUP: &str = "prophet-forecasting-models";
+const JOB: &str = "prophet-retrain-weekly-0123456789";
+const ARTIFACT: &str = "s3://ticket-forecasting-lake/training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz";
+const NEW_ARN: &str =
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/4";
+const HUMAN_ARN: &str =
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/2";
+const HUMAN_ARTIFACT: &str =
+    "s3://ticket-forecasting-lake/training-output/old-job/output/model.tar.gz";
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[derive(Clone, Default)]
+struct World {
+    version_exists: bool,
+    model_exists: bool,
+    config_exists: bool,
+    /// (status, config) of the endpoint; None: no endpoint.
+    endpoint: Option<(EndpointStatus, String)>,
+}
+
+#[derive(Default)]
+struct Calls {
+    register: Recorder<CreateModelPackageInput>,
+    model: Recorder<CreateModelInput>,
+    config: Recorder<CreateEndpointConfigInput>,
+    create: Recorder<CreateEndpointInput>,
+    update: Recorder<UpdateEndpointInput>,
+    put: Recorder<(String, Vec<u8>)>,
+}
+
+fn deps(w: World) -> (Deps, Calls) {
+    let calls = Calls::default();
+    let version_exists = w.version_exists;
+    let list = mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |req| {
+        assert_eq!(req.model_package_group_name(), Some(GROUP));
+        let mut out = ListModelPackagesOutput::builder().model_package_summary_list(
+            ModelPackageSummary::builder()
+                .model_package_arn("arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/3")
+                .model_package_version(3)
+                .model_package_description(description_for_job("some-older-job"))
+                .build(),
+        );
+        if version_exists {
+            out = out.model_package_summary_list(
+                ModelPackageSummary::builder()
+                    .model_package_arn(NEW_ARN)
+                    .model_package_version(4)
+                    .model_package_description(description_for_job(JOB))
+                    .model_approval_status(ModelApprovalStatus::Approved)
+                    .build(),
+            );
+        }
+        out.build()
+    });
+    let rec = calls.register.clone();
+    let register =
+        mock!(aws_sdk_sagemaker::Client::create_model_package).then_compute_output(move |req| {
+            rec.record(req);
+            CreateModelPackageOutput::builder()
+                .model_package_arn(NEW_ARN)
+                .build()
+        });
+    let describe_version = mock!(aws_sdk_sagemaker::Client::describe_model_package)
+        .match_requests(|r| r.model_package_name() == Some(HUMAN_ARN))
+        .then_output(|| {
+            DescribeModelPackageOutput::builder()
+                .model_package_arn(HUMAN_ARN)
+                .model_package_group_name(GROUP)
+                .model_package_version(2)
+                .model_approval_status(ModelApprovalStatus::Approved)
+                .customer_metadata_properties("trained_at", "2026-11-08T09:05:00+00:00")
+                .customer_metadata_properties("mape", "21.5")
+                .customer_metadata_properties("training_job", "old-job")
+                .inference_specification(
+                    InferenceSpecification::builder()
+                        .containers(
+                            ModelPackageContainerDefinition::builder()
+                                .image("img")
+                                .model_data_url(HUMAN_ARTIFACT)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    let model_exists = w.model_exists;
+    let describe_model =
+        mock!(aws_sdk_sagemaker::Client::describe_model).then_compute_response(move |req| {
+            if model_exists {
+                MockResponse::Output(
+                    DescribeModelOutput::builder()
+                        .model_name(req.model_name().unwrap())
+                        .build(),
+                )
+            } else {
+                MockResponse::Error(DescribeModelError::generic(validation_not_found("model")))
+            }
+        });
+    let rec = calls.model.clone();
+    let create_model =
+        mock!(aws_sdk_sagemaker::Client::create_model).then_compute_output(move |req| {
+            rec.record(req);
+            CreateModelOutput::builder().model_arn("arn:model").build()
+        });
+    let (config_exists, serving_config) = (
+        w.config_exists,
+        w.endpoint
+            .as_ref()
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default(),
+    );
+    let describe_config = mock!(aws_sdk_sagemaker::Client::describe_endpoint_config)
+        .then_compute_response(move |req| {
+            let name = req.endpoint_config_name().unwrap().to_string();
+            if config_exists || name == serving_config {
+                MockResponse::Output(
+                    DescribeEndpointConfigOutput::builder()
+                        .endpoint_config_name(&name)
+                        .production_variants(
+                            ProductionVariant::builder()
+                                .variant_name("primary")
+                                .model_name(&name)
+                                .build(),
+                        )
+                        .build(),
+                )
+            } else {
+                MockResponse::Error(DescribeEndpointConfigError::generic(validation_not_found(
+                    "endpoint configuration",
+                )))
+            }
+        });
+    let rec = calls.config.clone();
+    let create_config = mock!(aws_sdk_sagemaker::Client::create_endpoint_config)
+        .then_compute_output(move |req| {
+            rec.record(req);
+            CreateEndpointConfigOutput::builder()
+                .endpoint_config_arn("arn:cfg")
+                .build()
+        });
+    let endpoint = w.endpoint.clone();
+    let describe_endpoint = mock!(aws_sdk_sagemaker::Client::describe_endpoint)
+        .then_compute_response(move |_| match &endpoint {
+            Some((status, config)) => MockResponse::Output(
+                DescribeEndpointOutput::builder()
+                    .endpoint_name("prophet-fastapi-endpoint-latest")
+                    .endpoint_config_name(config)
+                    .endpoint_status(status.clone())
+                    .build(),
+            ),
+            None => MockResponse::Error(DescribeEndpointError::generic(validation_not_found(
+                "endpoint",
+            ))),
+        });
+    let rec = calls.create.clone();
+    let create_endpoint =
+        mock!(aws_sdk_sagemaker::Client::create_endpoint).then_compute_output(move |req| {
+            rec.record(req);
+            CreateEndpointOutput::builder()
+                .endpoint_arn("arn:ep")
+                .build()
+        });
+    let rec = calls.update.clone();
+    let update_endpoint =
+        mock!(aws_sdk_sagemaker::Client::update_endpoint).then_compute_output(move |req| {
+            rec.record(req);
+            UpdateEndpointOutput::builder()
+                .endpoint_arn("arn:ep")
+                .build()
+        });
+    let sm = mock_client!(
+        aws_sdk_sagemaker,
+        RuleMode::MatchAny,
+        &[
+            &list,
+            &register,
+            &describe_version,
+            &describe_model,
+            &create_model,
+            &describe_config,
+            &create_config,
+            &describe_endpoint,
+            &create_endpoint,
+            &update_endpoint
+        ]
+    );
+    let rec = calls.put.clone();
+    let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
+        let body = req.body().bytes().unwrap_or_default().to_vec();
+        rec.record(&(req.key().unwrap_or_default().to_string(), body));
+        PutObjectOutput::builder().build()
+    });
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put]);
+    (
+        Deps {
+            cfg: Config::example(),
+            s3,
+            sm,
+        },
+        calls,
+    )
+}
+
+fn state(mape: Value, threshold: f64) -> Value {
+    json!({
+        "run": {
+            "execution": "weekly-2026-11-22", "trigger": "schedule", "action": "train", "reason": "r",
+            "mape_threshold": threshold, "poll_seconds": 60, "deadline_seconds": 5400,
+            "training": {"job_name": JOB, "output_path": "s3://ticket-forecasting-lake/training-output/",
+                         "created_at": t0().to_rfc3339(), "adopted": false},
+            "data": {"new_files": 7, "rows": 700, "bad_rows": 0, "bad_files": [], "days": 7,
+                     "mean_daily_tickets": 100.0, "baseline_mean": 95.0, "relative_change": 0.05,
+                     "drift": false, "forced": false, "newest_file": null}
+        },
+        "job": {"kind": "training", "name": JOB, "status": "Completed", "outcome": "succeeded",
+                "arn": format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{JOB}"),
+                "model_artifact": ARTIFACT, "started_at": (t0() + Duration::minutes(2)).to_rfc3339(),
+                "elapsed_seconds": 700, "deadline_passed": false},
+        "evaluation": {"job_name": JOB, "mape": mape, "rmse": 9.0, "mae": 7.0, "threshold": threshold,
+                       "source": "job_artifact", "passed": true}
+    })
+}
+
+fn approval_state() -> Value {
+    json!({"run": {
+        "execution": "approval-1", "trigger": "approval", "action": "deploy_approved", "reason": "r",
+        "mape_threshold": 20.0, "poll_seconds": 60, "deadline_seconds": 5400,
+        "approval": {"model_package_arn": HUMAN_ARN, "version": 2}
+    }})
+}
+
+fn put_body(calls: &Calls, key: &str) -> Value {
+    let put = calls
+        .put
+        .all()
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("{key} was not written"));
+    serde_json::from_slice(&put.1).unwrap()
+}
+
+fn name() -> String {
+    version_resource_name(GROUP, 4, ARTIFACT)
+}
+
+#[tokio::test]
+async fn no_endpoint_registers_and_creates_everything() {
+    let (deps, calls) = deps(World::default());
+    let d = handle(&deps, state(json!(12.3), 20.0), t0()).await.unwrap();
+    assert_eq!(d.action, EndpointAction::Created);
+    assert_eq!(d.model_package_arn, NEW_ARN);
+    assert_eq!(
+        (d.model_name.clone(), d.endpoint_config_name.clone()),
+        (name(), name())
+    );
+    assert!(d.registered);
+
+    let reg = calls.register.one();
+    assert_eq!(reg.model_package_group_name(), Some(GROUP));
+    assert_eq!(
+        reg.model_approval_status(),
+        Some(&ModelApprovalStatus::Approved)
+    );
+    assert_eq!(
+        reg.model_package_description(),
+        Some(description_for_job(JOB).as_str())
+    );
+    assert_eq!(reg.client_token(), Some(JOB));
+    let container = &reg.inference_specification().unwrap().containers()[0];
+    assert_eq!(container.image(), Some(deps.cfg.image_uri.as_str()));
+    assert_eq!(
+        container.model_data_url(),
+        Some(ARTIFACT),
+        "this job's own artifact"
+    );
+    let quality = reg
+        .model_metrics()
+        .unwrap()
+        .model_quality()
+        .unwrap()
+        .statistics()
+        .unwrap();
+    assert_eq!(
+        quality.s3_uri(),
+        Some(
+            format!(
+                "s3://ticket-forecasting-lake/training-output/{JOB}/evaluation/model-quality.json"
+            )
+            .as_str()
+        )
+    );
+    let meta = reg.customer_metadata_properties().unwrap();
+    assert_eq!(meta["approved_by"], "retraining-pipeline");
+    assert_eq!(meta["mape"], "12.3");
+    assert_eq!(meta["training_job"], JOB);
+    assert_eq!(
+        reg.metadata_properties().unwrap().generated_by(),
+        Some(format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{JOB}").as_str())
+    );
+
+    let model = calls.model.one();
+    assert_eq!(model.model_name(), Some(name().as_str()));
+    assert_eq!(model.execution_role_arn(), Some(deps.cfg.role_arn.as_str()));
+    assert_eq!(
+        model.primary_container().unwrap().model_package_name(),
+        Some(NEW_ARN)
+    );
+    let config = calls.config.one();
+    let variant = &config.production_variants()[0];
+    assert_eq!(variant.variant_name(), Some("primary"));
+    assert_eq!(variant.model_name(), Some(name().as_str()));
+    assert_eq!(variant.instance_type().unwrap().as_str(), "ml.m5.large");
+    assert_eq!(variant.initial_instance_count(), Some(1));
+    let create = calls.create.one();
+    assert_eq!(
+        create.endpoint_name(),
+        Some("prophet-fastapi-endpoint-latest")
+    );
+    assert_eq!(create.endpoint_config_name(), Some(name().as_str()));
+    assert!(calls.update.is_empty());
+
+    let last = put_body(&calls, "Model/last_trained.json");
+    assert_eq!(last["mape"], json!(12.3));
+    assert_eq!(last["approval"], "Approved");
+    assert_eq!(
+        last["trained_at"],
+        (t0() + Duration::minutes(2)).to_rfc3339()
+    );
+    assert_eq!(last["training_job"], JOB);
+    assert_eq!(last["model_package_arn"], NEW_ARN);
+    let stats = put_body(&calls, "statistics/latest.json");
+    assert_eq!(stats["mean_daily_tickets"], json!(100.0));
+}
+
+#[tokio::test]
+async fn a_serving_endpoint_gets_a_rolling_update() {
+    let (deps, calls) = deps(World {
+        endpoint: Some((
+            EndpointStatus::InService,
+            "prophet-forecasting-models-v3-old".into(),
+        )),
+        ..Default::default()
+    });
+    let d = handle(&deps, state(json!(8.0), 20.0), t0()).await.unwrap();
+    assert_eq!(d.action, EndpointAction::Updated);
+    let update = calls.update.one();
+    assert_eq!(
+        update.endpoint_name(),
+        Some("prophet-fastapi-endpoint-latest")
+    );
+    assert_eq!(update.endpoint_config_name(), Some(name().as_str()));
+    let rolling = update
+        .deployment_config()
+        .unwrap()
+        .rolling_update_policy()
+        .unwrap();
+    let batch = rolling.maximum_batch_size().unwrap();
+    assert_eq!(
+        (batch.r#type().unwrap().as_str(), batch.value()),
+        ("INSTANCE_COUNT", Some(1))
+    );
+    assert_eq!(rolling.wait_interval_in_seconds(), Some(120));
+    assert_eq!(rolling.maximum_execution_timeout_in_seconds(), Some(3600));
+    assert!(calls.create.is_empty());
+}
+
+#[tokio::test]
+async fn an_updating_endpoint_is_busy_and_nothing_is_recorded() {
+    let (deps, calls) = deps(World {
+        endpoint: Some((
+            EndpointStatus::Updating,
+            "prophet-forecasting-models-v3-old".into(),
+        )),
+        ..Default::default()
+    });
+    let err = handle(&deps, state(json!(8.0), 20.0), t0())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "EndpointBusy");
+    assert!(err.is_retryable());
+    assert!(calls.update.is_empty() && calls.create.is_empty());
+    assert!(
+        calls
+            .put
+            .all()
+            .iter()
+            .all(|(k, _)| k != "Model/last_trained.json"),
+        "last_trained.json only after the endpoint call"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_endpoint_is_not_retried() {
+    let (deps, calls) = deps(World {
+        endpoint: Some((
+            EndpointStatus::Failed,
+            "prophet-forecasting-models-v3-old".into(),
+        )),
+        ..Default::default()
+    });
+    let err = handle(&deps, state(json!(8.0), 20.0), t0())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "EndpointFailed");
+    assert!(!err.is_retryable());
+    assert!(calls.update.is_empty());
+}
+
+#[tokio::test]
+async fn a_rerun_reuses_version_model_config_and_does_not_deploy_twice() {
+    let (deps, calls) = deps(World {
+        version_exists: true,
+        model_exists: true,
+        config_exists: true,
+        endpoint: Some((EndpointStatus::Updating, name())),
+    });
+    let d = handle(&deps, state(json!(8.0), 20.0), t0()).await.unwrap();
+    assert_eq!(d.action, EndpointAction::AlreadyServing);
+    assert_eq!(d.model_package_arn, NEW_ARN);
+    assert!(calls.register.is_empty(), "no second version");
+    assert!(calls.model.is_empty() && calls.config.is_empty());
+    assert!(
+        calls.update.is_empty() && calls.create.is_empty(),
+        "no second deploy"
+    );
+}
+
+#[tokio::test]
+async fn the_gate_is_enforced_here_too() {
+    for (mape, threshold) in [
+        (json!(20.0), 20.0),
+        (json!(25.3), 20.0),
+        (json!(null), 20.0),
+        (json!(15.0), 12.0),
+    ] {
+        let (deps, calls) = deps(World::default());
+        let err = handle(&deps, state(mape.clone(), threshold), t0())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, WorkerError::GateRefused { .. }),
+            "{mape}: {err}"
+        );
+        assert!(calls.register.is_empty() && calls.create.is_empty() && calls.put.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_human_approval_deploys_that_version_without_registering() {
+    let (deps, calls) = deps(World {
+        endpoint: Some((
+            EndpointStatus::InService,
+            "prophet-forecasting-models-v4-x".into(),
+        )),
+        ..Default::default()
+    });
+    let d = handle(&deps, approval_state(), t0()).await.unwrap();
+    assert_eq!(d.action, EndpointAction::Updated);
+    assert!(!d.registered);
+    assert!(calls.register.is_empty());
+    let expected = version_resource_name(GROUP, 2, HUMAN_ARTIFACT);
+    assert_eq!(
+        calls
+            .model
+            .one()
+            .primary_container()
+            .unwrap()
+            .model_package_name(),
+        Some(HUMAN_ARN)
+    );
+    assert_eq!(
+        calls.update.one().endpoint_config_name(),
+        Some(expected.as_str())
+    );
+    let last = put_body(&calls, "Model/last_trained.json");
+    assert_eq!(last["approval"], "ManualApproval");
+    assert_eq!(last["trained_at"], "2026-11-08T09:05:00+00:00");
+    assert_eq!(last["mape"], json!(21.5));
+    assert!(
+        calls
+            .put
+            .all()
+            .iter()
+            .all(|(k, _)| k != "statistics/latest.json"),
+        "no new data statistics on the approval path"
+    );
+}
+
+#[tokio::test]
+async fn malformed_state_is_named() {
+    let (deps, calls) = deps(World::default());
+    let mut s = state(json!(8.0), 20.0);
+    s.as_object_mut().unwrap().remove("evaluation");
+    let err = handle(&deps, s, t0()).await.unwrap_err();
+    assert_eq!(
+        err,
+        WorkerError::invalid("evaluation", "missing: EvaluateMape has not run")
+    );
+    let err = handle(&deps, json!({"run": {"execution": "x"}}), t0())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
+    assert!(calls.register.is_empty() && calls.put.is_empty());
+}
