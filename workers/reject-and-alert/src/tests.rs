@@ -1,0 +1,379 @@
+use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
+use aws_sdk_cloudwatch::operation::put_metric_alarm::{PutMetricAlarmInput, PutMetricAlarmOutput};
+use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataInput, PutMetricDataOutput};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm};
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_sagemaker::operation::create_model_package::{
+    CreateModelPackageInput, CreateModelPackageOutput,
+};
+use aws_sdk_sagemaker::operation::describe_endpoint::{
+    DescribeEndpointError, DescribeEndpointOutput,
+};
+use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
+use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
+use aws_sdk_sagemaker::types::{
+    EndpointStatus, ModelApprovalStatus, ModelPackageSummary, ProductionVariant,
+};
+use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
+use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use serde_json::{json, Value};
+
+use retrain_core::payload::AlertMode;
+use retrain_core::registry::description_for_job;
+use retrain_core::testing::{validation_not_found, Recorder};
+use retrain_core::{Config, WorkerError};
+
+use super::{handle, Deps};
+
+const JOB: &str = "prophet-retrain-weekly-0123456789";
+const ARTIFACT: &str = "s3://ticket-forecasting-lake/training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz";
+const PENDING_ARN: &str =
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/5";
+const SERVING: &str = "prophet-forecasting-models-v4-1a2b3c4d5e";
+
+#[derive(Clone, Copy)]
+struct World {
+    endpoint: bool,
+    alarm_exists: bool,
+    version_exists: bool,
+}
+
+const WORLD: World = World {
+    endpoint: true,
+    alarm_exists: false,
+    version_exists: false,
+};
+
+#[derive(Default)]
+struct Calls {
+    register: Recorder<CreateModelPackageInput>,
+    metrics: Recorder<PutMetricDataInput>,
+    alarm: Recorder<PutMetricAlarmInput>,
+    publish: Recorder<PublishInput>,
+}
+
+fn deps(w: World) -> (Deps, Calls) {
+    let calls = Calls::default();
+    let endpoint =
+        mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_response(move |_| {
+            if w.endpoint {
+                MockResponse::Output(
+                    DescribeEndpointOutput::builder()
+                        .endpoint_name("prophet-fastapi-endpoint-latest")
+                        .endpoint_config_name("cfg-serving")
+                        .endpoint_status(EndpointStatus::InService)
+                        .build(),
+                )
+            } else {
+                MockResponse::Error(DescribeEndpointError::generic(validation_not_found(
+                    "endpoint",
+                )))
+            }
+        });
+    let config = mock!(aws_sdk_sagemaker::Client::describe_endpoint_config)
+        .match_requests(|r| r.endpoint_config_name() == Some("cfg-serving"))
+        .then_output(|| {
+            DescribeEndpointConfigOutput::builder()
+                .endpoint_config_name("cfg-serving")
+                .production_variants(
+                    ProductionVariant::builder()
+                        .variant_name("primary")
+                        .model_name(SERVING)
+                        .build(),
+                )
+                .build()
+        });
+    let list =
+        mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |_| {
+            let mut out = ListModelPackagesOutput::builder();
+            if w.version_exists {
+                out = out.model_package_summary_list(
+                    ModelPackageSummary::builder()
+                        .model_package_arn(PENDING_ARN)
+                        .model_package_version(5)
+                        .model_package_description(description_for_job(JOB))
+                        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+                        .build(),
+                );
+            }
+            out.build()
+        });
+    let rec = calls.register.clone();
+    let register =
+        mock!(aws_sdk_sagemaker::Client::create_model_package).then_compute_output(move |req| {
+            rec.record(req);
+            CreateModelPackageOutput::builder()
+                .model_package_arn(PENDING_ARN)
+                .build()
+        });
+    // No rule for UpdateEndpoint, CreateEndpoint or any write to the endpoint: such a call fails.
+    let sm = mock_client!(
+        aws_sdk_sagemaker,
+        RuleMode::MatchAny,
+        &[&endpoint, &config, &list, &register]
+    );
+
+    let put =
+        mock!(aws_sdk_s3::Client::put_object).then_output(|| PutObjectOutput::builder().build());
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put]);
+
+    let rec = calls.metrics.clone();
+    let metric =
+        mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |req| {
+            rec.record(req);
+            PutMetricDataOutput::builder().build()
+        });
+    let describe_alarms =
+        mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_compute_output(move |req| {
+            assert_eq!(
+                req.alarm_names(),
+                ["prophet-fastapi-endpoint-latest-mape-drift-alarm"]
+            );
+            let mut out = DescribeAlarmsOutput::builder();
+            if w.alarm_exists {
+                out = out.metric_alarms(
+                    MetricAlarm::builder()
+                        .alarm_name("prophet-fastapi-endpoint-latest-mape-drift-alarm")
+                        .build(),
+                );
+            }
+            out.build()
+        });
+    let rec = calls.alarm.clone();
+    let put_alarm =
+        mock!(aws_sdk_cloudwatch::Client::put_metric_alarm).then_compute_output(move |req| {
+            rec.record(req);
+            PutMetricAlarmOutput::builder().build()
+        });
+    let cw = mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        &[&metric, &describe_alarms, &put_alarm]
+    );
+    let rec = calls.publish.clone();
+    let publish = mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
+        rec.record(req);
+        PublishOutput::builder().message_id("msg-1").build()
+    });
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
+    (
+        Deps {
+            cfg: Config::example(),
+            s3,
+            sm,
+            cw,
+            sns,
+        },
+        calls,
+    )
+}
+
+fn state(mape: Value) -> Value {
+    json!({
+        "run": {
+            "execution": "weekly-2026-11-22", "trigger": "schedule", "action": "train", "reason": "r",
+            "mape_threshold": 20.0, "poll_seconds": 60, "deadline_seconds": 5400,
+            "training": {"job_name": JOB, "output_path": "s3://ticket-forecasting-lake/training-output/",
+                         "created_at": "2026-11-22T09:00:00Z", "adopted": false}
+        },
+        "job": {"kind": "training", "name": JOB, "status": "Completed", "outcome": "succeeded",
+                "model_artifact": ARTIFACT, "elapsed_seconds": 700, "deadline_passed": false},
+        "evaluation": {"job_name": JOB, "mape": mape, "rmse": 30.0, "mae": 20.0, "threshold": 20.0,
+                       "source": "job_artifact", "passed": false,
+                       "unknown_reason": if mape.is_null() { json!("`mape` is null") } else { json!(null) }}
+    })
+}
+
+fn request(mode: &str, state: Value) -> Value {
+    json!({"mode": mode, "execution": "weekly-2026-11-22", "state": state})
+}
+
+#[tokio::test]
+async fn a_rejected_model_is_registered_pending_and_alerted() {
+    let (deps, calls) = deps(WORLD);
+    let out = handle(&deps, request("rejected", state(json!(25.3))))
+        .await
+        .unwrap();
+    assert_eq!(out.mode, AlertMode::Rejected);
+    assert_eq!(out.serving_model, SERVING);
+    assert_eq!(out.model_package_arn.as_deref(), Some(PENDING_ARN));
+    assert!(out.alarm_created);
+
+    let reg = calls.register.one();
+    assert_eq!(
+        reg.model_approval_status(),
+        Some(&ModelApprovalStatus::PendingManualApproval)
+    );
+    assert_eq!(
+        reg.inference_specification().unwrap().containers()[0].model_data_url(),
+        Some(ARTIFACT)
+    );
+    let meta = reg.customer_metadata_properties().unwrap();
+    assert!(
+        !meta.contains_key("approved_by"),
+        "an approval by a person must deploy it"
+    );
+    assert_eq!(meta["decision"], "rejected");
+
+    let metric = calls.metrics.one();
+    let d = &metric.metric_data()[0];
+    assert_eq!(
+        (metric.namespace(), d.metric_name(), d.value()),
+        (
+            Some("MLOps/Forecasting"),
+            Some("ModelDriftDetected"),
+            Some(1.0)
+        )
+    );
+
+    let alarm = calls.alarm.one();
+    assert_eq!(
+        alarm.alarm_name(),
+        Some("prophet-fastapi-endpoint-latest-mape-drift-alarm")
+    );
+    assert_eq!(alarm.namespace(), Some("MLOps/Forecasting"));
+    assert_eq!(alarm.metric_name(), Some("ModelMAPE"));
+    assert_eq!(alarm.threshold(), Some(20.0));
+    assert_eq!(
+        alarm.comparison_operator(),
+        Some(&ComparisonOperator::GreaterThanThreshold)
+    );
+    assert_eq!(alarm.alarm_actions(), std::slice::from_ref(&deps.cfg.topic_arn));
+    assert_eq!(
+        alarm.dimensions()[0].value(),
+        Some("prophet-fastapi-endpoint-latest")
+    );
+    assert_eq!(alarm.treat_missing_data(), Some("notBreaching"));
+
+    let sent = calls.publish.one();
+    assert_eq!(sent.topic_arn(), Some(deps.cfg.topic_arn.as_str()));
+    assert_eq!(sent.subject(), Some("Model Needs Manual Approval"));
+    let body = sent.message().unwrap();
+    assert!(body.starts_with(
+        "New model exceeded MAPE threshold. MAPE: 25.3%, Threshold: 20.0%. Please review and approve manually."
+    ), "{body}");
+    assert!(
+        body.contains(SERVING) && body.contains(PENDING_ARN),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_existing_alarm_and_version_are_reused() {
+    let (deps, calls) = deps(World {
+        alarm_exists: true,
+        version_exists: true,
+        ..WORLD
+    });
+    let out = handle(&deps, request("rejected", state(json!(31.0))))
+        .await
+        .unwrap();
+    assert!(!out.alarm_created);
+    assert!(
+        calls.alarm.is_empty(),
+        "a stack-managed alarm is left as it is"
+    );
+    assert!(
+        calls.register.is_empty(),
+        "never a second version for the same job"
+    );
+    assert_eq!(out.model_package_arn.as_deref(), Some(PENDING_ARN));
+}
+
+#[tokio::test]
+async fn without_an_endpoint_the_serving_model_is_none() {
+    let (deps, calls) = deps(World {
+        endpoint: false,
+        ..WORLD
+    });
+    let out = handle(&deps, request("rejected", state(json!(20.0))))
+        .await
+        .unwrap();
+    assert_eq!(out.serving_model, "none");
+    assert!(calls
+        .publish
+        .one()
+        .message()
+        .unwrap()
+        .contains("Still serving: none"));
+}
+
+#[tokio::test]
+async fn unknown_mape_has_its_own_alert() {
+    let (deps, calls) = deps(WORLD);
+    let out = handle(&deps, request("unknown_mape", state(json!(null))))
+        .await
+        .unwrap();
+    assert_eq!(out.subject, "Model MAPE Unknown - Manual Review Needed");
+    let reg = calls.register.one();
+    assert_eq!(
+        reg.model_approval_status(),
+        Some(&ModelApprovalStatus::PendingManualApproval)
+    );
+    assert_eq!(
+        reg.customer_metadata_properties().unwrap()["mape"],
+        "unknown"
+    );
+    assert!(calls.metrics.is_empty(), "unknown is not drift");
+    assert!(calls
+        .publish
+        .one()
+        .message()
+        .unwrap()
+        .contains("`mape` is null"));
+}
+
+#[tokio::test]
+async fn a_failed_job_is_reported_with_sagemakers_reason() {
+    let (deps, calls) = deps(WORLD);
+    let mut s = state(json!(null));
+    s["job"] = json!({"kind": "training", "name": JOB, "status": "Failed", "outcome": "failed",
+                      "failure_reason": "AlgorithmError: not enough data", "elapsed_seconds": 300,
+                      "deadline_passed": false});
+    s.as_object_mut().unwrap().remove("evaluation");
+    let out = handle(&deps, request("training_failed", s)).await.unwrap();
+    assert_eq!(out.subject, "Model Retraining Failed");
+    let body = calls.publish.one().message().unwrap().to_string();
+    assert!(
+        body.contains("AlgorithmError: not enough data") && body.contains("Failed"),
+        "{body}"
+    );
+    assert!(calls.register.is_empty() && calls.metrics.is_empty());
+}
+
+#[tokio::test]
+async fn a_caught_error_is_reported() {
+    let (deps, calls) = deps(WORLD);
+    let ev = json!({"mode": "error", "execution": "exec-9",
+                    "error": {"Error": "AwsError", "Cause": "AccessDenied on CreateTrainingJob"}});
+    let out = handle(&deps, ev).await.unwrap();
+    assert_eq!(out.subject, "Model Retraining Pipeline Error");
+    let body = calls.publish.one().message().unwrap().to_string();
+    assert!(
+        body.contains("exec-9") && body.contains("AccessDenied"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_mode_that_does_not_fit_the_state_changes_nothing() {
+    let (deps, calls) = deps(WORLD);
+    let err = handle(&deps, request("rejected", state(json!(10.0))))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WorkerError::InvalidInput { ref field, .. } if field == "mode"),
+        "{err}"
+    );
+    let err = handle(&deps, json!({"mode": "shout"})).await.unwrap_err();
+    assert!(
+        matches!(err, WorkerError::InvalidInput { ref field, .. } if field == "mode"),
+        "{err}"
+    );
+    let err = handle(&deps, json!({"mode": "error"})).await.unwrap_err();
+    assert_eq!(
+        err,
+        WorkerError::invalid("error", "missing: no error to report")
+    );
+    assert!(calls.register.is_empty() && calls.publish.is_empty() && calls.metrics.is_empty());
+}
