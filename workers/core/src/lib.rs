@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod names;
 pub mod notify;
 pub mod payload;
+mod payload_docs;
 pub mod registry;
 pub mod s3;
 pub mod tickets;

@@ -238,7 +238,10 @@ async fn a_rejected_model_is_registered_pending_and_alerted() {
         alarm.comparison_operator(),
         Some(&ComparisonOperator::GreaterThanThreshold)
     );
-    assert_eq!(alarm.alarm_actions(), std::slice::from_ref(&deps.cfg.topic_arn));
+    assert_eq!(
+        alarm.alarm_actions(),
+        std::slice::from_ref(&deps.cfg.topic_arn)
+    );
     assert_eq!(
         alarm.dimensions()[0].value(),
         Some("prophet-fastapi-endpoint-latest")
