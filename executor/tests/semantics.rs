@@ -1,0 +1,211 @@
+//! The executor's ASL semantics, each on a small definition, with tokio's clock paused.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use asl_executor::{handler, Definition, Executor, Handler, Status, TaskError};
+use serde_json::{json, Value};
+
+fn exec(def: Value, handlers: Vec<(&str, Handler)>) -> Executor {
+    let def = Definition::from_value(&def).unwrap();
+    Executor::new(def, handlers.into_iter().map(|(k, h)| (k.to_string(), h)).collect()).unwrap()
+}
+
+/// Fails with `error` the first `failures` calls, then returns `{"ok": n}`.
+fn flaky(error: &'static str, failures: usize) -> (Handler, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let h = handler(move |_input: Value| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n < failures {
+                Err(TaskError::new(error, format!("failure {n}")))
+            } else {
+                Ok(json!({"ok": n}))
+            }
+        }
+    });
+    (h, calls)
+}
+
+fn echo() -> Handler {
+    handler(|input: Value| async move { Ok(input) })
+}
+
+#[tokio::test(start_paused = true)]
+async fn io_processing_merges_into_the_raw_input() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "echo", "InputPath": "$.a",
+              "Parameters": {"x.$": "$.b", "name.$": "$$.Execution.Name", "fixed": 1},
+              "ResultSelector": {"got.$": "$.x"},
+              "ResultPath": "$.result", "OutputPath": "$.result", "Next": "P"},
+        "P": {"Type": "Pass", "Result": {"p": true}, "ResultPath": null, "Next": "S"},
+        "S": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![("echo", echo())]).start("exec-7", json!({"a": {"b": 42}})).await;
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(e.output, Some(json!({"got": 42})));
+    let scheduled = e.history.iter().find_map(|h| match &h.event {
+        asl_executor::Event::TaskScheduled { input, .. } => Some(input.clone()),
+        _ => None,
+    });
+    assert_eq!(scheduled, Some(json!({"x": 42, "name": "exec-7", "fixed": 1})));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_backs_off_then_succeeds() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "flaky", "End": true,
+              "Retry": [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}]}
+    }});
+    let (h, calls) = flaky("Throttled", 2);
+    let e = exec(def, vec![("flaky", h)]).start("e", json!({})).await;
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    let delays: Vec<Duration> = e.retries().iter().map(|r| r.2).collect();
+    assert_eq!(delays, vec![Duration::from_secs(2), Duration::from_secs(4)]);
+    assert_eq!(e.duration(), Duration::from_secs(6), "the paused clock advanced by the delays");
+}
+
+#[tokio::test(start_paused = true)]
+async fn attempts_run_out_then_catch_with_result_path() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "flaky", "Next": "Done",
+              "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 1},
+                        {"ErrorEquals": ["States.ALL"], "MaxAttempts": 5}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}]},
+        "Caught": {"Type": "Pass", "End": true},
+        "Done": {"Type": "Succeed"}
+    }});
+    let (h, calls) = flaky("Boom", 100);
+    let e = exec(def, vec![("flaky", h)]).start("e", json!({"keep": 1})).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "only the first matching retrier applies");
+    assert_eq!(e.states_entered(), vec!["T", "Caught"]);
+    assert_eq!(
+        e.output,
+        Some(json!({"keep": 1, "error": {"Error": "Boom", "Cause": "failure 1"}}))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn max_attempts_zero_never_retries_and_uncaught_errors_fail() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "flaky", "End": true,
+              "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 0}],
+              "Catch": [{"ErrorEquals": ["Other"], "Next": "C"}]},
+        "C": {"Type": "Succeed"}
+    }});
+    let (h, calls) = flaky("Boom", 100);
+    let e = exec(def, vec![("flaky", h)]).start("e", json!({})).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!((e.error.as_deref(), e.failed_state()), (Some("Boom"), Some("T")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn states_runtime_is_not_caught_by_states_all() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "echo", "Parameters": {"x.$": "$.missing"}, "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}]},
+        "C": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![("echo", echo())]).start("e", json!({})).await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(e.task_calls("T"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn choice_without_match_or_default_fails() {
+    let def = json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericEquals": 1, "Next": "S"}]},
+        "S": {"Type": "Succeed"}
+    }});
+    let e = exec(def.clone(), vec![]).start("e", json!({"x": 2})).await;
+    assert_eq!(e.error.as_deref(), Some("States.NoChoiceMatched"));
+    let e = exec(def.clone(), vec![]).start("e", json!({"x": "1"})).await;
+    assert_eq!(e.error.as_deref(), Some("States.NoChoiceMatched"), "a type mismatch is no match");
+    let e = exec(def, vec![]).start("e", json!({})).await;
+    assert_eq!(e.error.as_deref(), Some("States.Runtime"), "a missing Variable is an error");
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_seconds_path_uses_the_paused_clock() {
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "SecondsPath": "$.poll", "Next": "S"},
+        "S": {"Type": "Succeed"}
+    }});
+    let e = exec(def.clone(), vec![]).start("e", json!({"poll": 90})).await;
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(e.duration(), Duration::from_secs(90));
+    let e = exec(def, vec![]).start("e", json!({"poll": "soon"})).await;
+    assert_eq!(e.error.as_deref(), Some("States.Runtime"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn task_timeout_is_states_timeout_and_task_failed_does_not_match_it() {
+    let slow = handler(|_v: Value| async move {
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        Ok(json!({}))
+    });
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "slow", "TimeoutSeconds": 10, "End": true,
+              "Catch": [{"ErrorEquals": ["States.TaskFailed"], "Next": "A"},
+                        {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.e", "Next": "B"}]},
+        "A": {"Type": "Succeed"},
+        "B": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![("slow", slow)]).start("e", json!({})).await;
+    assert_eq!(e.states_entered(), vec!["T", "B"]);
+    assert_eq!(e.output.as_ref().unwrap()["e"]["Error"], "States.Timeout");
+    assert_eq!(e.duration(), Duration::from_secs(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_machine_timeout_cannot_be_caught() {
+    let def = json!({"StartAt": "W", "TimeoutSeconds": 60, "States": {
+        "W": {"Type": "Wait", "Seconds": 3600, "Next": "S"},
+        "S": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![]).start("e", json!({})).await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.Timeout"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn fail_state_takes_error_and_cause_from_paths() {
+    let def = json!({"StartAt": "F", "States": {
+        "F": {"Type": "Fail", "ErrorPath": "$.err.Error", "CausePath": "$.err.Cause"}
+    }});
+    let e = exec(def, vec![]).start("e", json!({"err": {"Error": "AwsError", "Cause": "denied"}})).await;
+    assert_eq!((e.error.as_deref(), e.cause.as_deref()), (Some("AwsError"), Some("denied")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn redrive_resumes_at_the_failed_state_only() {
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Task", "Resource": "a", "ResultPath": "$.a", "Next": "B"},
+        "B": {"Type": "Task", "Resource": "b", "ResultPath": "$.b", "End": true}
+    }});
+    let (a, a_calls) = flaky("never", 0);
+    let (b, b_calls) = flaky("Broken", 1);
+    let ex = exec(def, vec![("a", a), ("b", b)]);
+    let mut e = ex.start("e", json!({"in": 1})).await;
+    assert_eq!((e.status, e.failed_state()), (Status::Failed, Some("B")));
+    ex.redrive(&mut e).await.unwrap();
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(e.redrive_count, 1);
+    assert_eq!(a_calls.load(Ordering::SeqCst), 1, "A is not run again");
+    assert_eq!(b_calls.load(Ordering::SeqCst), 2);
+    assert_eq!(e.output, Some(json!({"in": 1, "a": {"ok": 0}, "b": {"ok": 1}})));
+    assert!(ex.redrive(&mut e).await.is_err(), "a succeeded execution does not redrive");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_handler_is_refused() {
+    let def = Definition::from_value(&json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": true}}})).unwrap();
+    let err = Executor::new(def, HashMap::new()).err().unwrap();
+    assert!(err.0.contains("no handler"), "{err}");
+}
