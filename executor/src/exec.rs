@@ -412,20 +412,21 @@ impl Executor {
                     Ok(v) => v,
                     Err(e) => return runtime(e),
                 };
-                let seconds =
-                    match (&w.seconds, &w.seconds_path) {
-                        (Some(s), _) => *s,
-                        (None, Some(p)) => match p.get(&effective).and_then(Value::as_u64) {
-                            Some(s) => s,
-                            None => return Step::Fail(
+                let seconds = match (&w.seconds, &w.seconds_path) {
+                    (Some(s), _) => *s,
+                    (None, Some(p)) => match p.get(&effective).and_then(Value::as_u64) {
+                        Some(s) => s,
+                        None => {
+                            return Step::Fail(
                                 errors::RUNTIME.into(),
                                 format!(
                                     "SecondsPath '{p}' is not a non-negative integer in the input"
                                 ),
-                            ),
-                        },
-                        (None, None) => unreachable!("validated at load"),
-                    };
+                            )
+                        }
+                    },
+                    (None, None) => unreachable!("validated at load"),
+                };
                 exec.push(Event::WaitStarted {
                     state: name.to_string(),
                     seconds,

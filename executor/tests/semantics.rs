@@ -10,7 +10,14 @@ use serde_json::{json, Value};
 
 fn exec(def: Value, handlers: Vec<(&str, Handler)>) -> Executor {
     let def = Definition::from_value(&def).unwrap();
-    Executor::new(def, handlers.into_iter().map(|(k, h)| (k.to_string(), h)).collect()).unwrap()
+    Executor::new(
+        def,
+        handlers
+            .into_iter()
+            .map(|(k, h)| (k.to_string(), h))
+            .collect(),
+    )
+    .unwrap()
 }
 
 /// Fails with `error` the first `failures` calls, then returns `{"ok": n}`.
@@ -44,14 +51,19 @@ async fn io_processing_merges_into_the_raw_input() {
         "P": {"Type": "Pass", "Result": {"p": true}, "ResultPath": null, "Next": "S"},
         "S": {"Type": "Succeed"}
     }});
-    let e = exec(def, vec![("echo", echo())]).start("exec-7", json!({"a": {"b": 42}})).await;
+    let e = exec(def, vec![("echo", echo())])
+        .start("exec-7", json!({"a": {"b": 42}}))
+        .await;
     assert_eq!(e.status, Status::Succeeded);
     assert_eq!(e.output, Some(json!({"got": 42})));
     let scheduled = e.history.iter().find_map(|h| match &h.event {
         asl_executor::Event::TaskScheduled { input, .. } => Some(input.clone()),
         _ => None,
     });
-    assert_eq!(scheduled, Some(json!({"x": 42, "name": "exec-7", "fixed": 1})));
+    assert_eq!(
+        scheduled,
+        Some(json!({"x": 42, "name": "exec-7", "fixed": 1}))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -66,7 +78,11 @@ async fn retry_backs_off_then_succeeds() {
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     let delays: Vec<Duration> = e.retries().iter().map(|r| r.2).collect();
     assert_eq!(delays, vec![Duration::from_secs(2), Duration::from_secs(4)]);
-    assert_eq!(e.duration(), Duration::from_secs(6), "the paused clock advanced by the delays");
+    assert_eq!(
+        e.duration(),
+        Duration::from_secs(6),
+        "the paused clock advanced by the delays"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -80,8 +96,14 @@ async fn attempts_run_out_then_catch_with_result_path() {
         "Done": {"Type": "Succeed"}
     }});
     let (h, calls) = flaky("Boom", 100);
-    let e = exec(def, vec![("flaky", h)]).start("e", json!({"keep": 1})).await;
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "only the first matching retrier applies");
+    let e = exec(def, vec![("flaky", h)])
+        .start("e", json!({"keep": 1}))
+        .await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "only the first matching retrier applies"
+    );
     assert_eq!(e.states_entered(), vec!["T", "Caught"]);
     assert_eq!(
         e.output,
@@ -101,7 +123,10 @@ async fn max_attempts_zero_never_retries_and_uncaught_errors_fail() {
     let e = exec(def, vec![("flaky", h)]).start("e", json!({})).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(e.status, Status::Failed);
-    assert_eq!((e.error.as_deref(), e.failed_state()), (Some("Boom"), Some("T")));
+    assert_eq!(
+        (e.error.as_deref(), e.failed_state()),
+        (Some("Boom"), Some("T"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -111,7 +136,9 @@ async fn states_runtime_is_not_caught_by_states_all() {
               "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}]},
         "C": {"Type": "Succeed"}
     }});
-    let e = exec(def, vec![("echo", echo())]).start("e", json!({})).await;
+    let e = exec(def, vec![("echo", echo())])
+        .start("e", json!({}))
+        .await;
     assert_eq!(e.status, Status::Failed);
     assert_eq!(e.error.as_deref(), Some("States.Runtime"));
     assert_eq!(e.task_calls("T"), 0);
@@ -125,10 +152,20 @@ async fn choice_without_match_or_default_fails() {
     }});
     let e = exec(def.clone(), vec![]).start("e", json!({"x": 2})).await;
     assert_eq!(e.error.as_deref(), Some("States.NoChoiceMatched"));
-    let e = exec(def.clone(), vec![]).start("e", json!({"x": "1"})).await;
-    assert_eq!(e.error.as_deref(), Some("States.NoChoiceMatched"), "a type mismatch is no match");
+    let e = exec(def.clone(), vec![])
+        .start("e", json!({"x": "1"}))
+        .await;
+    assert_eq!(
+        e.error.as_deref(),
+        Some("States.NoChoiceMatched"),
+        "a type mismatch is no match"
+    );
     let e = exec(def, vec![]).start("e", json!({})).await;
-    assert_eq!(e.error.as_deref(), Some("States.Runtime"), "a missing Variable is an error");
+    assert_eq!(
+        e.error.as_deref(),
+        Some("States.Runtime"),
+        "a missing Variable is an error"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -137,7 +174,9 @@ async fn wait_seconds_path_uses_the_paused_clock() {
         "W": {"Type": "Wait", "SecondsPath": "$.poll", "Next": "S"},
         "S": {"Type": "Succeed"}
     }});
-    let e = exec(def.clone(), vec![]).start("e", json!({"poll": 90})).await;
+    let e = exec(def.clone(), vec![])
+        .start("e", json!({"poll": 90}))
+        .await;
     assert_eq!(e.status, Status::Succeeded);
     assert_eq!(e.duration(), Duration::from_secs(90));
     let e = exec(def, vec![]).start("e", json!({"poll": "soon"})).await;
@@ -179,8 +218,16 @@ async fn fail_state_takes_error_and_cause_from_paths() {
     let def = json!({"StartAt": "F", "States": {
         "F": {"Type": "Fail", "ErrorPath": "$.err.Error", "CausePath": "$.err.Cause"}
     }});
-    let e = exec(def, vec![]).start("e", json!({"err": {"Error": "AwsError", "Cause": "denied"}})).await;
-    assert_eq!((e.error.as_deref(), e.cause.as_deref()), (Some("AwsError"), Some("denied")));
+    let e = exec(def, vec![])
+        .start(
+            "e",
+            json!({"err": {"Error": "AwsError", "Cause": "denied"}}),
+        )
+        .await;
+    assert_eq!(
+        (e.error.as_deref(), e.cause.as_deref()),
+        (Some("AwsError"), Some("denied"))
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -199,13 +246,22 @@ async fn redrive_resumes_at_the_failed_state_only() {
     assert_eq!(e.redrive_count, 1);
     assert_eq!(a_calls.load(Ordering::SeqCst), 1, "A is not run again");
     assert_eq!(b_calls.load(Ordering::SeqCst), 2);
-    assert_eq!(e.output, Some(json!({"in": 1, "a": {"ok": 0}, "b": {"ok": 1}})));
-    assert!(ex.redrive(&mut e).await.is_err(), "a succeeded execution does not redrive");
+    assert_eq!(
+        e.output,
+        Some(json!({"in": 1, "a": {"ok": 0}, "b": {"ok": 1}}))
+    );
+    assert!(
+        ex.redrive(&mut e).await.is_err(),
+        "a succeeded execution does not redrive"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_missing_handler_is_refused() {
-    let def = Definition::from_value(&json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": true}}})).unwrap();
+    let def = Definition::from_value(
+        &json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": true}}}),
+    )
+    .unwrap();
     let err = Executor::new(def, HashMap::new()).err().unwrap();
     assert!(err.0.contains("no handler"), "{err}");
 }

@@ -204,7 +204,7 @@ impl Config {
                 instance_type: get("TRAINING_INSTANCE_TYPE")?,
                 instance_count: integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
                 volume_gb: integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
-                max_runtime_seconds: integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 432_000)? as i32,
+                max_runtime_seconds: integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 86_400)? as i32,
             },
             endpoint: EndpointResources {
                 instance_type: get("ENDPOINT_INSTANCE_TYPE")?,

@@ -155,7 +155,7 @@ fn manual(input: Value, base: RunRequest) -> Result<RunRequest> {
         if let Some(v) = ranged("volume_gb", t.volume_gb, 1, 16384)? {
             req.training.volume_gb = v;
         }
-        if let Some(s) = ranged("max_runtime_seconds", t.max_runtime_seconds, 60, 432_000)? {
+        if let Some(s) = ranged("max_runtime_seconds", t.max_runtime_seconds, 60, 86_400)? {
             req.training.max_runtime_seconds = s;
         }
     }
