@@ -594,9 +594,17 @@ fn cases() -> Vec<Case> {
 
 #[tokio::test(start_paused = true)]
 async fn every_path_of_the_real_definition() {
+    // PATH_CASE="job Failed" cargo test --test paths -- --nocapture: run and print one path.
+    let only = std::env::var("PATH_CASE").ok();
     for case in cases() {
+        if only.as_deref().is_some_and(|o| o != case.name) {
+            continue;
+        }
         let h = harness(case.script);
         let exec = h.run(case.input).await;
+        if only.is_some() {
+            print_history(case.name, &exec);
+        }
         let states = exec.states_entered();
         let ctx = format!(
             "{}: states {states:?}, error {:?} {:?}",
@@ -614,6 +622,23 @@ async fn every_path_of_the_real_definition() {
         if case.alerts.contains(&"rejected") || case.alerts.contains(&"unknown_mape") {
             assert!(!states.contains(&"Deploy"), "{ctx}");
         }
+    }
+}
+
+fn print_history(name: &str, exec: &Execution) {
+    println!("== {name}: {:?} {:?} {:?}", exec.status, exec.error, exec.cause);
+    for e in &exec.history {
+        let line = match &e.event {
+            Event::StateEntered { state, .. } => format!("enter  {state}"),
+            Event::TaskFailed { state, error, .. } => format!("  fail {state}: {error}"),
+            Event::RetryScheduled { state, attempt, delay_ms } => format!("  retry {state} #{attempt} after {delay_ms} ms"),
+            Event::WaitStarted { state, seconds } => format!("  wait {state} {seconds} s"),
+            Event::ChoiceMatched { state, next } => format!("  {state} -> {next}"),
+            Event::ExecutionSucceeded { .. } => "succeeded".to_string(),
+            Event::ExecutionFailed { state, error, .. } => format!("failed in {state}: {error}"),
+            _ => continue,
+        };
+        println!("{:>8.1}s  {line}", e.at.as_secs_f64());
     }
 }
 
