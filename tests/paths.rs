@@ -626,12 +626,19 @@ async fn every_path_of_the_real_definition() {
 }
 
 fn print_history(name: &str, exec: &Execution) {
-    println!("== {name}: {:?} {:?} {:?}", exec.status, exec.error, exec.cause);
+    println!(
+        "== {name}: {:?} {:?} {:?}",
+        exec.status, exec.error, exec.cause
+    );
     for e in &exec.history {
         let line = match &e.event {
             Event::StateEntered { state, .. } => format!("enter  {state}"),
             Event::TaskFailed { state, error, .. } => format!("  fail {state}: {error}"),
-            Event::RetryScheduled { state, attempt, delay_ms } => format!("  retry {state} #{attempt} after {delay_ms} ms"),
+            Event::RetryScheduled {
+                state,
+                attempt,
+                delay_ms,
+            } => format!("  retry {state} #{attempt} after {delay_ms} ms"),
             Event::WaitStarted { state, seconds } => format!("  wait {state} {seconds} s"),
             Event::ChoiceMatched { state, next } => format!("  {state} -> {next}"),
             Event::ExecutionSucceeded { .. } => "succeeded".to_string(),

@@ -77,17 +77,12 @@ pub struct Catcher {
 }
 
 /// A path field that may be absent (default `$`) or `null` (discard / empty object).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum PathOrNull {
+    #[default]
     Absent,
     Null,
     Path(RefPath),
-}
-
-impl Default for PathOrNull {
-    fn default() -> Self {
-        PathOrNull::Absent
-    }
 }
 
 fn nullable_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PathOrNull, D::Error> {
