@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Build every function's bootstrap as template.yaml deploys it: release, arm64 (aarch64), by
+# cargo-lambda with zig as the linker. Prints each bootstrap's size.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+arch=--arm64
+if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$'; then
+  if ! rustup target add aarch64-unknown-linux-gnu; then
+    # Toolchain downloads are not promised everywhere: fall back to x86_64 and say so loudly.
+    echo "WARNING: no aarch64 target; building x86_64 (template.yaml says arm64)" >&2
+    arch=--x86-64
+  fi
+fi
+cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-core
+for f in target/lambda/*/bootstrap; do
+  printf '%-22s %s bytes\n' "$(basename "$(dirname "$f")")" "$(stat -c %s "$f")"
+done
