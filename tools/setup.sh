@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the project's tools locally: a Python venv (.venv/) with cfn-lint, the SAM CLI,
-# cargo-lambda and zig (from PyPI), and the npm tools (node_modules/). Idempotent.
+# cargo-lambda and zig (from PyPI); the AWS emulator's venv (.venv-emulator/: moto server);
+# and the npm tools (node_modules/). Idempotent: the main command and CI both call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -10,6 +11,15 @@ stamp=.venv/.requirements
 if ! cmp -s tools/requirements.txt "$stamp" 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
   cp tools/requirements.txt "$stamp"
+fi
+# The AWS emulator gets its own venv: its pinned botocore must not fight the SAM CLI's.
+if [ ! -x .venv-emulator/bin/python ]; then
+  python3 -m venv .venv-emulator
+fi
+stamp=.venv-emulator/.requirements
+if ! cmp -s emulator/requirements.txt "$stamp" 2>/dev/null; then
+  .venv-emulator/bin/pip install --quiet --disable-pip-version-check -r emulator/requirements.txt
+  cp emulator/requirements.txt "$stamp"
 fi
 if [ ! -d node_modules/asl-validator ]; then
   npm ci --no-audit --no-fund --silent

@@ -1,6 +1,6 @@
 //! Lambda entry point: wires tracing, configuration and clients once per cold start.
 
-mod handler;
+use check_status::handler;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;

@@ -1,7 +1,6 @@
 //! Lambda entry point: wires tracing, configuration and clients once per cold start.
 
-mod endpoint;
-mod handler;
+use deploy::handler;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use retrain_core::Config;

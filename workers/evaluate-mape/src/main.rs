@@ -1,6 +1,6 @@
 //! Lambda entry point: wires tracing, configuration and clients once per cold start.
 
-mod handler;
+use evaluate_mape::handler;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use retrain_core::Config;

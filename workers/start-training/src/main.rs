@@ -1,9 +1,6 @@
 //! Lambda entry point: wires tracing, configuration and clients once per cold start.
 
-mod approval;
-mod data;
-mod handler;
-mod training;
+use start_training::handler;
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use retrain_core::Config;

@@ -1,0 +1,679 @@
+"""AWS emulator for local tests: moto server + a few AWS-like behaviours.
+
+Run:
+    python emulator.py -H 127.0.0.1 -p 5000
+
+Everything moto offers stays available (same process, same backends, same
+/moto-api/* endpoints).  On top of moto 5.2.5 this module adds:
+
+SageMaker
+  * CreateTrainingJob keeps `Environment`, starts `InProgress` and runs
+    $EMULATOR_TRAINING_COMMAND (a shell command) in a background thread with
+    the environment a SageMaker container would get.  Exit 0: the model dir is
+    tarred to <S3OutputPath>/<job>/output/model.tar.gz in moto's S3 and the job
+    is `Completed`; otherwise `Failed` with the output tail as FailureReason.
+    No command configured: the job completes with an empty model.tar.gz.
+  * A duplicate training job name fails with ResourceInUse; duplicate model,
+    endpoint config and endpoint names fail with ValidationException
+    "Cannot create already existing ...".
+  * CreateEndpoint goes Creating -> InService, UpdateEndpoint (missing in moto)
+    goes Updating -> InService with the new config, each after
+    $EMULATOR_ENDPOINT_DELAY seconds (default 1).
+  * UpdateModelPackage keeps the fields that are not passed; CreateModelPackage
+    honours ClientToken (idempotent) and defaults a versioned package to
+    PendingManualApproval; DescribeModelPackage returns ModelPackageName for
+    versioned packages (the group name), as AWS does.
+CloudWatch
+  * New alarms start in INSUFFICIENT_DATA, as on AWS (moto: OK).
+  * Smithy RPC v2 CBOR (used by aws-sdk-cloudwatch for Rust >= 1.100): requests
+    to /service/GraniteServiceVersion20100801/operation/<Op> are translated to
+    moto's awsJson1_0 CloudWatch API and the answer back to CBOR.
+Inspection
+  * GET /_emulator/state: JSON with every SNS message published and every
+    CloudWatch datum put (all accounts/regions).  Reset with POST /moto-api/reset.
+
+Environment variables:
+  EMULATOR_TRAINING_COMMAND  shell command run for each training job
+  EMULATOR_ENDPOINT_DELAY    seconds an endpoint stays Creating/Updating (1.0)
+  EMULATOR_URL               URL handed to training jobs as AWS_ENDPOINT_URL
+                             (default http://<host>:<port> of this server)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import copy
+import functools
+import gzip
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+from datetime import datetime
+from typing import Any, Callable
+from urllib.parse import urlparse
+
+import botocore.session
+import cbor2
+from botocore.model import OperationNotFoundError
+from botocore.utils import parse_timestamp
+from moto.cloudwatch.models import (
+    CloudWatchBackend,
+    MetricAggregatedDatum,
+    cloudwatch_backends,
+)
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.s3.models import s3_backends
+from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
+from moto.sagemaker.models import (
+    FakeEndpoint,
+    FakeEndpointConfig,
+    FakeTrainingJob,
+    ModelPackage,
+    SageMakerModelBackend,
+)
+from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemaker.utils import arn_formatter
+from moto.sns.models import sns_backends
+from werkzeug.serving import run_simple
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+}
+# Lock for state changes that must be atomic against request threads.
+_LOCK = threading.RLock()
+
+
+def _endpoint_delay() -> float:
+    return float(os.environ.get("EMULATOR_ENDPOINT_DELAY", "1.0"))
+
+
+def _later(delay: float, fn: Callable[[], None]) -> None:
+    timer = threading.Timer(delay, fn)
+    timer.daemon = True
+    timer.start()
+
+
+def _patch(cls: type, name: str) -> Callable[[Callable], Callable]:
+    """Decorator: replace cls.name by the decorated function, which receives
+    the original as its first argument."""
+
+    def decorator(fn: Callable) -> Callable:
+        original = getattr(cls, name, None)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return fn(original, *args, **kwargs)
+
+        setattr(cls, name, wrapper)
+        return wrapper
+
+    return decorator
+
+
+# ---------------------------------------------------------------------------
+# SageMaker: training jobs that run a local command
+# ---------------------------------------------------------------------------
+
+
+@_patch(SageMakerResponse, "create_training_job")
+def _create_training_job(original: Callable, self: SageMakerResponse) -> Any:
+    backend = self.sagemaker_backend
+    name = self._get_param("TrainingJobName")
+    if name in backend.training_jobs:
+        arn = FakeTrainingJob.arn_formatter(name, backend.account_id, backend.region_name)
+        raise ResourceInUseException(
+            "Training job names must be unique within an AWS account and region, "
+            f"and a training job with this name already exists ({arn})"
+        )
+    # moto injects fake MetricDefinitions into this dict: keep the caller's.
+    algorithm_specification = copy.deepcopy(self._get_param("AlgorithmSpecification"))
+    result = original(self)
+
+    job = backend.training_jobs[name]
+    now = utcnow()
+    job.algorithm_specification = algorithm_specification
+    job.environment = self._get_param("Environment") or {}
+    job.training_job_status = "InProgress"
+    job.secondary_status = "Starting"
+    job.secondary_status_transitions = [
+        {"Status": "Starting", "StartTime": now, "StatusMessage": "Launching requested ML instances"}
+    ]
+    # Fields AWS only fills in once the job has run.
+    job.model_artifacts = job.training_start_time = job.training_end_time = None
+    job.final_metric_data_list = None
+    threading.Thread(
+        target=_run_training_job, args=(backend.account_id, job), daemon=True,
+        name=f"training-{name}",
+    ).start()
+    return result
+
+
+def _secondary_status(job: FakeTrainingJob, status: str, message: str) -> None:
+    now = utcnow()
+    if job.secondary_status_transitions:
+        job.secondary_status_transitions[-1].setdefault("EndTime", now)
+    job.secondary_status_transitions.append(
+        {"Status": status, "StartTime": now, "StatusMessage": message}
+    )
+    job.secondary_status = status
+    job.last_modified_time = now
+
+
+def _finish_training_job(job: FakeTrainingJob, status: str, secondary: str,
+                         message: str, failure_reason: str | None = None) -> None:
+    _secondary_status(job, secondary, message)
+    job.secondary_status_transitions[-1]["EndTime"] = job.last_modified_time
+    job.training_end_time = job.last_modified_time
+    if job.training_start_time:
+        seconds = int((job.training_end_time - job.training_start_time).total_seconds())
+        job.training_time_in_seconds = job.billable_time_in_seconds = max(seconds, 1)
+    if failure_reason:
+        job.failure_reason = failure_reason[-1024:]  # AWS limit
+    job.training_job_status = status
+
+
+def _container_environment(job: FakeTrainingJob, workdir: str) -> dict[str, str]:
+    """What a SageMaker training container sees, with /opt/ml under workdir."""
+    region = job.arn.split(":")[3]
+    env = dict(os.environ)
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    env.update(FAKE_CREDENTIALS)
+    env.update(AWS_REGION=region, AWS_DEFAULT_REGION=region, AWS_ENDPOINT_URL=EMULATOR_URL)
+    env.update(job.environment)
+    env.update(
+        TRAINING_JOB_NAME=job.training_job_name,
+        TRAINING_JOB_ARN=job.arn,
+        SM_MODEL_DIR=os.path.join(workdir, "model"),
+        SM_OUTPUT_DIR=os.path.join(workdir, "output"),
+        SM_OUTPUT_DATA_DIR=os.path.join(workdir, "output", "data"),
+        SM_INPUT_DIR=os.path.join(workdir, "input"),
+        SM_INPUT_CONFIG_DIR=os.path.join(workdir, "input", "config"),
+        SM_HPS=json.dumps(job.hyper_parameters or {}),
+    )
+    return env
+
+
+def _run_training_job(account_id: str, job: FakeTrainingJob) -> None:
+    workdir = tempfile.mkdtemp(prefix=f"sm-training-{job.training_job_name}-")
+    try:
+        for sub in ("model", "output/data", "input/config"):
+            os.makedirs(os.path.join(workdir, sub), exist_ok=True)
+        with open(os.path.join(workdir, "input", "config", "hyperparameters.json"), "w") as f:
+            json.dump(job.hyper_parameters or {}, f)
+        env = _container_environment(job, workdir)
+
+        job.training_start_time = utcnow()
+        _secondary_status(job, "Training", "Training image download completed. Training in progress.")
+        command = os.environ.get("EMULATOR_TRAINING_COMMAND")
+        if command:
+            max_runtime = (job.stopping_condition or {}).get("MaxRuntimeInSeconds", 86400)
+            returncode, tail = _run_command(command, env, workdir, max_runtime, job.training_job_name)
+            if returncode is None:
+                _finish_training_job(job, "Stopped", "MaxRuntimeExceeded",
+                                     "Training job stopped: MaxRuntimeInSeconds exceeded.")
+                return
+            if returncode != 0:
+                failure_file = os.path.join(workdir, "output", "failure")
+                reason = tail
+                if os.path.exists(failure_file):
+                    with open(failure_file, errors="replace") as f:
+                        reason = f.read().strip() or tail
+                _finish_training_job(
+                    job, "Failed", "Failed", "Training job failed",
+                    f"AlgorithmError: exit code {returncode}: {reason}",
+                )
+                return
+
+        _secondary_status(job, "Uploading", "Uploading generated training model")
+        artifact = _upload_model(account_id, job, os.path.join(workdir, "model"))
+        job.model_artifacts = {"S3ModelArtifacts": artifact}
+        _finish_training_job(job, "Completed", "Completed", "Training job completed")
+    except Exception as e:  # never leave a job InProgress forever
+        _finish_training_job(job, "Failed", "Failed", "Training job failed",
+                             f"ClientError: {type(e).__name__}: {e}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run_command(command: str, env: dict[str, str], cwd: str, timeout: float,
+                 label: str) -> tuple[int | None, str]:
+    """Run command, echo its output to stderr, return (exit code or None on
+    timeout, last lines of output)."""
+    proc = subprocess.Popen(
+        command, shell=True, env=env, cwd=cwd, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, errors="replace",
+        start_new_session=True,  # own process group: a timeout kills children too
+    )
+    timed_out = threading.Event()
+
+    def kill() -> None:
+        timed_out.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill)
+    timer.daemon = True
+    timer.start()
+    tail: collections.deque[str] = collections.deque(maxlen=20)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        sys.stderr.write(f"[training {label}] {line}")
+        tail.append(line.rstrip("\n"))
+    returncode = proc.wait()
+    timer.cancel()
+    return (None if timed_out.is_set() else returncode), "\n".join(tail)
+
+
+def _upload_model(account_id: str, job: FakeTrainingJob, model_dir: str) -> str:
+    """tar.gz model_dir (files at the archive root, like SageMaker) into S3."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for entry in sorted(os.listdir(model_dir)):
+            tar.add(os.path.join(model_dir, entry), arcname=entry)
+    output = urlparse(job.output_data_config["S3OutputPath"])
+    prefix = output.path.strip("/")
+    key = "/".join(p for p in (prefix, job.training_job_name, "output", "model.tar.gz") if p)
+    s3_backends[account_id]["aws"].put_object(output.netloc, key, buffer.getvalue())
+    return f"s3://{output.netloc}/{key}"
+
+
+# ---------------------------------------------------------------------------
+# SageMaker: duplicate names fail like on AWS
+# ---------------------------------------------------------------------------
+
+
+def _already_exists(kind: str, arn: str) -> ValidationError:
+    return ValidationError(message=f'Cannot create already existing {kind} "{arn}".')
+
+
+@_patch(SageMakerModelBackend, "create_model")
+def _create_model(original: Callable, self: SageMakerModelBackend, model_name: str,
+                  *args: Any, **kwargs: Any) -> Any:
+    with _LOCK:
+        if model_name in self._models:
+            raise _already_exists(
+                "model", arn_formatter("model", model_name, self.account_id, self.region_name))
+        return original(self, model_name, *args, **kwargs)
+
+
+@_patch(SageMakerModelBackend, "create_endpoint_config")
+def _create_endpoint_config(original: Callable, self: SageMakerModelBackend,
+                            endpoint_config_name: str, *args: Any, **kwargs: Any) -> Any:
+    with _LOCK:
+        if endpoint_config_name in self.endpoint_configs:
+            raise _already_exists("endpoint configuration", FakeEndpointConfig.arn_formatter(
+                endpoint_config_name, self.account_id, self.region_name))
+        return original(self, endpoint_config_name, *args, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# SageMaker: endpoints pass through Creating / Updating
+# ---------------------------------------------------------------------------
+
+
+@_patch(SageMakerModelBackend, "create_endpoint")
+def _create_endpoint(original: Callable, self: SageMakerModelBackend, endpoint_name: str,
+                     *args: Any, **kwargs: Any) -> FakeEndpoint:
+    with _LOCK:
+        if endpoint_name in self.endpoints:
+            raise _already_exists("endpoint", FakeEndpoint.arn_formatter(
+                endpoint_name, self.account_id, self.region_name))
+        endpoint = original(self, endpoint_name, *args, **kwargs)
+        endpoint.endpoint_status = "Creating"
+
+    def in_service() -> None:
+        with _LOCK:
+            endpoint.endpoint_status = "InService"
+            endpoint.last_modified_time = utcnow()
+
+    _later(_endpoint_delay(), in_service)
+    return endpoint
+
+
+def _update_endpoint(self: SageMakerModelBackend, endpoint_name: str,
+                     endpoint_config_name: str) -> str:
+    with _LOCK:
+        endpoint = self.endpoints.get(endpoint_name)
+        arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        if endpoint is None:
+            raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+        if endpoint.endpoint_status != "InService":
+            raise ValidationError(message=f'Cannot update in-progress endpoint "{arn}".')
+        config = self.describe_endpoint_config(endpoint_config_name)  # raises if missing
+        now = utcnow()
+        endpoint.endpoint_status = "Updating"
+        endpoint.last_modified_time = now
+        endpoint.pending_deployment_summary = {
+            "EndpointConfigName": endpoint_config_name,
+            "ProductionVariants": [
+                {"VariantName": v["VariantName"], "VariantStatus": [
+                    {"Status": "Creating", "StartTime": now}]}
+                for v in config["ProductionVariants"]
+            ],
+            "StartTime": now,
+        }
+
+    def in_service() -> None:
+        with _LOCK:
+            endpoint.endpoint_config_name = endpoint_config_name
+            endpoint.production_variants = endpoint._process_production_variants(
+                config["ProductionVariants"])
+            endpoint.data_capture_config = config.get("DataCaptureConfig")
+            endpoint.pending_deployment_summary = None
+            endpoint.endpoint_status = "InService"
+            endpoint.last_modified_time = utcnow()
+
+    _later(_endpoint_delay(), in_service)
+    return endpoint.arn
+
+
+def _update_endpoint_action(self: SageMakerResponse) -> ActionResult:
+    arn = self.sagemaker_backend.update_endpoint(
+        self._get_param("EndpointName"), self._get_param("EndpointConfigName"))
+    return ActionResult({"EndpointArn": arn})
+
+
+SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
+SageMakerResponse.update_endpoint = _update_endpoint_action  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------
+# SageMaker: model packages
+# ---------------------------------------------------------------------------
+
+
+@_patch(SageMakerModelBackend, "create_model_package")
+def _create_model_package(original: Callable, self: SageMakerModelBackend,
+                          **kwargs: Any) -> str:
+    with _LOCK:
+        token = kwargs.get("client_token")
+        if token:  # idempotent retry: same token -> same package
+            for package in self.model_packages.values():
+                if package.client_token == token:
+                    return package.arn
+        if kwargs.get("model_package_group_name") and not kwargs.get("model_approval_status"):
+            kwargs["model_approval_status"] = "PendingManualApproval"
+        return original(self, **kwargs)
+
+
+@_patch(SageMakerModelBackend, "update_model_package")
+def _update_model_package(
+    original: Callable,
+    self: SageMakerModelBackend,
+    model_package_arn: str,
+    model_approval_status: str | None,
+    approval_description: str | None,
+    customer_metadata_properties: dict[str, str] | None,
+    customer_metadata_properties_to_remove: list[str] | None,
+    additional_inference_specifications_to_add: list[Any] | None,
+) -> str:
+    """Like moto's, but fields that are not passed are left alone."""
+    with _LOCK:
+        package = self.describe_model_package(model_package_arn)
+        if model_approval_status is not None:
+            package.set_model_approval_status(model_approval_status)
+        if approval_description is not None:
+            package.approval_description = approval_description
+        if customer_metadata_properties:
+            package.customer_metadata_properties = {
+                **(package.customer_metadata_properties or {}),
+                **customer_metadata_properties,
+            }
+        if customer_metadata_properties_to_remove and package.customer_metadata_properties:
+            package.remove_customer_metadata_property(customer_metadata_properties_to_remove)
+        if additional_inference_specifications_to_add:
+            package.add_additional_inference_specifications(
+                additional_inference_specifications_to_add)
+        package.modifications_done()
+        return package.arn
+
+
+@_patch(ModelPackage, "gen_response_object")
+def _model_package_response(original: Callable, self: ModelPackage) -> dict[str, Any]:
+    response = original(self)
+    if self.model_package_group_name:
+        response.setdefault("ModelPackageName", self.model_package_group_name)
+    return response
+
+
+# ---------------------------------------------------------------------------
+# CloudWatch: new alarms start in INSUFFICIENT_DATA (moto: OK)
+# ---------------------------------------------------------------------------
+
+
+@_patch(CloudWatchBackend, "put_metric_alarm")
+def _put_metric_alarm(original: Callable, self: CloudWatchBackend, name: str,
+                      *args: Any, **kwargs: Any) -> Any:
+    with _LOCK:
+        is_new = name not in self.alarms
+        alarm = original(self, name, *args, **kwargs)
+        if is_new:
+            alarm.state_value = "INSUFFICIENT_DATA"
+        return alarm
+
+
+# ---------------------------------------------------------------------------
+# CloudWatch: Smithy RPC v2 CBOR -> moto's awsJson1_0 API -> CBOR
+# ---------------------------------------------------------------------------
+
+# Smithy service name in the URL -> (botocore service name, signing name).
+RPCV2_CBOR_SERVICES = {"GraniteServiceVersion20100801": ("cloudwatch", "monitoring")}
+_RPCV2_PATH = re.compile(r"^/service/(?P<service>[^/]+)/operation/(?P<operation>[^/]+)$")
+
+
+@functools.lru_cache(maxsize=None)
+def _service_model(name: str) -> Any:
+    return botocore.session.get_session().get_service_model(name)
+
+
+def _convert(value: Any, shape: Any, to_json: bool) -> Any:
+    """Convert between CBOR-decoded and JSON-protocol values, guided by the
+    botocore shape (timestamps: CBOR tag 1 <-> epoch seconds, blobs: bytes <->
+    base64, doubles must stay CBOR floats)."""
+    if shape is None or value is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure":
+        return {k: _convert(v, shape.members[k], to_json)
+                for k, v in value.items() if k in shape.members}
+    if kind == "list":
+        return [_convert(v, shape.member, to_json) for v in value]
+    if kind == "map":
+        return {k: _convert(v, shape.value, to_json) for k, v in value.items()}
+    if kind == "timestamp":
+        if to_json:
+            return value.timestamp() if isinstance(value, datetime) else value
+        if not isinstance(value, (int, float)):
+            value = parse_timestamp(value).timestamp()
+        return cbor2.CBORTag(1, value)
+    if kind == "blob":
+        return base64.b64encode(value).decode() if to_json else base64.b64decode(value)
+    if kind in ("float", "double") and not to_json and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def _call_wsgi(app: Callable, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    captured: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+        captured["status"], captured["headers"] = int(status.split()[0]), dict(headers)
+        return chunks.append
+
+    result = app(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return captured["status"], captured["headers"], b"".join(chunks)
+
+
+def _cbor_response(start_response: Callable, status: int, payload: Any,
+                   extra_headers: dict[str, str] | None = None) -> list[bytes]:
+    body = b"" if payload is None else cbor2.dumps(payload)
+    headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
+               "Content-Length": str(len(body)), **(extra_headers or {})}
+    start_response(f"{status} {'OK' if status < 300 else 'Error'}", list(headers.items()))
+    return [body]
+
+
+def _rpcv2_cbor(app: Callable, environ: dict[str, Any], start_response: Callable,
+                target_prefix: str, operation: str) -> list[bytes]:
+    service_name, signing_name = RPCV2_CBOR_SERVICES[target_prefix]
+    try:
+        operation_model = _service_model(service_name).operation_model(operation)
+    except OperationNotFoundError:
+        return _cbor_response(start_response, 404, {
+            "__type": "UnknownOperationException", "message": f"Unknown operation {operation}"})
+
+    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    if environ.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":  # request compression
+        body = gzip.decompress(body)
+    params = cbor2.loads(body) if body else {}
+    json_body = json.dumps(_convert(params, operation_model.input_shape, to_json=True)).encode()
+
+    inner = {k: v for k, v in environ.items()
+             if k not in ("HTTP_CONTENT_ENCODING", "HTTP_SMITHY_PROTOCOL", "HTTP_ACCEPT")}
+    if not inner.get("HTTP_AUTHORIZATION"):
+        # moto routes by the SigV4 credential scope (it does not check signatures).
+        inner["HTTP_AUTHORIZATION"] = (
+            f"AWS4-HMAC-SHA256 Credential=test/20000101/us-east-1/{signing_name}/aws4_request, "
+            "SignedHeaders=host, Signature=0")
+    inner.update({
+        "PATH_INFO": "/", "QUERY_STRING": "", "REQUEST_METHOD": "POST",
+        "CONTENT_TYPE": "application/x-amz-json-1.0",
+        "CONTENT_LENGTH": str(len(json_body)),
+        "HTTP_X_AMZ_TARGET": f"{target_prefix}.{operation}",
+        "HTTP_X_AMZN_QUERY_MODE": "true",
+        "wsgi.input": io.BytesIO(json_body),
+    })
+    status, headers, out = _call_wsgi(app, inner)
+    passthrough = {k: v for k, v in headers.items()
+                   if k.lower() in ("x-amzn-requestid", "x-amzn-query-error")}
+
+    if status < 300:
+        data = json.loads(out) if out.strip() else {}
+        payload = _convert(data, operation_model.output_shape, to_json=False)
+        return _cbor_response(start_response, status, payload or {}, passthrough)
+
+    try:
+        error = json.loads(out)
+        code = error.get("__type") or error.get("code") or "InternalFailure"
+        message = error.get("message") or error.get("Message") or ""
+    except ValueError:  # not JSON (e.g. an XML or HTML error page)
+        code_match = re.search(rb"<Code>([^<]+)</Code>", out)
+        message_match = re.search(rb"<Message>([^<]*)</Message>", out)
+        code = code_match.group(1).decode() if code_match else "InternalFailure"
+        message = message_match.group(1).decode() if message_match else out.decode(errors="replace")[:500]
+    return _cbor_response(start_response, status,
+                          {"__type": code.split("#")[-1], "message": message}, passthrough)
+
+
+# ---------------------------------------------------------------------------
+# Inspection endpoint for tests
+# ---------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _state() -> dict[str, Any]:
+    messages = []
+    for account_id, regions in list(sns_backends.items()):
+        for region, backend in list(regions.items()):
+            for topic in list(backend.topics.values()):
+                for message_id, message, subject, attributes, group_id in list(
+                        topic.sent_notifications):
+                    messages.append({
+                        "TopicArn": topic.arn, "MessageId": message_id, "Message": message,
+                        "Subject": subject, "MessageAttributes": attributes or {},
+                        "MessageGroupId": group_id,
+                    })
+    metrics = []
+    for account_id, regions in list(cloudwatch_backends.items()):
+        for region, backend in list(regions.items()):
+            for datum in list(backend.metric_data):
+                item = {
+                    "AccountId": account_id, "Region": region,
+                    "Namespace": datum.namespace, "MetricName": datum.name,
+                    "Dimensions": {d.name: d.value for d in datum.dimensions},
+                    "Timestamp": _iso(datum.timestamp), "Unit": datum.unit,
+                }
+                if isinstance(datum, MetricAggregatedDatum):
+                    item["StatisticValues"] = {"Minimum": datum.min, "Maximum": datum.max,
+                                               "SampleCount": datum.sample_count, "Sum": datum.sum}
+                else:
+                    item["Value"] = datum.value
+                metrics.append(item)
+    return {"sns_messages": messages, "cloudwatch_metric_data": metrics}
+
+
+# ---------------------------------------------------------------------------
+# WSGI application and launcher
+# ---------------------------------------------------------------------------
+
+EMULATOR_URL = os.environ.get("EMULATOR_URL", "http://127.0.0.1:5000")
+
+
+def make_app() -> Callable:
+    """moto's server app, wrapped with the CBOR shim and /_emulator/state."""
+    moto_app = DomainDispatcherApplication(create_backend_app)
+
+    def app(environ: dict[str, Any], start_response: Callable) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_emulator/state":
+            body = json.dumps(_state(), default=str).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        match = _RPCV2_PATH.match(path)
+        if (match and environ.get("REQUEST_METHOD") == "POST"
+                and match.group("service") in RPCV2_CBOR_SERVICES):
+            return _rpcv2_cbor(moto_app, environ, start_response,
+                               match.group("service"), match.group("operation"))
+        return moto_app(environ, start_response)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    global EMULATOR_URL
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=int(os.environ.get("MOTO_PORT", 5000)))
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto_server does
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    EMULATOR_URL = os.environ.get("EMULATOR_URL", f"http://{host}:{args.port}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+    run_simple(args.host, args.port, make_app(), threaded=True,
+               request_handler=MotoRequestHandler)
+
+
+if __name__ == "__main__":
+    main()

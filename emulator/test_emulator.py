@@ -1,0 +1,383 @@
+"""Tests for emulator.py, talking to a real server process with boto3.
+
+    pip install pytest && pytest -q test_emulator.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import boto3
+import botocore.model
+import cbor2
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+HERE = Path(__file__).resolve().parent
+ENDPOINT_DELAY = 0.5
+ROLE = "arn:aws:iam::123456789012:role/sm"
+
+# The training "container": the job's Environment decides what it does.
+TRAINING_SCRIPT = r"""
+import json, os, sys, boto3
+print("training", os.environ["TRAINING_JOB_NAME"], flush=True)
+if os.environ.get("FAIL"):
+    print("loss is NaN", file=sys.stderr)
+    sys.exit(3)
+s3 = boto3.client("s3")  # AWS_ENDPOINT_URL points back at the emulator
+data = s3.get_object(Bucket="data", Key="train.csv")["Body"].read().decode()
+model_dir = os.environ["SM_MODEL_DIR"]
+with open(os.path.join(model_dir, "model.json"), "w") as f:
+    json.dump({"rows": len(data.splitlines()), "env": dict(os.environ)}, f)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def url(tmp_path_factory):
+    script = tmp_path_factory.mktemp("training") / "train.py"
+    script.write_text(TRAINING_SCRIPT)
+    port = free_port()
+    env = dict(os.environ,
+               EMULATOR_TRAINING_COMMAND=f"{sys.executable} {script}",
+               EMULATOR_ENDPOINT_DELAY=str(ENDPOINT_DELAY))
+    proc = subprocess.Popen([sys.executable, str(HERE / "emulator.py"), "-p", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(f"{base}/moto-api/", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    yield base
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(autouse=True)
+def reset(url):
+    requests.post(f"{url}/moto-api/reset")
+
+
+def client(url: str, service: str, session=None):
+    return (session or boto3).client(
+        service, endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+def wait_for(fn, predicate, timeout=20.0):
+    deadline = time.time() + timeout
+    while True:
+        value = fn()
+        if predicate(value) or time.time() > deadline:
+            return value
+        time.sleep(0.1)
+
+
+def error_of(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as e:
+        call()
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+# --- training jobs -----------------------------------------------------------
+
+def create_training_job(sm, name, environment):
+    return sm.create_training_job(
+        TrainingJobName=name, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": "img:latest", "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": "s3://models/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+        Environment=environment)
+
+
+def test_training_job_runs_command_and_uploads_model(url):
+    sm, s3 = client(url, "sagemaker"), client(url, "s3")
+    s3.create_bucket(Bucket="models")
+    s3.create_bucket(Bucket="data")
+    s3.put_object(Bucket="data", Key="train.csv", Body=b"a\nb\nc\n")
+
+    create_training_job(sm, "job1", {"MODEL_FLAVOR": "xgb"})
+    first = sm.describe_training_job(TrainingJobName="job1")
+    assert first["TrainingJobStatus"] == "InProgress"
+    assert first["Environment"] == {"MODEL_FLAVOR": "xgb"}
+    assert "ModelArtifacts" not in first
+
+    job = wait_for(lambda: sm.describe_training_job(TrainingJobName="job1"),
+                   lambda j: j["TrainingJobStatus"] != "InProgress")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
+    assert artifact == "s3://models/out/job1/output/model.tar.gz"
+    assert job["TrainingStartTime"] <= job["TrainingEndTime"]
+    assert [t["Status"] for t in job["SecondaryStatusTransitions"]] == [
+        "Starting", "Training", "Uploading", "Completed"]
+
+    body = s3.get_object(Bucket="models", Key="out/job1/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        model = json.load(tar.extractfile("model.json"))
+    assert model["rows"] == 3
+    assert model["env"]["MODEL_FLAVOR"] == "xgb"
+    assert model["env"]["TRAINING_JOB_NAME"] == "job1"
+    assert model["env"]["AWS_ENDPOINT_URL"] == url
+    assert model["env"]["AWS_ACCESS_KEY_ID"] == "testing"
+    assert model["env"]["SM_MODEL_DIR"].endswith("/model")
+
+
+def test_training_job_failure_and_duplicate(url):
+    sm = client(url, "sagemaker")
+    create_training_job(sm, "bad", {"FAIL": "1"})
+    job = wait_for(lambda: sm.describe_training_job(TrainingJobName="bad"),
+                   lambda j: j["TrainingJobStatus"] != "InProgress")
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "exit code 3" in job["FailureReason"]
+    assert "loss is NaN" in job["FailureReason"]
+
+    code, message = error_of(lambda: create_training_job(sm, "bad", {}))
+    assert code == "ResourceInUse"
+    assert "already exists" in message
+
+
+def test_missing_resources_are_not_found(url):
+    sm = client(url, "sagemaker")
+    for call, fragment in [
+        (lambda: sm.describe_endpoint(EndpointName="nope"), "Could not find endpoint"),
+        (lambda: sm.describe_training_job(TrainingJobName="nope"), "Could not find training job"),
+        (lambda: sm.describe_model_package_group(ModelPackageGroupName="nope"), "does not exist"),
+        (lambda: sm.describe_model(ModelName="nope"), "Could not find model"),
+        (lambda: sm.describe_endpoint_config(EndpointConfigName="nope"),
+         "Could not find endpoint configuration"),
+    ]:
+        code, message = error_of(call)
+        assert code == "ValidationException" and fragment in message, message
+
+
+# --- models, endpoint configs, endpoints -------------------------------------
+
+def make_model_and_configs(sm):
+    sm.create_model(ModelName="m1", ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"ModelPackageName": "arn:aws:sagemaker:us-east-1:"
+                                      "123456789012:model-package/g/1"})
+    for config in ("c1", "c2"):
+        sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{
+            "VariantName": "AllTraffic", "ModelName": "m1",
+            "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+
+
+def test_duplicate_names_fail(url):
+    sm = client(url, "sagemaker")
+    make_model_and_configs(sm)
+    sm.create_endpoint(EndpointName="e1", EndpointConfigName="c1")
+    code, message = error_of(lambda: sm.create_model(
+        ModelName="m1", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"}))
+    assert (code, message) == ("ValidationException", 'Cannot create already existing model '
+                               '"arn:aws:sagemaker:us-east-1:123456789012:model/m1".')
+    code, message = error_of(lambda: sm.create_endpoint_config(
+        EndpointConfigName="c1", ProductionVariants=[{
+            "VariantName": "v", "ModelName": "m1", "InstanceType": "ml.m5.large"}]))
+    assert code == "ValidationException"
+    assert message.startswith("Cannot create already existing endpoint configuration")
+    code, message = error_of(lambda: sm.create_endpoint(EndpointName="e1", EndpointConfigName="c2"))
+    assert code == "ValidationException"
+    assert message.startswith("Cannot create already existing endpoint ")
+    # the original survived
+    assert sm.describe_model(ModelName="m1")["PrimaryContainer"]["ModelPackageName"].endswith("/g/1")
+
+
+def test_endpoint_create_and_update_pass_through_transient_states(url):
+    sm = client(url, "sagemaker")
+    make_model_and_configs(sm)
+    sm.create_endpoint(EndpointName="e1", EndpointConfigName="c1")
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Creating"
+    code, _ = error_of(lambda: sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2"))
+    assert code == "ValidationException"  # cannot update an in-progress endpoint
+    endpoint = wait_for(lambda: sm.describe_endpoint(EndpointName="e1"),
+                        lambda e: e["EndpointStatus"] == "InService")
+    assert endpoint["EndpointStatus"] == "InService"
+
+    arn = sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2")["EndpointArn"]
+    assert arn.endswith(":endpoint/e1")
+    updating = sm.describe_endpoint(EndpointName="e1")
+    assert updating["EndpointStatus"] == "Updating"
+    assert updating["EndpointConfigName"] == "c1"
+    assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == "c2"
+    endpoint = wait_for(lambda: sm.describe_endpoint(EndpointName="e1"),
+                        lambda e: e["EndpointStatus"] == "InService")
+    assert endpoint["EndpointConfigName"] == "c2"
+    assert "PendingDeploymentSummary" not in endpoint
+
+    code, message = error_of(lambda: sm.update_endpoint(EndpointName="e1", EndpointConfigName="zz"))
+    assert code == "ValidationException" and "Could not find endpoint configuration" in message
+    code, message = error_of(lambda: sm.update_endpoint(EndpointName="zz", EndpointConfigName="c1"))
+    assert code == "ValidationException" and "Could not find endpoint" in message
+
+
+# --- model packages ----------------------------------------------------------
+
+def test_model_packages(url):
+    sm = client(url, "sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="g")
+    assert sm.describe_model_package_group(ModelPackageGroupName="g")["ModelPackageGroupName"] == "g"
+
+    def create(token):
+        return sm.create_model_package(
+            ModelPackageGroupName="g", ClientToken=token,
+            CustomerMetadataProperties={"git_sha": "abc", "dataset": "d1"},
+            ModelMetrics={"ModelQuality": {"Statistics": {
+                "ContentType": "application/json", "S3Uri": "s3://models/stats.json"}}},
+            MetadataProperties={"GeneratedBy": "arn:aws:sagemaker:us-east-1:123456789012:"
+                                "training-job/job1"},
+            InferenceSpecification={
+                "Containers": [{"Image": "img:latest",
+                                "ModelDataUrl": "s3://models/out/job1/output/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"], "SupportedResponseMIMETypes": ["text/csv"]},
+        )["ModelPackageArn"]
+
+    arn1 = create("token-1")
+    assert create("token-1") == arn1  # retry with the same ClientToken is idempotent
+    time.sleep(0.01)
+    arn2 = create("token-2")
+    assert arn1.endswith("/g/1") and arn2.endswith("/g/2")
+
+    listed = sm.list_model_packages(ModelPackageGroupName="g", SortBy="CreationTime",
+                                    SortOrder="Descending")["ModelPackageSummaryList"]
+    assert [p["ModelPackageArn"] for p in listed] == [arn2, arn1]
+
+    described = sm.describe_model_package(ModelPackageName=arn1)
+    assert described["ModelPackageName"] == "g"
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+
+    sm.update_model_package(ModelPackageArn=arn1, ModelApprovalStatus="Approved")
+    after = sm.describe_model_package(ModelPackageName=arn1)
+    assert after["ModelApprovalStatus"] == "Approved"
+    for field in ("CustomerMetadataProperties", "ModelMetrics", "MetadataProperties",
+                  "InferenceSpecification"):
+        assert after[field] == described[field], field
+
+    sm.update_model_package(ModelPackageArn=arn1, CustomerMetadataProperties={"x": "1"},
+                            CustomerMetadataPropertiesToRemove=["dataset"])
+    after = sm.describe_model_package(ModelPackageName=arn1)
+    assert after["CustomerMetadataProperties"] == {"git_sha": "abc", "x": "1"}
+    assert after["ModelApprovalStatus"] == "Approved"
+
+
+# --- SNS, S3 and inspection --------------------------------------------------
+
+def test_sns_messages_and_reset(url):
+    sns = client(url, "sns")
+    topic = sns.create_topic(Name="events")["TopicArn"]
+    sns.publish(TopicArn=topic, Message=json.dumps({"k": "v"}), Subject="hello",
+                MessageAttributes={"kind": {"DataType": "String", "StringValue": "x"}})
+    state = requests.get(f"{url}/_emulator/state").json()
+    [message] = state["sns_messages"]
+    assert message["TopicArn"] == topic and json.loads(message["Message"]) == {"k": "v"}
+    assert message["Subject"] == "hello"
+    assert message["MessageAttributes"]["kind"]["Value"] == "x"
+    # moto's own dump has it too
+    data = requests.get(f"{url}/moto-api/data.json").json()
+    assert data["sns"]["Topic"][0]["sent_notifications"][0][2] == "hello"
+
+    requests.post(f"{url}/moto-api/reset")
+    assert requests.get(f"{url}/_emulator/state").json()["sns_messages"] == []
+
+
+def test_s3_path_style(url):
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test",
+                      config=Config(s3={"addressing_style": "path"}))
+    s3.create_bucket(Bucket="bucket")
+    s3.put_object(Bucket="bucket", Key="p/a.txt", Body=b"1")
+    listed = s3.list_objects_v2(Bucket="bucket", Prefix="p/")["Contents"]
+    assert [o["Key"] for o in listed] == ["p/a.txt"]
+    assert s3.get_object(Bucket="bucket", Key="p/a.txt")["Body"].read() == b"1"
+
+
+# --- CloudWatch over Smithy RPC v2 CBOR --------------------------------------
+
+@pytest.fixture
+def cbor_cloudwatch(url, monkeypatch):
+    """A botocore CloudWatch client that speaks rpc-v2-cbor (boto3 prefers
+    awsJson1_0 by default, the Rust SDK uses CBOR)."""
+    monkeypatch.setattr(botocore.model, "PRIORITY_ORDERED_SUPPORTED_PROTOCOLS",
+                        ("smithy-rpc-v2-cbor", "json", "query"))
+    cw = client(url, "cloudwatch", boto3.session.Session())
+    assert cw.meta.service_model.resolved_protocol == "smithy-rpc-v2-cbor"
+    seen = []
+    cw.meta.events.register("before-send", lambda request, **_: seen.append(request))
+    cw.seen = seen
+    return cw
+
+
+def test_cloudwatch_cbor_with_botocore(url, cbor_cloudwatch):
+    cw = cbor_cloudwatch
+    cw.put_metric_data(Namespace="App", MetricData=[{
+        "MetricName": "Latency", "Value": 12.5, "Unit": "Milliseconds",
+        "Dimensions": [{"Name": "Model", "Value": "m1"}], "Timestamp": 1_700_000_000}])
+    request = cw.seen[-1]
+    assert request.url.endswith("/service/GraniteServiceVersion20100801/operation/PutMetricData")
+    assert request.headers["smithy-protocol"] == b"rpc-v2-cbor"
+
+    cw.put_metric_alarm(AlarmName="a1", Namespace="App", MetricName="Latency",
+                        Dimensions=[{"Name": "Model", "Value": "m1"}], Statistic="Average",
+                        Period=60, EvaluationPeriods=1, Threshold=100,
+                        ComparisonOperator="GreaterThanThreshold")
+    [alarm] = cw.describe_alarms(AlarmNames=["a1"])["MetricAlarms"]
+    assert alarm["Threshold"] == 100.0 and alarm["StateValue"] == "INSUFFICIENT_DATA"
+    assert alarm["StateUpdatedTimestamp"].year >= 2024
+    assert cw.list_metrics(Namespace="App")["Metrics"][0]["MetricName"] == "Latency"
+
+    [datum] = requests.get(f"{url}/_emulator/state").json()["cloudwatch_metric_data"]
+    assert datum["Dimensions"] == {"Model": "m1"} and datum["Value"] == 12.5
+    assert datum["Timestamp"].startswith("2023-11-14T22:13:20")
+
+    # large payloads are gzip-compressed by the SDKs
+    cw.put_metric_data(Namespace="Big", MetricData=[
+        {"MetricName": f"metric-{i:04d}-{'x' * 100}", "Value": float(i)} for i in range(150)])
+    assert cw.seen[-1].headers.get("Content-Encoding") == b"gzip"
+    assert len(cw.list_metrics(Namespace="Big")["Metrics"]) == 150
+
+    with pytest.raises(ClientError) as e:
+        cw.put_metric_data(Namespace="App", MetricData=[{
+            "MetricName": "m", "Value": 1.0, "Values": [1.0]}])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert e.value.response["Error"]["Message"]
+
+
+def test_cloudwatch_cbor_raw(url):
+    headers = {"Content-Type": "application/cbor", "Accept": "application/cbor",
+               "smithy-protocol": "rpc-v2-cbor"}
+    path = f"{url}/service/GraniteServiceVersion20100801/operation"
+    r = requests.post(f"{path}/DescribeAlarms", data=cbor2.dumps({}), headers=headers)
+    assert r.status_code == 200 and r.headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert r.headers["Content-Type"] == "application/cbor"
+    assert cbor2.loads(r.content)["MetricAlarms"] == []
+
+    r = requests.post(f"{path}/DeleteDashboards",
+                      data=cbor2.dumps({"DashboardNames": ["nope"]}), headers=headers)
+    error = cbor2.loads(r.content)
+    assert r.status_code == 404 and error["__type"] == "ResourceNotFound", error
+
+    body = gzip.compress(cbor2.dumps({"Namespace": "G", "MetricData": [
+        {"MetricName": "m", "Value": 1.0}]}))
+    r = requests.post(f"{path}/PutMetricData", data=body,
+                      headers={**headers, "Content-Encoding": "gzip"})
+    assert r.status_code == 200, r.content
+
+# The Rust SDK's CBOR requests are exercised by the integration tests in tests/ (the real workers).

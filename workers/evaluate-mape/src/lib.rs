@@ -1,0 +1,3 @@
+//! The evaluate-mape worker: its handler, callable with any clients (the Lambda binary, tests, the local run).
+
+pub mod handler;
