@@ -2,6 +2,13 @@
 //! definition file (the one `template.yaml` deploys, never a copy), the function each Task
 //! resource names, and the alert the execution-status rule sends when an execution fails.
 
+pub mod emulator;
+pub mod forecast;
+pub mod pipeline;
+pub mod report;
+pub mod scenario;
+pub mod seed;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

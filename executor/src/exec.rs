@@ -203,7 +203,11 @@ enum Step {
     Fail(String, String),
 }
 
+/// Called with the execution's name and each event as it happens (progress output).
+pub type Observer = Arc<dyn Fn(&str, &HistoryEvent) + Send + Sync>;
+
 pub struct Executor {
+    observer: Option<Observer>,
     def: Arc<Definition>,
     handlers: HashMap<String, Handler>,
     rng: Mutex<fastrand::Rng>,
@@ -225,6 +229,7 @@ impl Executor {
             return Err(LoadError(format!("no handler for resources {missing:?}")));
         }
         Ok(Self {
+            observer: None,
             def: Arc::new(def),
             handlers,
             rng: Mutex::new(fastrand::Rng::with_seed(0x5eed)),
@@ -237,6 +242,19 @@ impl Executor {
     pub fn with_seed(self, seed: u64) -> Self {
         *self.rng.lock().unwrap() = fastrand::Rng::with_seed(seed);
         self
+    }
+
+    /// See every event as it happens.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn emit(&self, exec: &mut Execution, event: Event) {
+        exec.push(event);
+        if let Some(observer) = &self.observer {
+            observer(&exec.name, exec.history.last().expect("just pushed"));
+        }
     }
 
     pub async fn start(&self, name: &str, input: Value) -> Execution {
@@ -254,9 +272,12 @@ impl Executor {
             started: Some(Instant::now()),
             transitions: 0,
         };
-        exec.push(Event::ExecutionStarted {
-            input: input.clone(),
-        });
+        self.emit(
+            &mut exec,
+            Event::ExecutionStarted {
+                input: input.clone(),
+            },
+        );
         self.run(&mut exec, self.def.start_at.clone(), input).await;
         exec
     }
@@ -275,10 +296,13 @@ impl Executor {
         exec.status = Status::Running;
         exec.error = None;
         exec.cause = None;
-        exec.push(Event::ExecutionRedriven {
-            from_state: state.clone(),
-            redrive_count: exec.redrive_count,
-        });
+        self.emit(
+            exec,
+            Event::ExecutionRedriven {
+                from_state: state.clone(),
+                redrive_count: exec.redrive_count,
+            },
+        );
         self.run(exec, state, input).await;
         Ok(())
     }
@@ -298,7 +322,7 @@ impl Executor {
             Step::Succeed(output) => {
                 exec.status = Status::Succeeded;
                 exec.output = Some(output.clone());
-                exec.push(Event::ExecutionSucceeded { output });
+                self.emit(exec, Event::ExecutionSucceeded { output });
             }
             Step::Fail(error, cause) => {
                 exec.status = Status::Failed;
@@ -309,11 +333,14 @@ impl Executor {
                     .unwrap_or_default();
                 exec.error = Some(error.clone());
                 exec.cause = Some(cause.clone());
-                exec.push(Event::ExecutionFailed {
-                    state,
-                    error,
-                    cause,
-                });
+                self.emit(
+                    exec,
+                    Event::ExecutionFailed {
+                        state,
+                        error,
+                        cause,
+                    },
+                );
             }
             Step::Next(..) => unreachable!("run_loop only returns a terminal step"),
         }
@@ -346,28 +373,37 @@ impl Executor {
                     format!("more than {} state transitions", self.max_transitions),
                 );
             }
-            exec.push(Event::StateEntered {
-                state: name.clone(),
-                input: input.clone(),
-            });
+            self.emit(
+                exec,
+                Event::StateEntered {
+                    state: name.clone(),
+                    input: input.clone(),
+                },
+            );
             let step = match &self.def.states[&name] {
                 State::Task(_) => self.task(exec, &name, &input).await,
                 other => self.simple(exec, &name, other, &input).await,
             };
             match step {
                 Step::Next(next, output) => {
-                    exec.push(Event::StateExited {
-                        state: name.clone(),
-                        output: output.clone(),
-                    });
+                    self.emit(
+                        exec,
+                        Event::StateExited {
+                            state: name.clone(),
+                            output: output.clone(),
+                        },
+                    );
                     name = next;
                     input = output;
                 }
                 Step::Succeed(output) => {
-                    exec.push(Event::StateExited {
-                        state: name.clone(),
-                        output: output.clone(),
-                    });
+                    self.emit(
+                        exec,
+                        Event::StateExited {
+                            state: name.clone(),
+                            output: output.clone(),
+                        },
+                    );
                     return Step::Succeed(output);
                 }
                 fail @ Step::Fail(..) => return fail,
@@ -427,10 +463,13 @@ impl Executor {
                     },
                     (None, None) => unreachable!("validated at load"),
                 };
-                exec.push(Event::WaitStarted {
-                    state: name.to_string(),
-                    seconds,
-                });
+                self.emit(
+                    exec,
+                    Event::WaitStarted {
+                        state: name.to_string(),
+                        seconds,
+                    },
+                );
                 tokio::time::sleep(Duration::from_secs(seconds)).await;
                 match select(&w.output_path, &effective, &ctx) {
                     Ok(out) => Self::follow(w.next.as_deref(), out),
@@ -461,10 +500,13 @@ impl Executor {
                         ),
                     );
                 };
-                exec.push(Event::ChoiceMatched {
-                    state: name.to_string(),
-                    next: next.clone(),
-                });
+                self.emit(
+                    exec,
+                    Event::ChoiceMatched {
+                        state: name.to_string(),
+                        next: next.clone(),
+                    },
+                );
                 match select(&c.output_path, &effective, &ctx) {
                     Ok(out) => Step::Next(next, out),
                     Err(e) => runtime(e),
@@ -520,11 +562,14 @@ impl Executor {
         let handler = self.handlers[&t.resource].clone();
         let mut attempts = vec![0u32; t.retry.len()];
         let result = loop {
-            exec.push(Event::TaskScheduled {
-                state: name.to_string(),
-                resource: t.resource.clone(),
-                input: params.clone(),
-            });
+            self.emit(
+                exec,
+                Event::TaskScheduled {
+                    state: name.to_string(),
+                    resource: t.resource.clone(),
+                    input: params.clone(),
+                },
+            );
             let call = handler(params.clone());
             let outcome = match t.timeout_seconds {
                 Some(s) => tokio::time::timeout(Duration::from_secs(s), call)
@@ -534,18 +579,24 @@ impl Executor {
             };
             match outcome {
                 Ok(v) => {
-                    exec.push(Event::TaskSucceeded {
-                        state: name.to_string(),
-                        output: v.clone(),
-                    });
+                    self.emit(
+                        exec,
+                        Event::TaskSucceeded {
+                            state: name.to_string(),
+                            output: v.clone(),
+                        },
+                    );
                     break Ok(v);
                 }
                 Err(e) => {
-                    exec.push(Event::TaskFailed {
-                        state: name.to_string(),
-                        error: e.error.clone(),
-                        cause: e.cause.clone(),
-                    });
+                    self.emit(
+                        exec,
+                        Event::TaskFailed {
+                            state: name.to_string(),
+                            error: e.error.clone(),
+                            cause: e.cause.clone(),
+                        },
+                    );
                     // Only the first retrier that matches applies; once it is spent, Catch.
                     if let Some(i) = t
                         .retry
@@ -556,11 +607,14 @@ impl Executor {
                         if attempts[i] < r.max_attempts {
                             let delay = retry::delay(r, attempts[i], &mut self.rng.lock().unwrap());
                             attempts[i] += 1;
-                            exec.push(Event::RetryScheduled {
-                                state: name.to_string(),
-                                attempt: attempts[i],
-                                delay_ms: delay.as_millis(),
-                            });
+                            self.emit(
+                                exec,
+                                Event::RetryScheduled {
+                                    state: name.to_string(),
+                                    attempt: attempts[i],
+                                    delay_ms: delay.as_millis(),
+                                },
+                            );
                             tokio::time::sleep(delay).await;
                             continue;
                         }
@@ -594,11 +648,14 @@ impl Executor {
                     let error_output = json!({"Error": e.error, "Cause": e.cause});
                     return match merge(&c.result_path, input, error_output) {
                         Ok(out) => {
-                            exec.push(Event::ErrorCaught {
-                                state: name.to_string(),
-                                error: e.error.clone(),
-                                next: c.next.clone(),
-                            });
+                            self.emit(
+                                exec,
+                                Event::ErrorCaught {
+                                    state: name.to_string(),
+                                    error: e.error.clone(),
+                                    next: c.next.clone(),
+                                },
+                            );
                             Step::Next(c.next.clone(), out)
                         }
                         Err(err) => runtime(err),

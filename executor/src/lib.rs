@@ -14,4 +14,6 @@ pub mod path;
 pub mod retry;
 
 pub use definition::{Definition, LoadError};
-pub use exec::{handler, Event, Execution, Executor, Handler, Status, TaskError};
+pub use exec::{
+    handler, Event, Execution, Executor, Handler, HistoryEvent, Observer, Status, TaskError,
+};

@@ -34,20 +34,23 @@ pub async fn scan(deps: &Deps, forced: bool, alert: bool) -> Result<Scan> {
     let files = s3::list_csvs_since(&deps.s3, &cfg.bucket, BRONZE_PREFIX, since).await?;
     info!(files = files.len(), since = ?since, "new ticket files listed");
 
-    let results: Vec<(String, std::result::Result<DailyCounts, String>)> =
-        stream::iter(files.iter())
-            .map(|f| async move {
-                let counted =
-                    s3::read_streaming(&deps.s3, &cfg.bucket, &f.key, |r| count_daily(r)).await?;
+    // Owned keys and clients: the stream's futures must not borrow from the listing.
+    let keys: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
+    let results: Vec<(String, std::result::Result<DailyCounts, String>)> = stream::iter(keys)
+        .map(|key| {
+            let (s3, bucket) = (deps.s3.clone(), cfg.bucket.clone());
+            async move {
+                let counted = s3::read_streaming(&s3, &bucket, &key, |r| count_daily(r)).await?;
                 // A file deleted between list and read is simply gone.
                 Ok::<_, retrain_core::WorkerError>((
-                    f.key.clone(),
+                    key,
                     counted.unwrap_or_else(|| Ok(DailyCounts::default())),
                 ))
-            })
-            .buffer_unordered(CONCURRENT_READS)
-            .try_collect()
-            .await?;
+            }
+        })
+        .buffer_unordered(CONCURRENT_READS)
+        .try_collect()
+        .await?;
 
     let mut total = DailyCounts::default();
     let mut bad_files = Vec::new();

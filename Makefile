@@ -1,0 +1,25 @@
+# The project's commands. `make demo` is the first one to run.
+SCENARIO ?= normal
+WEEKS ?= 1
+
+.PHONY: demo setup test ci lambda
+
+setup:
+	tools/setup.sh
+
+# The whole retraining job on this machine against the AWS emulator: SCENARIO=normal |
+# regime-change | no-new-data | short-history, WEEKS=n runs week after week on the same state.
+demo: setup
+	cargo build --bins --quiet
+	target/debug/local-run --scenario $(SCENARIO) --weeks $(WEEKS)
+
+# Every test: unit, mocked AWS, every path of the state machine, the template, and the
+# scenarios against the emulator.
+test: setup
+	cargo test --workspace
+
+lambda: setup
+	tools/lambda-build.sh
+
+ci:
+	bash .ci/run

@@ -1,0 +1,139 @@
+//! The reference trainer's model: MSTL (weekly, and yearly with two years of history) with an
+//! AutoETS trend, from augurs, on log1p of the daily counts; rolling-origin cross-validation.
+
+use std::collections::BTreeMap;
+
+use augurs::ets::AutoETS;
+use augurs::forecaster::{transforms::LinearInterpolator, Forecaster, Transformer};
+use augurs::mstl::MSTLModel;
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+
+/// Below this many days of history, MAPE is unknown (`null`), as the user's container does.
+pub const MIN_DAYS: usize = 51;
+pub const HORIZON: usize = 7;
+pub const FOLDS: usize = 3;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Percent, over the folds' points with tickets; None with too little history.
+    pub mape: Option<f64>,
+    pub rmse: Option<f64>,
+    pub mae: Option<f64>,
+    pub folds: usize,
+    pub horizon: usize,
+    pub days: usize,
+}
+
+/// Every day from the first to the last, with 0 for days without tickets.
+pub fn daily_series(per_day: &BTreeMap<NaiveDate, u64>) -> Option<(NaiveDate, Vec<f64>)> {
+    let (&first, _) = per_day.first_key_value()?;
+    let (&last, _) = per_day.last_key_value()?;
+    let days = (last - first).num_days() + 1;
+    let y = (0..days)
+        .map(|i| *per_day.get(&(first + Duration::days(i))).unwrap_or(&0) as f64)
+        .collect();
+    Some((first, y))
+}
+
+/// Seasonal periods the history supports (two full cycles each).
+pub fn periods(len: usize) -> Vec<usize> {
+    [7usize, 365].into_iter().filter(|p| len >= 2 * p).collect()
+}
+
+/// Forecast `h` days after `train`.
+pub fn forecast(train: &[f64], h: usize) -> Result<Vec<f64>, String> {
+    let mstl = MSTLModel::new(
+        periods(train.len()),
+        AutoETS::non_seasonal().into_trend_model(),
+    );
+    let mut f = Forecaster::new(mstl).with_transformers(vec![LinearInterpolator::new().boxed()]);
+    let logged: Vec<f64> = train.iter().map(|v| v.ln_1p()).collect();
+    f.fit(logged).map_err(|e| format!("fit: {e}"))?;
+    let p = f.predict(h, 0.95).map_err(|e| format!("predict: {e}"))?;
+    Ok(p.point.into_iter().map(|v| v.exp_m1().max(0.0)).collect())
+}
+
+/// Rolling origins: the last `FOLDS` windows of `HORIZON` days, each forecast from the history
+/// before it.
+pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
+    let mut m = Metrics {
+        mape: None,
+        rmse: None,
+        mae: None,
+        folds: 0,
+        horizon: HORIZON,
+        days: y.len(),
+    };
+    if y.len() < MIN_DAYS {
+        return Ok(m);
+    }
+    let (mut ape, mut n_ape, mut se, mut ae, mut n) = (0.0, 0usize, 0.0, 0.0, 0usize);
+    for k in (1..=FOLDS).rev() {
+        let cut = y.len() - k * HORIZON;
+        let predicted = forecast(&y[..cut], HORIZON)?;
+        for (actual, p) in y[cut..cut + HORIZON].iter().zip(predicted) {
+            let err = actual - p;
+            se += err * err;
+            ae += err.abs();
+            n += 1;
+            if *actual > 0.0 {
+                ape += err.abs() / actual;
+                n_ape += 1;
+            }
+        }
+        m.folds += 1;
+    }
+    m.mape = (n_ape > 0).then(|| 100.0 * ape / n_ape as f64);
+    m.rmse = Some((se / n as f64).sqrt());
+    m.mae = Some(ae / n as f64);
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::daily_counts;
+
+    fn series(days: i64, regime_from: Option<i64>) -> Vec<f64> {
+        let start = NaiveDate::from_ymd_opt(2024, 11, 25).unwrap();
+        daily_counts(
+            start,
+            days,
+            5,
+            regime_from.map(|d| start + Duration::days(d)),
+        )
+        .into_iter()
+        .map(|(_, n)| n as f64)
+        .collect()
+    }
+
+    #[test]
+    fn a_normal_history_forecasts_well() {
+        let m = cross_validate(&series(735, None)).unwrap();
+        assert_eq!(m.folds, FOLDS);
+        let mape = m.mape.unwrap();
+        assert!(mape < 20.0, "MAPE {mape}");
+        assert!(m.rmse.unwrap() > 0.0 && m.mae.unwrap() > 0.0);
+    }
+
+    #[test]
+    fn a_regime_change_is_over_the_threshold() {
+        let m = cross_validate(&series(749, Some(728))).unwrap();
+        assert!(m.mape.unwrap() >= 20.0, "MAPE {:?}", m.mape);
+    }
+
+    #[test]
+    fn too_little_history_is_unknown() {
+        let m = cross_validate(&series(30, None)).unwrap();
+        assert_eq!((m.mape, m.rmse, m.folds), (None, None, 0));
+    }
+
+    #[test]
+    fn missing_days_are_zero() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let counts = BTreeMap::from([(d("2026-01-01"), 5u64), (d("2026-01-04"), 2)]);
+        let (first, y) = daily_series(&counts).unwrap();
+        assert_eq!((first, y), (d("2026-01-01"), vec![5.0, 0.0, 0.0, 2.0]));
+    }
+}

@@ -1,0 +1,202 @@
+//! Sample ticket data: one row per ticket with a `created_date`, weekly and yearly seasonality,
+//! a slow trend, holidays and noise. Deterministic for a seed. Scenarios decide which files
+//! land in `bronze/` and what a previous run left behind.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+
+/// Mean tickets a day before seasonality.
+const BASE: f64 = 200.0;
+/// Volume multiplier after a regime change (a product launch, an outage).
+pub const REGIME_FACTOR: f64 = 2.2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// A normal week: no drift, a good fit: deploys.
+    Normal,
+    /// Volume jumps: data drift alert, MAPE over 20: rejected, the old model keeps serving.
+    RegimeChange,
+    /// Nothing new since the last training: skipped.
+    NoNewData,
+    /// A new lake with a month of data: MAPE unknown: registered for manual approval.
+    ShortHistory,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Normal,
+        Scenario::RegimeChange,
+        Scenario::NoNewData,
+        Scenario::ShortHistory,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Normal => "normal",
+            Scenario::RegimeChange => "regime-change",
+            Scenario::NoNewData => "no-new-data",
+            Scenario::ShortHistory => "short-history",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.name() == s)
+    }
+}
+
+fn holiday(d: NaiveDate) -> bool {
+    let (m, day) = (d.month(), d.day());
+    let thanksgiving = m == 11 && d.weekday() == Weekday::Thu && (22..=28).contains(&day);
+    (m == 1 && day == 1)
+        || (m == 7 && day == 4)
+        || (m == 12 && (day == 25 || day == 31))
+        || thanksgiving
+}
+
+/// The day the slow trend starts from.
+fn trend_origin() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date")
+}
+
+/// Expected tickets on `d`.
+pub fn expected(d: NaiveDate) -> f64 {
+    let day_index = (d - trend_origin()).num_days();
+    let weekly =
+        [1.15, 1.12, 1.06, 1.0, 0.94, 0.55, 0.5][d.weekday().num_days_from_monday() as usize];
+    let yearly =
+        1.0 + 0.15 * (2.0 * std::f64::consts::PI * (d.ordinal() as f64 - 80.0) / 365.25).sin();
+    let trend = 1.0 + 0.0002 * day_index as f64;
+    let h = if holiday(d) { 0.35 } else { 1.0 };
+    BASE * weekly * yearly * trend * h
+}
+
+/// Daily counts from `start` for `days` days; from `regime_from` on, volume is multiplied.
+pub fn daily_counts(
+    start: NaiveDate,
+    days: i64,
+    seed: u64,
+    regime_from: Option<NaiveDate>,
+) -> Vec<(NaiveDate, u32)> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..days)
+        .map(|i| {
+            let d = start + Duration::days(i);
+            let mut mean = expected(d);
+            if regime_from.is_some_and(|r| d >= r) {
+                mean *= REGIME_FACTOR;
+            }
+            // Multiplicative noise, sd 6% (Box-Muller).
+            let z = (-2.0 * rng.f64().max(1e-12).ln()).sqrt()
+                * (2.0 * std::f64::consts::PI * rng.f64()).cos();
+            let n = (mean * (1.0 + 0.06 * z)).round().max(0.0);
+            (d, n as u32)
+        })
+        .collect()
+}
+
+/// One CSV: a row per ticket. Header style varies by `style` (the files in the lake do).
+pub fn csv(days: &[(NaiveDate, u32)], style: usize, seed: u64) -> String {
+    let headers = [
+        "ticket_id,created_date,channel,priority",
+        "Ticket ID,Created Date,Channel,Priority",
+        "id, CREATED_DATE ,channel,priority",
+    ];
+    let channels = ["email", "chat", "phone", "web"];
+    let priorities = ["low", "normal", "high"];
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut out =
+        String::with_capacity(days.iter().map(|(_, n)| *n as usize * 48).sum::<usize>() + 64);
+    out.push_str(headers[style % headers.len()]);
+    out.push('\n');
+    let mut id = seed * 1_000_000;
+    for (d, n) in days {
+        for _ in 0..*n {
+            id += 1;
+            let (h, m, s) = (rng.u32(7..22), rng.u32(0..60), rng.u32(0..60));
+            let stamp = if style % 2 == 0 {
+                format!("{d} {h:02}:{m:02}:{s:02}")
+            } else {
+                format!("{d}T{h:02}:{m:02}:{s:02}Z")
+            };
+            out.push_str(&format!(
+                "{id},{stamp},{},{}\n",
+                channels[rng.usize(..channels.len())],
+                priorities[rng.usize(..priorities.len())]
+            ));
+        }
+    }
+    out
+}
+
+/// Split a series into weekly files: (key, csv).
+pub fn weekly_files(series: &[(NaiveDate, u32)], seed: u64) -> Vec<(String, String)> {
+    series
+        .chunks(7)
+        .enumerate()
+        .map(|(i, week)| {
+            let first = week[0].0;
+            (
+                format!("bronze/tickets-{first}.csv"),
+                csv(week, i, seed + i as u64),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use retrain_core::tickets::count_daily;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn the_series_has_weekly_seasonality_and_holidays() {
+        let s = daily_counts(d("2025-01-06"), 364, 1, None);
+        let mean = |wd: Weekday| {
+            let v: Vec<f64> = s
+                .iter()
+                .filter(|(d, _)| d.weekday() == wd && !holiday(*d))
+                .map(|(_, n)| *n as f64)
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        assert!(mean(Weekday::Mon) > 1.8 * mean(Weekday::Sun));
+        let xmas = s
+            .iter()
+            .find(|(d, _)| d.month() == 12 && d.day() == 25)
+            .unwrap()
+            .1 as f64;
+        assert!(xmas < 0.6 * expected(d("2025-12-25")) / 0.35);
+        assert_eq!(
+            s,
+            daily_counts(d("2025-01-06"), 364, 1, None),
+            "deterministic"
+        );
+    }
+
+    #[test]
+    fn csv_files_count_back_to_the_series() {
+        let s = daily_counts(d("2026-01-05"), 14, 3, None);
+        for (style, (_, text)) in weekly_files(&s, 9).iter().enumerate() {
+            let counts = count_daily(text.as_bytes()).unwrap();
+            assert_eq!(counts.bad_rows, 0, "style {style}");
+            let week: u64 = s[style * 7..style * 7 + 7]
+                .iter()
+                .map(|(_, n)| *n as u64)
+                .sum();
+            assert_eq!(counts.rows, week);
+        }
+    }
+
+    #[test]
+    fn a_regime_change_multiplies_volume() {
+        let before = daily_counts(d("2026-01-05"), 28, 3, None);
+        let after = daily_counts(d("2026-01-05"), 28, 3, Some(d("2026-01-19")));
+        let sum = |v: &[(NaiveDate, u32)]| v.iter().map(|(_, n)| *n as f64).sum::<f64>();
+        let ratio = sum(&after[14..]) / sum(&before[14..]);
+        assert!((ratio - REGIME_FACTOR).abs() < 0.05, "{ratio}");
+        assert_eq!(&after[..14], &before[..14]);
+    }
+}
