@@ -112,7 +112,7 @@ pub fn csv(days: &[(NaiveDate, u32)], style: usize, seed: u64) -> String {
         for _ in 0..*n {
             id += 1;
             let (h, m, s) = (rng.u32(7..22), rng.u32(0..60), rng.u32(0..60));
-            let stamp = if style % 2 == 0 {
+            let stamp = if style.is_multiple_of(2) {
                 format!("{d} {h:02}:{m:02}:{s:02}")
             } else {
                 format!("{d}T{h:02}:{m:02}:{s:02}Z")

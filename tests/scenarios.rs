@@ -99,7 +99,7 @@ fn output_of(exec: &Execution, state: &str) -> Value {
         .unwrap_or_else(|| panic!("{state} never succeeded"))
 }
 
-fn metric<'a>(r: &'a Report, name: &str) -> Vec<f64> {
+fn metric(r: &Report, name: &str) -> Vec<f64> {
     r.metrics
         .iter()
         .filter(|(n, _)| n == name)
@@ -303,4 +303,64 @@ async fn a_fault_during_deploy_redrives_without_doing_anything_twice() {
         r.serving_model,
         output_of(&exec, "Deploy")["model_name"].as_str().unwrap()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approving_a_pending_version_deploys_that_version_once() {
+    let l = local().await;
+    let exec = l.week(Scenario::RegimeChange, 1).await;
+    assert_eq!(end(&exec), "Rejected");
+    let sm = aws_sdk_sagemaker::Client::new(&l.sdk);
+    let list = sm
+        .list_model_packages()
+        .model_package_group_name(&l.cfg.model_package_group)
+        .send()
+        .await
+        .unwrap();
+    let arn = list.model_package_summary_list()[0]
+        .model_package_arn()
+        .unwrap()
+        .to_string();
+    sm.update_model_package()
+        .model_package_arn(&arn)
+        .model_approval_status(ModelApprovalStatus::Approved)
+        .send()
+        .await
+        .unwrap();
+    // What the approval rule delivers.
+    let event = json!({
+        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
+        "region": "us-east-1", "resources": [arn],
+        "detail": {"ModelPackageGroupName": l.cfg.model_package_group, "ModelPackageVersion": 1,
+                   "ModelPackageArn": arn, "ModelApprovalStatus": "Approved"}
+    });
+    let exec = l.pipeline.run("approval-1", event.clone()).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Deployed"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    let deployed = output_of(&exec, "Deploy");
+    assert_eq!(
+        deployed["registered"], false,
+        "no new version for a human approval"
+    );
+    assert_eq!(deployed["model_package_arn"], arn.as_str());
+    let r = l.report().await;
+    assert_eq!(r.serving_model, deployed["model_name"].as_str().unwrap());
+    assert_eq!(r.versions.len(), 1);
+    let last = l.s3_json("Model/last_trained.json").await.unwrap();
+    assert_eq!(last["approval"], "ManualApproval");
+    assert_eq!(last["model_package_arn"], arn.as_str());
+
+    // The same event delivered again: that version already serves, nothing is deployed twice.
+    let again = l.pipeline.run("approval-2", event).await;
+    assert_eq!(
+        (again.status, end(&again)),
+        (Status::Succeeded, "NothingToDo")
+    );
+    assert!(!again.states_entered().contains(&"Deploy"));
 }

@@ -50,12 +50,16 @@ pub fn training_job_name(execution: &str) -> String {
     derived(JOB_PREFIX, execution)
 }
 
-/// Model and endpoint config of one model version (the artifact is part of the key, so a
-/// recreated group whose numbers restart cannot reuse an old model).
+/// Model and endpoint config of one model version: `<group>-v<n>-<hash of the artifact>` (the
+/// artifact is in the key, so a recreated group whose numbers restart cannot reuse an old model).
 pub fn version_resource_name(group: &str, version: i64, artifact: &str) -> String {
-    let stem: String = sanitise(group).chars().take(30).collect();
-    let stem = format!("{}-v{version}", stem.trim_end_matches('-'));
-    derived(&stem, artifact)
+    let hash = short_hash(artifact, 10);
+    let suffix = format!("-v{version}-{hash}");
+    let stem: String = sanitise(group)
+        .chars()
+        .take(MAX_NAME - suffix.len())
+        .collect();
+    format!("{}{suffix}", stem.trim_end_matches('-'))
 }
 
 /// Version number at the end of a model package ARN (`.../group/7`).
