@@ -147,14 +147,7 @@ impl Stubs {
             data: None,
             approval: request.approval,
         };
-        to_value(&State {
-            run: Some(run),
-            job: None,
-            evaluation: None,
-            deployment: None,
-            endpoint: None,
-            error: None,
-        })
+        to_value(&State::started(run))
     }
 
     fn check(&self, v: &Value) -> Result<Value, TaskError> {

@@ -31,7 +31,7 @@ pub enum Action {
     DeployApproved,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct State {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
@@ -48,6 +48,14 @@ pub struct State {
 }
 
 impl State {
+    /// The state StartTraining returns: the run, nothing else yet.
+    pub fn started(run: Run) -> Self {
+        State {
+            run: Some(run),
+            ..Default::default()
+        }
+    }
+
     pub fn run(&self) -> Result<&Run> {
         self.run
             .as_ref()

@@ -12,8 +12,9 @@ use retrain_core::archive::metrics_from_model_tar;
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::metrics::{parse, ModelMetrics};
 use retrain_core::notify::{put_metric, METRIC_MAPE};
-use retrain_core::payload::{Evaluation, MetricsSource, Outcome, State};
+use retrain_core::payload::{Evaluation, MetricsSource, State};
 use retrain_core::s3::{self, FIXED_METRICS_KEY};
+use retrain_core::versioning::model_artifact;
 use retrain_core::{Config, Result, WorkerError};
 
 pub struct Deps {
@@ -26,28 +27,12 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<Evaluation> {
     let state = State::from_value(event)?;
     let run = state.run()?;
     let training = state.training()?;
-    let job = state
-        .job
-        .as_ref()
-        .ok_or_else(|| WorkerError::invalid("job", "missing: CheckStatus has not run"))?;
-    if job.outcome != Outcome::Succeeded {
-        return Err(WorkerError::invalid(
-            "job.outcome",
-            format!(
-                "the job is {} ({:?}), not Completed",
-                job.status, job.outcome
-            ),
-        ));
-    }
+    // This job's own artifact; a job that did not complete is refused.
+    let artifact = model_artifact(&state)?;
+    let job = state.job.as_ref().expect("checked by model_artifact");
     let span =
         tracing::info_span!("evaluate_mape", execution = %run.execution, job = %training.job_name);
     async move {
-        let artifact = job.model_artifact.clone().unwrap_or_else(|| {
-            format!(
-                "{}{}/output/model.tar.gz",
-                training.output_path, training.job_name
-            )
-        });
         let started = job.started_at.unwrap_or(training.created_at);
         let (metrics, source) = read_metrics(deps, &artifact, started).await?;
         let threshold = run.mape_threshold;

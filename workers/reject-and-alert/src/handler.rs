@@ -15,7 +15,7 @@ use retrain_core::gate::{verdict, Verdict};
 use retrain_core::input::deserialize_named;
 use retrain_core::messages::{self, *};
 use retrain_core::notify::{ensure_alarm, publish, put_metric, METRIC_MODEL_DRIFT};
-use retrain_core::payload::{AlertMode, AlertOutcome, AlertRequest, State};
+use retrain_core::payload::{AlertMode, AlertOutcome, AlertRequest};
 use retrain_core::versioning::register_for_job;
 use retrain_core::{Config, Result, WorkerError};
 
@@ -29,14 +29,7 @@ pub struct Deps {
 
 pub async fn handle(deps: &Deps, event: Value) -> Result<AlertOutcome> {
     let req: AlertRequest = deserialize_named(event)?;
-    let state = req.state.clone().unwrap_or(State {
-        run: None,
-        job: None,
-        evaluation: None,
-        deployment: None,
-        endpoint: None,
-        error: None,
-    });
+    let state = req.state.clone().unwrap_or_default();
     let execution = req
         .execution
         .clone()

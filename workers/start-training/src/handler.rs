@@ -42,14 +42,7 @@ pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Sta
     async move {
         let run = decide(deps, &req.execution, &job_name, request, now).await?;
         info!(action = ?run.action, reason = %run.reason, "run decided");
-        Ok(State {
-            run: Some(run),
-            job: None,
-            evaluation: None,
-            deployment: None,
-            endpoint: None,
-            error: None,
-        })
+        Ok(State::started(run))
     }
     .instrument(span)
     .await
