@@ -51,9 +51,10 @@ fn progress(started: Instant) -> asl_executor::Observer {
                         .unwrap_or_default()
                 ),
                 "CheckStatus" | "CheckStatusEndpoint" => format!(
-                    "   {} {}",
+                    "   {} {} ({} s since created)",
                     output["status"].as_str().unwrap_or("?"),
-                    output["secondary_status"].as_str().unwrap_or("")
+                    output["secondary_status"].as_str().unwrap_or(""),
+                    output["elapsed_seconds"]
                 ),
                 "EvaluateMape" => format!(
                     "   MAPE {} (threshold {}, from {}) -> {}",

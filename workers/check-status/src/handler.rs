@@ -20,9 +20,14 @@ pub async fn handle(
     if req.name.trim().is_empty() {
         return Err(WorkerError::invalid("name", "is empty"));
     }
+    let execution = req.execution.clone().unwrap_or_default();
     let span = match req.kind {
-        StatusKind::Training => tracing::info_span!("check_status", job = %req.name),
-        StatusKind::Endpoint => tracing::info_span!("check_status", endpoint = %req.name),
+        StatusKind::Training => {
+            tracing::info_span!("check_status", execution = %execution, job = %req.name)
+        }
+        StatusKind::Endpoint => {
+            tracing::info_span!("check_status", execution = %execution, endpoint = %req.name)
+        }
     };
     async move {
         let status = match req.kind {

@@ -155,6 +155,9 @@ pub struct StatusRequest {
     /// the update was rolled back.
     #[serde(default)]
     pub expected_config: Option<String>,
+    /// The execution, for the logs.
+    #[serde(default)]
+    pub execution: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
