@@ -20,6 +20,8 @@ pub struct Metrics {
     pub mape: Option<f64>,
     pub rmse: Option<f64>,
     pub mae: Option<f64>,
+    /// MAPE of the seasonal-naive baseline (the same weekday a week before) on the same folds.
+    pub baseline_mape: Option<f64>,
     pub folds: usize,
     pub horizon: usize,
     pub days: usize,
@@ -61,6 +63,7 @@ pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
         mape: None,
         rmse: None,
         mae: None,
+        baseline_mape: None,
         folds: 0,
         horizon: HORIZON,
         days: y.len(),
@@ -69,15 +72,18 @@ pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
         return Ok(m);
     }
     let (mut ape, mut n_ape, mut se, mut ae, mut n) = (0.0, 0usize, 0.0, 0.0, 0usize);
+    let mut naive_ape = 0.0;
     for k in (1..=FOLDS).rev() {
         let cut = y.len() - k * HORIZON;
         let predicted = forecast(&y[..cut], HORIZON)?;
-        for (actual, p) in y[cut..cut + HORIZON].iter().zip(predicted) {
+        for (i, (actual, p)) in y[cut..cut + HORIZON].iter().zip(predicted).enumerate() {
+            let naive = y[cut - 7 + i % 7];
             let err = actual - p;
             se += err * err;
             ae += err.abs();
             n += 1;
             if *actual > 0.0 {
+                naive_ape += (actual - naive).abs() / actual;
                 ape += err.abs() / actual;
                 n_ape += 1;
             }
@@ -85,6 +91,7 @@ pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
         m.folds += 1;
     }
     m.mape = (n_ape > 0).then(|| 100.0 * ape / n_ape as f64);
+    m.baseline_mape = (n_ape > 0).then(|| 100.0 * naive_ape / n_ape as f64);
     m.rmse = Some((se / n as f64).sqrt());
     m.mae = Some(ae / n as f64);
     Ok(m)

@@ -56,7 +56,10 @@ async fn run() -> Result<(), String> {
         "days": y.len(),
         "forecast_next_14_days": next,
     });
-    let metrics_doc = json!({"mape": metrics.mape, "rmse": metrics.rmse, "mae": metrics.mae});
+    let metrics_doc = json!({
+        "mape": metrics.mape, "rmse": metrics.rmse, "mae": metrics.mae,
+        "baseline_mape_seasonal_naive": metrics.baseline_mape,
+    });
     std::fs::create_dir_all(&model_dir).map_err(|e| e.to_string())?;
     let model_bytes = serde_json::to_vec_pretty(&model).expect("json");
     let metrics_bytes = serde_json::to_vec_pretty(&metrics_doc).expect("json");
