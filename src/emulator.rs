@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -90,14 +90,6 @@ impl Emulator {
         serde_json::from_str(&self.get("/_emulator/state")?).map_err(|e| e.to_string())
     }
 
-    /// Forget everything (`POST /moto-api/reset`).
-    pub fn reset(&self) -> Result<(), String> {
-        ureq::post(&format!("{}/moto-api/reset", self.url))
-            .send_empty()
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
     /// The SDK configuration that talks to this emulator.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -134,9 +126,4 @@ impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// A path relative to the repository root.
-pub fn in_repo(rel: &str) -> PathBuf {
-    repo_root().join(Path::new(rel))
 }
