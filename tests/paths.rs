@@ -305,8 +305,7 @@ fn harness(script: Script) -> Harness {
             (name.to_string(), h)
         })
         .collect();
-    let executor =
-        Executor::new(load_definition().expect("the definition loads"), handlers).unwrap();
+    let executor = retraining_pipeline::executor(handlers).expect("the definition loads");
     Harness {
         executor,
         calls,

@@ -1,12 +1,11 @@
 //! template.yaml, the definition, the worker crates and their IAM policies agree:
 //! every `${...}` of the definition has a substitution and every substitution is used; every
-//! function's CodeUri is a worker crate and every worker has a function; every AWS SDK call a
-//! worker makes (found in its code and the core functions it calls) is in
-//! `iam/worker-operations.json` and allowed by that function's policy; Lambda timeouts stay
-//! under the Task timeouts.
+//! function's CodeUri is a worker crate and every worker has a function; every AWS operation a
+//! worker declares (and its clients let through no other) is allowed by that function's policy,
+//! and nothing more; Lambda timeouts stay under the Task timeouts.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use regex::Regex;
 use serde_json::Value as Json;
@@ -45,7 +44,7 @@ fn worker_crates() -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(root().join("workers"))
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != "core")
+        .filter(|n| n != "retrain-core")
         .collect();
     out.sort();
     out
@@ -175,118 +174,26 @@ fn lambda_timeouts_are_under_the_task_timeouts() {
 
 // ---- IAM: what the code calls against what the policies allow -----------------------------
 
-fn operations_data() -> BTreeMap<String, BTreeMap<String, String>> {
-    let v: Json = serde_json::from_str(
-        &std::fs::read_to_string(root().join("iam/worker-operations.json")).unwrap(),
-    )
-    .unwrap();
-    v.as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| *k != "comment")
-        .map(|(k, ops)| {
-            let ops = ops
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(o, a)| (o.clone(), a.as_str().unwrap().to_string()))
-                .collect();
-            (k.clone(), ops)
-        })
-        .collect()
-}
-
-/// Non-test source of a directory, tests stripped (`#[cfg(test)]` modules and tests.rs files).
-fn sources(dir: &Path) -> String {
-    let mut out = String::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if path.extension().is_some_and(|e| e == "rs") && name != "tests.rs" && name != "testing.rs"
-        {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let text = match text.find("#[cfg(test)]") {
-                Some(i) => text[..i].to_string(),
-                None => text,
-            };
-            out.push_str(&format!("\n// file {name}\n{text}"));
-        }
-    }
-    out
-}
-
-/// SDK calls on a client (`sm.create_model()`, `deps.s3\n.get_object()`).
-fn sdk_calls(code: &str) -> BTreeSet<String> {
-    Regex::new(r"\b(?:sm|s3|cw|sns)\s*\.\s*([a-z0-9_]+)\(\)")
-        .unwrap()
-        .captures_iter(code)
-        .map(|c| c[1].to_string())
-        .filter(|m| !["clone", "to_string"].contains(&m.as_str()))
-        .collect()
-}
-
-/// The core library's public async functions: name → (SDK calls in its body, core functions it calls).
-fn core_functions() -> HashMap<String, (BTreeSet<String>, BTreeSet<String>)> {
-    let code = sources(&root().join("workers/core/src"));
-    let fn_re = Regex::new(r"(?m)^pub async fn ([a-z0-9_]+)").unwrap();
-    let starts: Vec<(usize, String)> = fn_re
-        .captures_iter(&code)
-        .map(|c| (c.get(0).unwrap().start(), c[1].to_string()))
-        .collect();
-    let names: BTreeSet<String> = starts.iter().map(|(_, n)| n.clone()).collect();
-    let mut out = HashMap::new();
-    for (i, (start, name)) in starts.iter().enumerate() {
-        let end = starts.get(i + 1).map(|(s, _)| *s).unwrap_or(code.len());
-        let body = &code[*start..end];
-        let body = &body[body.find('{').unwrap()..];
-        let calls = names
-            .iter()
-            .filter(|n| *n != name && calls_fn(body, n))
-            .cloned()
-            .collect();
-        out.insert(name.clone(), (sdk_calls(body), calls));
-    }
-    out
-}
-
-/// `name(` called as a function (not a method: no `.` before it).
-fn calls_fn(code: &str, name: &str) -> bool {
-    Regex::new(&format!(r"(?:^|[^.a-z0-9_]){name}\s*\("))
-        .unwrap()
-        .is_match(code)
-}
-
-fn reachable_sdk_calls(worker: &str) -> BTreeSet<String> {
-    let core = core_functions();
-    let code = sources(&root().join("workers").join(worker).join("src"));
-    let mut ops = sdk_calls(&code);
-    let mut queue: Vec<String> = core
-        .keys()
-        .filter(|n| calls_fn(&code, n))
-        .cloned()
-        .collect();
-    let mut seen = BTreeSet::new();
-    while let Some(f) = queue.pop() {
-        if seen.insert(f.clone()) {
-            let (sdk, calls) = &core[&f];
-            ops.extend(sdk.iter().cloned());
-            queue.extend(calls.iter().cloned());
-        }
-    }
-    ops
+/// Each worker crate's declaration of the AWS operations it calls. Its clients refuse any
+/// other operation (retrain_core::aws::Context), so every test that drives a worker also proves
+/// the declaration complete.
+fn workers() -> Vec<&'static retrain_core::Worker> {
+    vec![
+        &start_training::WORKER,
+        &check_status::WORKER,
+        &evaluate_mape::WORKER,
+        &deploy::WORKER,
+        &reject_and_alert::WORKER,
+    ]
 }
 
 #[test]
-fn the_operations_data_matches_the_code() {
-    let data = operations_data();
-    assert_eq!(data.keys().cloned().collect::<Vec<_>>(), worker_crates());
-    for (worker, ops) in &data {
-        let called = reachable_sdk_calls(worker);
-        let listed: BTreeSet<String> = ops.keys().cloned().collect();
-        assert_eq!(
-            called, listed,
-            "{worker}: SDK calls in the code vs iam/worker-operations.json"
-        );
+fn every_worker_crate_declares_its_operations() {
+    let mut declared: Vec<String> = workers().iter().map(|w| w.name.to_string()).collect();
+    declared.sort();
+    assert_eq!(declared, worker_crates());
+    for w in workers() {
+        assert!(!w.operations.is_empty(), "{}", w.name);
     }
 }
 
@@ -311,24 +218,24 @@ fn statements(f: &Value) -> Vec<(Vec<String>, String)> {
 fn every_call_is_allowed_by_its_functions_policy_and_nothing_more() {
     let t = template();
     let fns = functions(&t);
-    for (worker, ops) in operations_data() {
-        let f = fns[&format!("{}Function", pascal(&worker))];
+    for w in workers() {
+        let worker = w.name;
+        let f = fns[&format!("{}Function", pascal(worker))];
         let sts = statements(f);
         let allowed: BTreeSet<String> = sts.iter().flat_map(|(a, _)| a.iter().cloned()).collect();
-        let needed: BTreeSet<String> = ops.values().cloned().collect();
+        let needed: BTreeSet<String> = w.iam_actions().into_iter().map(String::from).collect();
         for action in &needed {
             assert!(
                 allowed.contains(action),
                 "{worker} calls {action} but its policy does not allow it"
             );
         }
-        // Least privilege: nothing beyond what it calls, but AddTags (CreateTrainingJob/
-        // CreateModel/CreateEndpoint with Tags) and PassRole (to SageMaker only).
+        // Least privilege: nothing beyond what its operations need (AddTags and PassRole
+        // included, where an operation tags or hands SageMaker a role).
         for action in &allowed {
-            let extra_ok = action == "sagemaker:AddTags" || action == "iam:PassRole";
             assert!(
-                needed.contains(action) || extra_ok,
-                "{worker} is allowed {action}, which it never calls"
+                needed.contains(action),
+                "{worker} is allowed {action}, which none of its operations needs"
             );
         }
         for (actions, resource) in &sts {

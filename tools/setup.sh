@@ -17,9 +17,9 @@ if [ ! -x .venv-emulator/bin/python ]; then
   python3 -m venv .venv-emulator
 fi
 stamp=.venv-emulator/.requirements
-if ! cmp -s emulator/requirements.txt "$stamp" 2>/dev/null; then
-  .venv-emulator/bin/pip install --quiet --disable-pip-version-check -r emulator/requirements.txt
-  cp emulator/requirements.txt "$stamp"
+if ! cmp -s local/emulator/requirements.txt "$stamp" 2>/dev/null; then
+  .venv-emulator/bin/pip install --quiet --disable-pip-version-check -r local/emulator/requirements.txt
+  cp local/emulator/requirements.txt "$stamp"
 fi
 if [ ! -d node_modules/asl-validator ]; then
   npm ci --no-audit --no-fund --silent

@@ -4,18 +4,14 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, Instrument};
 
-use retrain_core::endpoint::describe_endpoint;
-use retrain_core::error::{aws_error, is_not_found};
-use retrain_core::input::deserialize_named;
+use retrain_core::aws::endpoint::describe_endpoint;
+use retrain_core::aws::training::describe_training_job;
+use retrain_core::json::deserialize_named;
 use retrain_core::payload::{Outcome, Status, StatusKind, StatusRequest};
-use retrain_core::time::from_smithy;
-use retrain_core::{Result, WorkerError};
+use retrain_core::{Context, Result, WorkerError};
 
-pub async fn handle(
-    sm: &aws_sdk_sagemaker::Client,
-    event: Value,
-    now: DateTime<Utc>,
-) -> Result<Status> {
+pub async fn handle(ctx: &Context, event: Value) -> Result<Status> {
+    let (sm, now) = (&ctx.sm, ctx.now());
     let req: StatusRequest = deserialize_named(event)?;
     if req.name.trim().is_empty() {
         return Err(WorkerError::invalid("name", "is empty"));
@@ -62,42 +58,23 @@ async fn training(
     req: &StatusRequest,
     now: DateTime<Utc>,
 ) -> Result<Status> {
-    let d = match sm
-        .describe_training_job()
-        .training_job_name(&req.name)
-        .send()
-        .await
-    {
-        Ok(d) => d,
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found() || is_not_found(s)) =>
-        {
-            return Err(WorkerError::NotFound {
-                what: format!("training job {}", req.name),
-            })
-        }
-        Err(e) => return Err(aws_error("DescribeTrainingJob", e)),
-    };
-    let status = d
-        .training_job_status()
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_default();
+    let d = describe_training_job(sm, &req.name)
+        .await?
+        .ok_or_else(|| WorkerError::NotFound {
+            what: format!("training job {}", req.name),
+        })?;
+    let status = d.status;
     let outcome = training_outcome(&status);
-    let created = d.creation_time().map(from_smithy);
-    let elapsed_seconds = elapsed(created, now);
+    let elapsed_seconds = elapsed(d.created_at, now);
     Ok(Status {
         kind: StatusKind::Training,
         name: req.name.clone(),
         outcome,
-        arn: d.training_job_arn().map(str::to_string),
-        secondary_status: d.secondary_status().map(|s| s.as_str().to_string()),
-        failure_reason: d.failure_reason().map(str::to_string),
-        model_artifact: d
-            .model_artifacts()
-            .and_then(|a| a.s3_model_artifacts())
-            .map(str::to_string),
-        started_at: d.training_start_time().map(from_smithy).or(created),
+        arn: d.arn,
+        secondary_status: d.secondary_status,
+        failure_reason: d.failure_reason,
+        model_artifact: d.model_artifact,
+        started_at: d.started_at.or(d.created_at),
         config_name: None,
         elapsed_seconds,
         deadline_passed: outcome == Outcome::Running && elapsed_seconds > req.deadline_seconds,

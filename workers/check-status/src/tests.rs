@@ -18,7 +18,23 @@ use retrain_core::testing::validation_not_found;
 use retrain_core::time::to_smithy;
 use retrain_core::WorkerError;
 
-use super::handle;
+use retrain_core::aws::Clients;
+use retrain_core::testing::clients;
+use retrain_core::{Config, Context};
+
+/// The handler with `sm` as its SageMaker client and the clock at `now`.
+async fn handle(
+    sm: &aws_sdk_sagemaker::Client,
+    event: serde_json::Value,
+    now: DateTime<Utc>,
+) -> retrain_core::Result<retrain_core::payload::Status> {
+    let clients = Clients {
+        sm: sm.clone(),
+        ..clients()
+    };
+    let ctx = Context::new(Config::example(), clients, &crate::WORKER).at(now);
+    super::handle(&ctx, event).await
+}
 
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")

@@ -2,24 +2,17 @@
 //! then model → endpoint config → endpoint, and only then record what serves.
 
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, Instrument};
 
+use retrain_core::aws::registry::describe_version;
+use retrain_core::aws::s3::{put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::names::version_resource_name;
 use retrain_core::payload::{Action, Deployment, State};
-use retrain_core::registry::describe_version;
-use retrain_core::s3::{put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::versioning::{register_for_job, META_MAPE, META_TRAINED_AT, META_TRAINING_JOB};
-use retrain_core::{Config, Result, WorkerError};
-
-pub struct Deps {
-    pub cfg: Config,
-    pub s3: aws_sdk_s3::Client,
-    pub sm: aws_sdk_sagemaker::Client,
-}
+use retrain_core::{Context, Result, WorkerError};
 
 /// The version to serve, whichever path brought it.
 struct Chosen {
@@ -30,7 +23,8 @@ struct Chosen {
     last_trained: LastTrained,
 }
 
-pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Deployment> {
+pub async fn handle(ctx: &Context, event: Value) -> Result<Deployment> {
+    let now = ctx.now();
     let state = State::from_value(event)?;
     let execution = state.run()?.execution.clone();
     let job = state
@@ -41,8 +35,8 @@ pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Dep
     async move {
         let run = state.run()?;
         let chosen = match run.action {
-            Action::DeployApproved => approved_by_a_person(deps, &state).await?,
-            Action::Train => registered_by_this_run(deps, &state).await?,
+            Action::DeployApproved => approved_by_a_person(ctx, &state).await?,
+            Action::Train => registered_by_this_run(ctx, &state).await?,
             Action::Skip => {
                 return Err(WorkerError::invalid(
                     "run.action",
@@ -51,17 +45,17 @@ pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Dep
             }
         };
         let name = version_resource_name(
-            &deps.cfg.model_package_group,
+            &ctx.cfg.model_package_group,
             chosen.version,
             &chosen.artifact,
         );
-        let action = crate::endpoint::serve(deps, &name, &chosen.arn).await?;
+        let action = crate::endpoint::serve(ctx, &name, &chosen.arn).await?;
         info!(version = %chosen.arn, model = %name, action = ?action, "endpoint call made");
 
         // Only now: the endpoint accepted the new config.
         let mut last = chosen.last_trained;
         last.deployed_at = Some(now.to_rfc3339());
-        put_json(&deps.s3, &deps.cfg.bucket, LAST_TRAINED_KEY, &last).await?;
+        put_json(&ctx.s3, &ctx.cfg.bucket, LAST_TRAINED_KEY, &last).await?;
         if let (Some(data), true) = (&run.data, chosen.registered) {
             if let Some(mean) = data.mean_daily_tickets {
                 let stats = Statistics {
@@ -71,14 +65,14 @@ pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Dep
                     computed_at: Some(now.to_rfc3339()),
                     training_job: last.training_job.clone(),
                 };
-                put_json(&deps.s3, &deps.cfg.bucket, STATISTICS_KEY, &stats).await?;
+                put_json(&ctx.s3, &ctx.cfg.bucket, STATISTICS_KEY, &stats).await?;
             }
         }
         Ok(Deployment {
             model_package_arn: chosen.arn,
             model_name: name.clone(),
             endpoint_config_name: name,
-            endpoint_name: deps.cfg.endpoint_name.clone(),
+            endpoint_name: ctx.cfg.endpoint_name.clone(),
             action,
             registered: chosen.registered,
         })
@@ -87,7 +81,7 @@ pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Dep
     .await
 }
 
-async fn registered_by_this_run(deps: &Deps, state: &State) -> Result<Chosen> {
+async fn registered_by_this_run(ctx: &Context, state: &State) -> Result<Chosen> {
     let run = state.run()?;
     let evaluation = state.evaluation()?;
     // The state machine's Choice already gated; the worker never trusts that alone.
@@ -107,58 +101,45 @@ async fn registered_by_this_run(deps: &Deps, state: &State) -> Result<Chosen> {
             })
         }
     }
-    let training = state.training()?;
-    let (version, _) = register_for_job(
-        &deps.sm,
-        &deps.s3,
-        &deps.cfg,
-        state,
-        ModelApprovalStatus::Approved,
-        "deployed",
-    )
-    .await?;
-    let artifact = retrain_core::versioning::model_artifact(state)?;
-    let started = state
-        .job
-        .as_ref()
-        .and_then(|j| j.started_at)
-        .unwrap_or(training.created_at);
+    let job = state.completed_job()?;
+    let (version, _) =
+        register_for_job(ctx, state, ModelApprovalStatus::Approved, "deployed").await?;
     Ok(Chosen {
         version: version
             .version
             .ok_or_else(|| WorkerError::bad_data(&version.arn, "the version has no number"))?,
         arn: version.arn.clone(),
-        artifact,
+        artifact: job.artifact.clone(),
         registered: true,
         last_trained: LastTrained {
-            trained_at: started.to_rfc3339(),
+            trained_at: job.started_at().to_rfc3339(),
             mape: evaluation.mape,
             approval: "Approved".into(),
-            training_job: Some(training.job_name.clone()),
+            training_job: Some(job.training.job_name.clone()),
             model_package_arn: Some(version.arn),
             deployed_at: None,
         },
     })
 }
 
-async fn approved_by_a_person(deps: &Deps, state: &State) -> Result<Chosen> {
+async fn approved_by_a_person(ctx: &Context, state: &State) -> Result<Chosen> {
     let approval = state
         .run()?
         .approval
         .as_ref()
         .ok_or_else(|| WorkerError::invalid("run.approval", "missing for an approval run"))?;
-    let v = describe_version(&deps.sm, &approval.model_package_arn).await?;
+    let v = describe_version(&ctx.sm, &approval.model_package_arn).await?;
     if v.status != "Approved" {
         return Err(WorkerError::GateRefused {
             reason: format!("version {} is {}, not Approved", v.arn, v.status),
         });
     }
-    if v.group != deps.cfg.model_package_group {
+    if v.group != ctx.cfg.model_package_group {
         return Err(WorkerError::invalid(
             "run.approval.model_package_arn",
             format!(
                 "the version belongs to `{}`, not `{}`",
-                v.group, deps.cfg.model_package_group
+                v.group, ctx.cfg.model_package_group
             ),
         ));
     }

@@ -25,13 +25,17 @@ use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
+use retrain_core::aws::registry::description_for_job;
 use retrain_core::names::version_resource_name;
 use retrain_core::payload::EndpointAction;
-use retrain_core::registry::description_for_job;
 use retrain_core::testing::{validation_not_found, Recorder};
 use retrain_core::{Config, WorkerError};
 
-use super::{handle, Deps};
+use retrain_core::aws::Clients;
+use retrain_core::testing::clients;
+use retrain_core::Context;
+
+use super::handle;
 
 const GROUP: &str = "prophet-forecasting-models";
 const JOB: &str = "prophet-retrain-weekly-0123456789";
@@ -68,7 +72,7 @@ struct Calls {
     put: Recorder<(String, Vec<u8>)>,
 }
 
-fn deps(w: World) -> (Deps, Calls) {
+fn deps(w: World) -> (Context, Calls) {
     let calls = Calls::default();
     let version_exists = w.version_exists;
     let list = mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |req| {
@@ -232,11 +236,16 @@ fn deps(w: World) -> (Deps, Calls) {
     });
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put]);
     (
-        Deps {
-            cfg: Config::example(),
-            s3,
-            sm,
-        },
+        Context::new(
+            Config::example(),
+            Clients {
+                s3,
+                sm,
+                ..clients()
+            },
+            &crate::WORKER,
+        )
+        .at(t0()),
         calls,
     )
 }
@@ -286,7 +295,7 @@ fn name() -> String {
 #[tokio::test]
 async fn no_endpoint_registers_and_creates_everything() {
     let (deps, calls) = deps(World::default());
-    let d = handle(&deps, state(json!(12.3), 20.0), t0()).await.unwrap();
+    let d = handle(&deps, state(json!(12.3), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::Created);
     assert_eq!(d.model_package_arn, NEW_ARN);
     assert_eq!(
@@ -381,7 +390,7 @@ async fn a_serving_endpoint_gets_a_rolling_update() {
         )),
         ..Default::default()
     });
-    let d = handle(&deps, state(json!(8.0), 20.0), t0()).await.unwrap();
+    let d = handle(&deps, state(json!(8.0), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::Updated);
     let update = calls.update.one();
     assert_eq!(
@@ -413,9 +422,7 @@ async fn an_updating_endpoint_is_busy_and_nothing_is_recorded() {
         )),
         ..Default::default()
     });
-    let err = handle(&deps, state(json!(8.0), 20.0), t0())
-        .await
-        .unwrap_err();
+    let err = handle(&deps, state(json!(8.0), 20.0)).await.unwrap_err();
     assert_eq!(err.name(), "EndpointBusy");
     assert!(err.is_retryable());
     assert!(calls.update.is_empty() && calls.create.is_empty());
@@ -438,9 +445,7 @@ async fn a_failed_endpoint_is_not_retried() {
         )),
         ..Default::default()
     });
-    let err = handle(&deps, state(json!(8.0), 20.0), t0())
-        .await
-        .unwrap_err();
+    let err = handle(&deps, state(json!(8.0), 20.0)).await.unwrap_err();
     assert_eq!(err.name(), "EndpointFailed");
     assert!(!err.is_retryable());
     assert!(calls.update.is_empty());
@@ -454,7 +459,7 @@ async fn a_rerun_reuses_version_model_config_and_does_not_deploy_twice() {
         config_exists: true,
         endpoint: Some((EndpointStatus::Updating, name())),
     });
-    let d = handle(&deps, state(json!(8.0), 20.0), t0()).await.unwrap();
+    let d = handle(&deps, state(json!(8.0), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::AlreadyServing);
     assert_eq!(d.model_package_arn, NEW_ARN);
     assert!(calls.register.is_empty(), "no second version");
@@ -474,7 +479,7 @@ async fn the_gate_is_enforced_here_too() {
         (json!(15.0), 12.0),
     ] {
         let (deps, calls) = deps(World::default());
-        let err = handle(&deps, state(mape.clone(), threshold), t0())
+        let err = handle(&deps, state(mape.clone(), threshold))
             .await
             .unwrap_err();
         assert!(
@@ -494,7 +499,7 @@ async fn a_human_approval_deploys_that_version_without_registering() {
         )),
         ..Default::default()
     });
-    let d = handle(&deps, approval_state(), t0()).await.unwrap();
+    let d = handle(&deps, approval_state()).await.unwrap();
     assert_eq!(d.action, EndpointAction::Updated);
     assert!(!d.registered);
     assert!(calls.register.is_empty());
@@ -531,12 +536,12 @@ async fn malformed_state_is_named() {
     let (deps, calls) = deps(World::default());
     let mut s = state(json!(8.0), 20.0);
     s.as_object_mut().unwrap().remove("evaluation");
-    let err = handle(&deps, s, t0()).await.unwrap_err();
+    let err = handle(&deps, s).await.unwrap_err();
     assert_eq!(
         err,
         WorkerError::invalid("evaluation", "missing: EvaluateMape has not run")
     );
-    let err = handle(&deps, json!({"run": {"execution": "x"}}), t0())
+    let err = handle(&deps, json!({"run": {"execution": "x"}}))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "InvalidInput");

@@ -9,36 +9,27 @@ use serde_json::Value;
 use tracing::{info, warn, Instrument};
 
 use retrain_core::archive::metrics_from_model_tar;
+use retrain_core::aws::notify::{put_metric, METRIC_MAPE};
+use retrain_core::aws::s3::{self, FIXED_METRICS_KEY};
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::metrics::{parse, ModelMetrics};
-use retrain_core::notify::{put_metric, METRIC_MAPE};
 use retrain_core::payload::{Evaluation, MetricsSource, State};
-use retrain_core::s3::{self, FIXED_METRICS_KEY};
-use retrain_core::versioning::model_artifact;
-use retrain_core::{Config, Result, WorkerError};
+use retrain_core::{Context, Result, WorkerError};
 
-pub struct Deps {
-    pub cfg: Config,
-    pub s3: aws_sdk_s3::Client,
-    pub cw: aws_sdk_cloudwatch::Client,
-}
-
-pub async fn handle(deps: &Deps, event: Value) -> Result<Evaluation> {
+pub async fn handle(ctx: &Context, event: Value) -> Result<Evaluation> {
     let state = State::from_value(event)?;
     let run = state.run()?;
-    let training = state.training()?;
     // This job's own artifact; a job that did not complete is refused.
-    let artifact = model_artifact(&state)?;
-    let job = state.job.as_ref().expect("checked by model_artifact");
+    let job = state.completed_job()?;
+    let training = job.training;
     let span =
         tracing::info_span!("evaluate_mape", execution = %run.execution, job = %training.job_name);
     async move {
-        let started = job.started_at.unwrap_or(training.created_at);
-        let (metrics, source) = read_metrics(deps, &artifact, started).await?;
+        let (metrics, source) = read_metrics(ctx, &job.artifact, job.started_at()).await?;
         let threshold = run.mape_threshold;
         let passed = verdict(metrics.mape, threshold) == Verdict::Deploy;
         if let Some(mape) = metrics.mape {
-            put_metric(&deps.cw, &deps.cfg, METRIC_MAPE, mape, StandardUnit::None).await?;
+            put_metric(&ctx.cw, &ctx.cfg, METRIC_MAPE, mape, StandardUnit::None).await?;
         }
         info!(mape = ?metrics.mape, threshold, passed, source = ?source,
               unknown_reason = ?metrics.unknown_reason, "model evaluated");
@@ -71,7 +62,7 @@ fn parsed(bytes: &[u8], location: &str) -> ModelMetrics {
 }
 
 async fn read_metrics(
-    deps: &Deps,
+    ctx: &Context,
     artifact: &str,
     started: chrono::DateTime<chrono::Utc>,
 ) -> Result<(ModelMetrics, MetricsSource)> {
@@ -82,7 +73,7 @@ async fn read_metrics(
         )
     })?;
     let why_not_artifact =
-        match s3::read_streaming(&deps.s3, &bucket, &key, metrics_from_model_tar).await? {
+        match s3::read_streaming(&ctx.s3, &bucket, &key, metrics_from_model_tar).await? {
             Some(Ok(Some(bytes))) => {
                 return Ok((
                     parsed(&bytes, "metrics.json in the model archive"),
@@ -94,7 +85,7 @@ async fn read_metrics(
             None => format!("the model archive {artifact} does not exist"),
         };
     warn!(reason = %why_not_artifact, "falling back to the fixed key");
-    match s3::get_bytes(&deps.s3, &deps.cfg.bucket, FIXED_METRICS_KEY).await? {
+    match s3::get_bytes(&ctx.s3, &ctx.cfg.bucket, FIXED_METRICS_KEY).await? {
         Some((bytes, Some(modified))) if modified >= started => {
             Ok((parsed(&bytes, FIXED_METRICS_KEY), MetricsSource::FixedKey))
         }

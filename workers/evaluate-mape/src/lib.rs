@@ -1,3 +1,13 @@
-//! The evaluate-mape worker: its handler, callable with any clients (the Lambda binary, tests, the local run).
+//! The evaluate-mape worker: its handler, called with a `retrain_core::Context` (by the Lambda binary, the tests and the local run).
 
 pub mod handler;
+
+use retrain_core::aws::ops;
+use retrain_core::Worker;
+
+/// This worker, and every AWS operation it calls: its clients refuse any other, and its
+/// function's policy in template.yaml allows exactly these (tests/template.rs).
+pub static WORKER: Worker = Worker {
+    name: "evaluate-mape",
+    operations: &[ops::S3_GET_OBJECT, ops::CW_PUT_METRIC_DATA],
+};

@@ -1,24 +1,6 @@
-//! Lambda entry point: wires tracing, configuration and clients once per cold start.
-
-use evaluate_mape::handler;
-
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use retrain_core::Config;
-use serde_json::Value;
+//! The evaluate-mape Lambda function: the shared entry point with this worker's handler.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    retrain_core::init_tracing();
-    let cfg = Config::from_env()?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let deps = handler::Deps {
-        cfg,
-        s3: retrain_core::s3_client(&sdk),
-        cw: aws_sdk_cloudwatch::Client::new(&sdk),
-    };
-    let deps = &deps;
-    run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler::handle(deps, event.payload).await
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    retrain_core::lambda::run(&evaluate_mape::WORKER, evaluate_mape::handler::handle).await
 }

@@ -14,7 +14,11 @@ use retrain_core::testing::Recorder;
 use retrain_core::time::to_smithy;
 use retrain_core::{Config, WorkerError};
 
-use super::{handle, Deps};
+use retrain_core::aws::Clients;
+use retrain_core::testing::clients;
+use retrain_core::Context;
+
+use super::handle;
 
 const ARTIFACT_KEY: &str = "training-output/job-1/output/model.tar.gz";
 
@@ -25,7 +29,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 /// key → (body, LastModified)
-fn deps(objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>) -> (Deps, Recorder<PutMetricDataInput>) {
+fn deps(objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>) -> (Context, Recorder<PutMetricDataInput>) {
     let objects: HashMap<String, (Vec<u8>, DateTime<Utc>)> = objects
         .into_iter()
         .map(|(k, b, t)| (k.to_string(), (b, t)))
@@ -49,11 +53,15 @@ fn deps(objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>) -> (Deps, Recorder<PutMetr
         PutMetricDataOutput::builder().build()
     });
     (
-        Deps {
-            cfg: Config::example(),
-            s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get]),
-            cw: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&put]),
-        },
+        Context::new(
+            Config::example(),
+            Clients {
+                s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get]),
+                cw: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&put]),
+                ..clients()
+            },
+            &crate::WORKER,
+        ),
         recorder,
     )
 }
@@ -122,7 +130,7 @@ async fn the_runs_threshold_decides_passed() {
     assert!(!e.passed, "exactly the threshold is rejected");
 }
 
-fn deps_exact(mape: f64) -> (Deps, Recorder<PutMetricDataInput>) {
+fn deps_exact(mape: f64) -> (Context, Recorder<PutMetricDataInput>) {
     deps(vec![(
         ARTIFACT_KEY,
         archive(&format!(r#"{{"mape": {mape}}}"#)),

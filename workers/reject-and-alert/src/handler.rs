@@ -10,24 +10,16 @@ use aws_sdk_sagemaker::types::ModelApprovalStatus;
 use serde_json::Value;
 use tracing::{info, Instrument};
 
-use retrain_core::endpoint::serving_model;
+use retrain_core::aws::endpoint::serving_model;
+use retrain_core::aws::notify::{ensure_alarm, publish, put_metric, METRIC_MODEL_DRIFT};
 use retrain_core::gate::{verdict, Verdict};
-use retrain_core::input::deserialize_named;
+use retrain_core::json::deserialize_named;
 use retrain_core::messages::{self, *};
-use retrain_core::notify::{ensure_alarm, publish, put_metric, METRIC_MODEL_DRIFT};
 use retrain_core::payload::{AlertMode, AlertOutcome, AlertRequest};
 use retrain_core::versioning::register_for_job;
-use retrain_core::{Config, Result, WorkerError};
+use retrain_core::{Context, Result, WorkerError};
 
-pub struct Deps {
-    pub cfg: Config,
-    pub s3: aws_sdk_s3::Client,
-    pub sm: aws_sdk_sagemaker::Client,
-    pub cw: aws_sdk_cloudwatch::Client,
-    pub sns: aws_sdk_sns::Client,
-}
-
-pub async fn handle(deps: &Deps, event: Value) -> Result<AlertOutcome> {
+pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
     let req: AlertRequest = deserialize_named(event)?;
     let state = req.state.clone().unwrap_or_default();
     let execution = req
@@ -41,7 +33,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AlertOutcome> {
         .unwrap_or_default();
     let span = tracing::info_span!("reject_and_alert", execution = %execution, job = %job);
     async move {
-        let serving = serving_model(&deps.sm, &deps.cfg.endpoint_name).await?;
+        let serving = serving_model(&ctx.sm, &ctx.cfg.endpoint_name).await?;
         let mut outcome = AlertOutcome {
             mode: req.mode,
             subject: String::new(),
@@ -75,9 +67,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AlertOutcome> {
                     "mape_unknown"
                 };
                 let (version, created) = register_for_job(
-                    &deps.sm,
-                    &deps.s3,
-                    &deps.cfg,
+                    ctx,
                     &state,
                     ModelApprovalStatus::PendingManualApproval,
                     decision,
@@ -87,14 +77,14 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AlertOutcome> {
                 outcome.model_package_arn = Some(version.arn.clone());
                 if let Some(mape) = evaluation.mape {
                     put_metric(
-                        &deps.cw,
-                        &deps.cfg,
+                        &ctx.cw,
+                        &ctx.cfg,
                         METRIC_MODEL_DRIFT,
                         1.0,
                         StandardUnit::Count,
                     )
                     .await?;
-                    outcome.alarm_created = ensure_alarm(&deps.cw, &deps.cfg).await?;
+                    outcome.alarm_created = ensure_alarm(&ctx.cw, &ctx.cfg).await?;
                     outcome.subject = SUBJECT_NEEDS_APPROVAL.into();
                     messages::needs_approval(mape, run.mape_threshold, &serving, &version.arn, &job)
                 } else {
@@ -149,8 +139,7 @@ pub async fn handle(deps: &Deps, event: Value) -> Result<AlertOutcome> {
                 )
             }
         };
-        outcome.message_id =
-            publish(&deps.sns, &deps.cfg.topic_arn, &outcome.subject, &body).await?;
+        outcome.message_id = publish(&ctx.sns, &ctx.cfg.topic_arn, &outcome.subject, &body).await?;
         info!(mode = ?req.mode, subject = %outcome.subject, serving = %serving, "alert sent");
         Ok(outcome)
     }

@@ -1,3 +1,23 @@
-//! The reject-and-alert worker: its handler, callable with any clients (the Lambda binary, tests, the local run).
+//! The reject-and-alert worker: its handler, called with a `retrain_core::Context` (by the Lambda binary, the tests and the local run).
 
 pub mod handler;
+
+use retrain_core::aws::ops;
+use retrain_core::Worker;
+
+/// This worker, and every AWS operation it calls: its clients refuse any other, and its
+/// function's policy in template.yaml allows exactly these (tests/template.rs).
+pub static WORKER: Worker = Worker {
+    name: "reject-and-alert",
+    operations: &[
+        ops::S3_PUT_OBJECT,
+        ops::SM_LIST_MODEL_PACKAGES,
+        ops::SM_CREATE_MODEL_PACKAGE,
+        ops::SM_DESCRIBE_ENDPOINT,
+        ops::SM_DESCRIBE_ENDPOINT_CONFIG,
+        ops::CW_PUT_METRIC_DATA,
+        ops::CW_DESCRIBE_ALARMS,
+        ops::CW_PUT_METRIC_ALARM,
+        ops::SNS_PUBLISH,
+    ],
+};

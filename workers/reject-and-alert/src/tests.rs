@@ -18,12 +18,16 @@ use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
 use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
 use serde_json::{json, Value};
 
+use retrain_core::aws::registry::description_for_job;
 use retrain_core::payload::AlertMode;
-use retrain_core::registry::description_for_job;
 use retrain_core::testing::{validation_not_found, Recorder};
 use retrain_core::{Config, WorkerError};
 
-use super::{handle, Deps};
+use retrain_core::aws::Clients;
+use retrain_core::testing::clients;
+use retrain_core::Context;
+
+use super::handle;
 
 const JOB: &str = "prophet-retrain-weekly-0123456789";
 const ARTIFACT: &str = "s3://ticket-forecasting-lake/training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz";
@@ -52,7 +56,7 @@ struct Calls {
     publish: Recorder<PublishInput>,
 }
 
-fn deps(w: World) -> (Deps, Calls) {
+fn deps(w: World) -> (Context, Calls) {
     let calls = Calls::default();
     let endpoint =
         mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_response(move |_| {
@@ -157,13 +161,11 @@ fn deps(w: World) -> (Deps, Calls) {
     });
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
     (
-        Deps {
-            cfg: Config::example(),
-            s3,
-            sm,
-            cw,
-            sns,
-        },
+        Context::new(
+            Config::example(),
+            Clients { s3, sm, cw, sns },
+            &crate::WORKER,
+        ),
         calls,
     )
 }

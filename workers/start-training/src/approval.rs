@@ -1,16 +1,14 @@
 //! The manual approval loop: a person approved a version in the registry. Deploy it unless
 //! the pipeline approved it itself or it already serves.
 
-use retrain_core::endpoint::serving_model;
+use retrain_core::aws::endpoint::serving_model;
+use retrain_core::aws::registry::describe_version;
 use retrain_core::input::{RunRequest, APPROVED_BY_KEY, APPROVED_BY_PIPELINE};
 use retrain_core::names::version_resource_name;
 use retrain_core::payload::Action;
-use retrain_core::registry::describe_version;
-use retrain_core::{Result, WorkerError};
+use retrain_core::{Context, Result, WorkerError};
 
-use crate::handler::Deps;
-
-pub async fn check(deps: &Deps, request: &RunRequest) -> Result<(Action, String)> {
+pub async fn check(ctx: &Context, request: &RunRequest) -> Result<(Action, String)> {
     if let Some(reason) = &request.skip {
         return Ok((Action::Skip, reason.clone()));
     }
@@ -19,7 +17,7 @@ pub async fn check(deps: &Deps, request: &RunRequest) -> Result<(Action, String)
         .as_ref()
         .ok_or_else(|| WorkerError::invalid("detail.ModelPackageArn", "missing"))?;
     // The event may be old (a redrive, a delayed delivery): the registry is the truth.
-    let v = describe_version(&deps.sm, &approval.model_package_arn).await?;
+    let v = describe_version(&ctx.sm, &approval.model_package_arn).await?;
     if v.status != "Approved" {
         return Ok((
             Action::Skip,
@@ -33,8 +31,8 @@ pub async fn check(deps: &Deps, request: &RunRequest) -> Result<(Action, String)
         ));
     }
     let version = v.version.unwrap_or_default();
-    let model = version_resource_name(&deps.cfg.model_package_group, version, &v.model_data_url);
-    let serving = serving_model(&deps.sm, &deps.cfg.endpoint_name).await?;
+    let model = version_resource_name(&ctx.cfg.model_package_group, version, &v.model_data_url);
+    let serving = serving_model(&ctx.sm, &ctx.cfg.endpoint_name).await?;
     if serving == model {
         return Ok((
             Action::Skip,

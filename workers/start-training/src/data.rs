@@ -5,16 +5,14 @@ use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
+use retrain_core::aws::notify::{publish, put_metric, METRIC_DATA_DRIFT};
+use retrain_core::aws::s3::{self, BRONZE_PREFIX, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::drift::data_drift;
 use retrain_core::messages;
-use retrain_core::notify::{publish, put_metric, METRIC_DATA_DRIFT};
 use retrain_core::payload::DataReport;
-use retrain_core::s3::{self, BRONZE_PREFIX, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::tickets::{count_daily, DailyCounts};
-use retrain_core::Result;
-
-use crate::handler::Deps;
+use retrain_core::{Context, Result};
 
 /// Files read at once.
 const CONCURRENT_READS: usize = 16;
@@ -27,18 +25,18 @@ pub struct Scan {
 
 /// List and count the new files, check drift, and alert on drift when `alert` (a re-run that
 /// adopts its job does not alert twice).
-pub async fn scan(deps: &Deps, forced: bool, alert: bool) -> Result<Scan> {
-    let cfg = &deps.cfg;
-    let last: Option<LastTrained> = s3::get_json(&deps.s3, &cfg.bucket, LAST_TRAINED_KEY).await?;
+pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
+    let cfg = &ctx.cfg;
+    let last: Option<LastTrained> = s3::get_json(&ctx.s3, &cfg.bucket, LAST_TRAINED_KEY).await?;
     let since = last.as_ref().map(LastTrained::trained_at).transpose()?;
-    let files = s3::list_csvs_since(&deps.s3, &cfg.bucket, BRONZE_PREFIX, since).await?;
+    let files = s3::list_csvs_since(&ctx.s3, &cfg.bucket, BRONZE_PREFIX, since).await?;
     info!(files = files.len(), since = ?since, "new ticket files listed");
 
     // Owned keys and clients: the stream's futures must not borrow from the listing.
     let keys: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
     let results: Vec<(String, std::result::Result<DailyCounts, String>)> = stream::iter(keys)
         .map(|key| {
-            let (s3, bucket) = (deps.s3.clone(), cfg.bucket.clone());
+            let (s3, bucket) = (ctx.s3.clone(), cfg.bucket.clone());
             async move {
                 let counted = s3::read_streaming(&s3, &bucket, &key, |r| count_daily(r)).await?;
                 // A file deleted between list and read is simply gone.
@@ -71,7 +69,7 @@ pub async fn scan(deps: &Deps, forced: bool, alert: bool) -> Result<Scan> {
         );
     }
 
-    let baseline: Option<Statistics> = s3::get_json(&deps.s3, &cfg.bucket, STATISTICS_KEY).await?;
+    let baseline: Option<Statistics> = s3::get_json(&ctx.s3, &cfg.bucket, STATISTICS_KEY).await?;
     let mean = total.mean_daily();
     let baseline_mean = baseline.map(|b| b.mean_daily_tickets);
     let check = data_drift(mean, baseline_mean, cfg.drift_threshold);
@@ -90,9 +88,9 @@ pub async fn scan(deps: &Deps, forced: bool, alert: bool) -> Result<Scan> {
     };
     if check.drift && alert {
         warn!(mean = ?mean, baseline = ?baseline_mean, change = ?check.relative_change, "data drift");
-        put_metric(&deps.cw, cfg, METRIC_DATA_DRIFT, 1.0, StandardUnit::Count).await?;
+        put_metric(&ctx.cw, cfg, METRIC_DATA_DRIFT, 1.0, StandardUnit::Count).await?;
         publish(
-            &deps.sns,
+            &ctx.sns,
             &cfg.topic_arn,
             messages::SUBJECT_DATA_DRIFT,
             &messages::data_drift(&report, cfg.drift_threshold),

@@ -1,23 +1,16 @@
 //! StartTraining: normalise the request, then skip, hand an approved version to Deploy, or
 //! start (or adopt) this execution's training job.
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use tracing::{info, Instrument};
 
-use retrain_core::input::{deserialize_named, normalise, RunRequest};
+use retrain_core::aws::registry::ensure_group;
+use retrain_core::input::{normalise, RunRequest};
+use retrain_core::json::deserialize_named;
 use retrain_core::names::training_job_name;
 use retrain_core::payload::{Action, Run, State, Trigger};
-use retrain_core::{Config, Result};
-
-pub struct Deps {
-    pub cfg: Config,
-    pub s3: aws_sdk_s3::Client,
-    pub sm: aws_sdk_sagemaker::Client,
-    pub cw: aws_sdk_cloudwatch::Client,
-    pub sns: aws_sdk_sns::Client,
-}
+use retrain_core::{Context, Result};
 
 /// What the state machine passes: the execution input as it came, and the execution's name.
 #[derive(Debug, Deserialize)]
@@ -31,16 +24,16 @@ struct StartRequest {
 /// `max_runtime + slack` since the job was created, the wait loop gives up.
 pub const DEADLINE_SLACK_SECONDS: u64 = 1800;
 
-pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<State> {
+pub async fn handle(ctx: &Context, event: Value) -> Result<State> {
     let req: StartRequest = deserialize_named(event)?;
     if req.execution.trim().is_empty() {
         return Err(retrain_core::WorkerError::invalid("execution", "is empty"));
     }
-    let request = normalise(&req.input, &deps.cfg)?;
+    let request = normalise(&req.input, &ctx.cfg)?;
     let job_name = training_job_name(&req.execution);
     let span = tracing::info_span!("start_training", execution = %req.execution, job = %job_name);
     async move {
-        let run = decide(deps, &req.execution, &job_name, request, now).await?;
+        let run = decide(ctx, &req.execution, &job_name, request).await?;
         info!(action = ?run.action, reason = %run.reason, "run decided");
         Ok(State::started(run))
     }
@@ -49,11 +42,10 @@ pub async fn handle(deps: &Deps, event: Value, now: DateTime<Utc>) -> Result<Sta
 }
 
 async fn decide(
-    deps: &Deps,
+    ctx: &Context,
     execution: &str,
     job_name: &str,
     request: RunRequest,
-    now: DateTime<Utc>,
 ) -> Result<Run> {
     let mut run = Run {
         execution: execution.to_string(),
@@ -68,15 +60,15 @@ async fn decide(
         approval: request.approval.clone(),
     };
     if request.trigger == Trigger::Approval {
-        let (action, reason) = crate::approval::check(deps, &request).await?;
+        let (action, reason) = crate::approval::check(ctx, &request).await?;
         run.action = action;
         run.reason = reason;
         return Ok(run);
     }
 
     // A retry or redrive of this execution: adopt the job its earlier attempt started.
-    let existing = crate::training::describe(&deps.sm, job_name).await?;
-    let data = crate::data::scan(deps, request.force, existing.is_none()).await?;
+    let existing = crate::training::find(ctx, job_name).await?;
+    let data = crate::data::scan(ctx, request.force, existing.is_none()).await?;
     if existing.is_none() && data.new_files == 0 && !request.force {
         run.reason = match &data.since {
             Some(t) => format!("no new ticket files under bronze/ since {}", t.to_rfc3339()),
@@ -85,10 +77,10 @@ async fn decide(
         run.data = Some(data.report);
         return Ok(run);
     }
-    retrain_core::registry::ensure_group(&deps.sm, &deps.cfg.model_package_group).await?;
+    ensure_group(&ctx.sm, &ctx.cfg.model_package_group).await?;
     let job = match existing {
         Some(job) => job,
-        None => crate::training::start(deps, job_name, execution, &request.training, now).await?,
+        None => crate::training::start(ctx, job_name, execution, &request.training).await?,
     };
     run.action = Action::Train;
     run.reason = if job.adopted {

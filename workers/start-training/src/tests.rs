@@ -38,7 +38,11 @@ use retrain_core::payload::{Action, Trigger};
 use retrain_core::testing::{throttled, validation_not_found, Recorder};
 use retrain_core::{Config, WorkerError};
 
-use super::{handle, Deps};
+use retrain_core::aws::Clients;
+use retrain_core::testing::clients;
+use retrain_core::Context;
+
+use super::handle;
 
 const EXECUTION: &str = "weekly-2026-11-22";
 const GROUP: &str = "prophet-forecasting-models";
@@ -88,7 +92,7 @@ struct Calls {
     list: Recorder<ListObjectsV2Input>,
 }
 
-fn deps(world: World) -> (Deps, Calls) {
+fn deps(world: World) -> (Context, Calls) {
     let calls = Calls {
         create_job: Recorder::default(),
         create_group: Recorder::default(),
@@ -246,13 +250,12 @@ fn deps(world: World) -> (Deps, Calls) {
     });
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
     (
-        Deps {
-            cfg: Config::example(),
-            s3,
-            sm,
-            cw,
-            sns,
-        },
+        Context::new(
+            Config::example(),
+            Clients { s3, sm, cw, sns },
+            &crate::WORKER,
+        )
+        .at(t0()),
         calls,
     )
 }
@@ -307,7 +310,7 @@ async fn no_new_data_skips_and_starts_nothing() {
     let mut world = new_week();
     world.last_trained = Some(last_trained_at(t0() - Duration::days(1)));
     let (deps, calls) = deps(world);
-    let state = handle(&deps, event(json!({})), t0()).await.unwrap();
+    let state = handle(&deps, event(json!({}))).await.unwrap();
     let run = state.run.unwrap();
     assert_eq!(run.action, Action::Skip);
     assert!(run.reason.contains("no new ticket files"), "{}", run.reason);
@@ -319,7 +322,7 @@ async fn no_new_data_skips_and_starts_nothing() {
 #[tokio::test]
 async fn new_data_without_drift_starts_the_job_as_configured() {
     let (deps, calls) = deps(new_week());
-    let state = handle(&deps, event(json!({})), t0()).await.unwrap();
+    let state = handle(&deps, event(json!({}))).await.unwrap();
     let run = state.run.unwrap();
     assert_eq!(run.action, Action::Train);
     assert_eq!(run.trigger, Trigger::Manual);
@@ -371,11 +374,7 @@ async fn drift_alerts_and_training_goes_on() {
     world.statistics = Some(stats(4.0));
     world.group_exists = false;
     let (deps, calls) = deps(world);
-    let run = handle(&deps, event(json!({})), t0())
-        .await
-        .unwrap()
-        .run
-        .unwrap();
+    let run = handle(&deps, event(json!({}))).await.unwrap().run.unwrap();
     assert_eq!(run.action, Action::Train);
     let data = run.data.unwrap();
     assert!(data.drift);
@@ -421,11 +420,7 @@ async fn more_than_a_thousand_files_are_all_read() {
         })
         .collect();
     let (deps, calls) = deps(world);
-    let run = handle(&deps, event(json!({})), t0())
-        .await
-        .unwrap()
-        .run
-        .unwrap();
+    let run = handle(&deps, event(json!({}))).await.unwrap().run.unwrap();
     let data = run.data.unwrap();
     assert_eq!(data.new_files, 2500);
     assert_eq!(data.rows, 5000);
@@ -441,11 +436,7 @@ async fn a_rerun_adopts_its_job_and_does_not_alert_again() {
     world.existing_job = true;
     world.statistics = Some(stats(4.0));
     let (deps, calls) = deps(world);
-    let run = handle(&deps, event(json!({})), t0())
-        .await
-        .unwrap()
-        .run
-        .unwrap();
+    let run = handle(&deps, event(json!({}))).await.unwrap().run.unwrap();
     assert_eq!(run.action, Action::Train);
     let training = run.training.unwrap();
     assert!(training.adopted);
@@ -463,7 +454,7 @@ async fn a_job_created_meanwhile_is_adopted() {
     // DescribeTrainingJob says not found, then CreateTrainingJob says ResourceInUse: the job
     // appeared in between; the describe after it is also "not found" here, which must be an
     // error rather than a silent second job.
-    let err = handle(&deps, event(json!({})), t0()).await.unwrap_err();
+    let err = handle(&deps, event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "NotFound");
     assert_eq!(calls.create_job.len(), 1);
 }
@@ -473,15 +464,11 @@ async fn force_trains_without_new_data() {
     let mut world = new_week();
     world.last_trained = Some(last_trained_at(t0()));
     let (deps, calls) = deps(world);
-    let run = handle(
-        &deps,
-        event(json!({"force": true, "mape_threshold": 15})),
-        t0(),
-    )
-    .await
-    .unwrap()
-    .run
-    .unwrap();
+    let run = handle(&deps, event(json!({"force": true, "mape_threshold": 15})))
+        .await
+        .unwrap()
+        .run
+        .unwrap();
     assert_eq!(run.action, Action::Train);
     assert_eq!(run.mape_threshold, 15.0);
     assert!(run.reason.contains("forced"));
@@ -493,11 +480,7 @@ async fn force_trains_without_new_data() {
 async fn training_overrides_reach_the_job() {
     let (deps, calls) = deps(new_week());
     let input = json!({"training": {"instance_type": "ml.m5.xlarge", "max_runtime_seconds": 7200}});
-    let run = handle(&deps, event(input), t0())
-        .await
-        .unwrap()
-        .run
-        .unwrap();
+    let run = handle(&deps, event(input)).await.unwrap().run.unwrap();
     assert_eq!(run.deadline_seconds, 7200 + 1800);
     let req = calls.create_job.one();
     assert_eq!(
@@ -528,7 +511,7 @@ async fn bad_rows_and_bad_files_are_reported_not_fatal() {
         "CREATED_DATE\n2026-11-21\nyesterday\n\n2026-11-21\n".into(),
     ));
     let (deps, calls) = deps(world);
-    let data = handle(&deps, event(json!({})), t0())
+    let data = handle(&deps, event(json!({})))
         .await
         .unwrap()
         .run
@@ -570,7 +553,7 @@ async fn bad_execution_input_changes_nothing() {
     ];
     for (ev, field) in cases {
         let (deps, calls) = deps(new_week());
-        match handle(&deps, ev.clone(), t0()).await {
+        match handle(&deps, ev.clone()).await {
             Err(WorkerError::InvalidInput { field: f, reason }) => {
                 assert_eq!(f, field, "{ev}: {reason}")
             }
@@ -586,7 +569,7 @@ async fn a_malformed_last_trained_is_named() {
     world.last_trained =
         Some(r#"{"trained_at": "sometime", "mape": 1, "approval": "Approved"}"#.into());
     let (deps, calls) = deps(world);
-    let err = handle(&deps, event(json!({})), t0()).await.unwrap_err();
+    let err = handle(&deps, event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "BadData");
     assert!(err.to_string().contains("trained_at"), "{err}");
     assert!(calls.create_job.is_empty());
@@ -597,7 +580,7 @@ async fn throttling_is_retryable() {
     let mut world = new_week();
     world.s3_throttled = true;
     let (deps, calls) = deps(world);
-    let err = handle(&deps, event(json!({})), t0()).await.unwrap_err();
+    let err = handle(&deps, event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "AwsTransient");
     assert!(calls.create_job.is_empty());
 }
@@ -622,8 +605,7 @@ fn approval_event(meta: Value) -> Value {
 }
 
 /// A registry holding version 7 and an endpoint serving `serving` (None: no endpoint).
-fn approval_deps(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> Deps {
-    let (mut deps, _) = deps(World::default());
+fn approval_deps(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> Context {
     let (status, meta) = (
         status.to_string(),
         meta.iter()
@@ -678,18 +660,23 @@ fn approval_deps(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> 
                 )
                 .build()
         });
-    deps.sm = mock_client!(
+    let sm = mock_client!(
         aws_sdk_sagemaker,
         RuleMode::MatchAny,
         &[&describe, &endpoint, &config]
     );
-    deps
+    Context::new(
+        Config::example(),
+        Clients { sm, ..clients() },
+        &crate::WORKER,
+    )
+    .at(t0())
 }
 
 #[tokio::test]
 async fn a_human_approval_goes_to_deploy() {
     let deps = approval_deps("Approved", &[], Some("prophet-forecasting-models-v6-abc"));
-    let run = handle(&deps, approval_event(json!({})), t0())
+    let run = handle(&deps, approval_event(json!({})))
         .await
         .unwrap()
         .run
@@ -707,7 +694,6 @@ async fn the_pipelines_own_approval_never_deploys_twice() {
     let run = handle(
         &deps,
         approval_event(json!({"approved_by": "retraining-pipeline"})),
-        t0(),
     )
     .await
     .unwrap()
@@ -716,7 +702,7 @@ async fn the_pipelines_own_approval_never_deploys_twice() {
     assert_eq!(run.action, Action::Skip);
     // ...or only in the registry.
     let deps = approval_deps("Approved", &[("approved_by", "retraining-pipeline")], None);
-    let run = handle(&deps, approval_event(json!({})), t0())
+    let run = handle(&deps, approval_event(json!({})))
         .await
         .unwrap()
         .run
@@ -729,7 +715,7 @@ async fn the_pipelines_own_approval_never_deploys_twice() {
 async fn an_approval_already_serving_or_revoked_is_skipped() {
     let serving = version_resource_name(GROUP, 7, ARTIFACT);
     let deps = approval_deps("Approved", &[], Some(&serving));
-    let run = handle(&deps, approval_event(json!({})), t0())
+    let run = handle(&deps, approval_event(json!({})))
         .await
         .unwrap()
         .run
@@ -738,7 +724,7 @@ async fn an_approval_already_serving_or_revoked_is_skipped() {
     assert!(run.reason.contains("already serves"), "{}", run.reason);
 
     let deps = approval_deps("Rejected", &[], None);
-    let run = handle(&deps, approval_event(json!({})), t0())
+    let run = handle(&deps, approval_event(json!({})))
         .await
         .unwrap()
         .run

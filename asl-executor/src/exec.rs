@@ -1,0 +1,675 @@
+//! Running an execution: states in order, Task states dispatched to in-process async handlers,
+//! Retry/Catch, Wait through tokio's clock (tests pause it), a recorded history, and redrive
+//! from the failed state with the same input, as the console does.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+use crate::definition::{Definition, LoadError, State};
+use crate::errors::{self, matches_any};
+use crate::io::{merge, select, template};
+use crate::retry;
+
+/// What a Task handler reports on failure: `error` is what `ErrorEquals` matches (a Lambda
+/// function's `errorType`), `cause` the message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskError {
+    pub error: String,
+    pub cause: String,
+}
+
+impl TaskError {
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+}
+
+pub type TaskFuture = Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send>>;
+pub type Handler = Arc<dyn Fn(Value) -> TaskFuture + Send + Sync>;
+
+/// Wrap an async closure as a handler.
+pub fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Value, TaskError>> + Send + 'static,
+{
+    Arc::new(move |v| Box::pin(f(v)))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    ExecutionStarted {
+        input: Value,
+    },
+    StateEntered {
+        state: String,
+        input: Value,
+    },
+    StateExited {
+        state: String,
+        output: Value,
+    },
+    TaskScheduled {
+        state: String,
+        resource: String,
+        input: Value,
+    },
+    TaskSucceeded {
+        state: String,
+        output: Value,
+    },
+    TaskFailed {
+        state: String,
+        error: String,
+        cause: String,
+    },
+    RetryScheduled {
+        state: String,
+        attempt: u32,
+        delay_ms: u128,
+    },
+    ErrorCaught {
+        state: String,
+        error: String,
+        next: String,
+    },
+    ChoiceMatched {
+        state: String,
+        next: String,
+    },
+    WaitStarted {
+        state: String,
+        seconds: u64,
+    },
+    ExecutionSucceeded {
+        output: Value,
+    },
+    ExecutionFailed {
+        state: String,
+        error: String,
+        cause: String,
+    },
+    ExecutionRedriven {
+        from_state: String,
+        redrive_count: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEvent {
+    /// Time since the execution started, on tokio's clock.
+    pub at: Duration,
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Execution {
+    pub name: String,
+    pub start_time: DateTime<Utc>,
+    pub input: Value,
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub history: Vec<HistoryEvent>,
+    pub redrive_count: u32,
+    /// The state being run and its raw input: where a redrive resumes.
+    #[serde(skip)]
+    current: Option<(String, Value)>,
+    #[serde(skip)]
+    started: Option<Instant>,
+    transitions: u64,
+}
+
+impl Execution {
+    fn push(&mut self, event: Event) {
+        let at = self.started.map(|s| s.elapsed()).unwrap_or_default();
+        self.history.push(HistoryEvent { at, event });
+    }
+
+    /// Names of the states entered, in order (with repeats).
+    pub fn states_entered(&self) -> Vec<&str> {
+        self.history
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::StateEntered { state, .. } => Some(state.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many times the Task state `state` called its handler.
+    pub fn task_calls(&self, state: &str) -> usize {
+        self.history
+            .iter()
+            .filter(|e| matches!(&e.event, Event::TaskScheduled { state: s, .. } if s == state))
+            .count()
+    }
+
+    pub fn retries(&self) -> Vec<(&str, u32, Duration)> {
+        self.history
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::RetryScheduled {
+                    state,
+                    attempt,
+                    delay_ms,
+                } => Some((
+                    state.as_str(),
+                    *attempt,
+                    Duration::from_millis(*delay_ms as u64),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The state the execution failed in, if it failed.
+    pub fn failed_state(&self) -> Option<&str> {
+        match self.status {
+            Status::Failed => self.current.as_ref().map(|(s, _)| s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Time since the start, on tokio's clock, at the last event.
+    pub fn duration(&self) -> Duration {
+        self.history.last().map(|e| e.at).unwrap_or_default()
+    }
+}
+
+enum Step {
+    Next(String, Value),
+    Succeed(Value),
+    Fail(String, String),
+}
+
+/// Called with the execution's name and each event as it happens (progress output).
+pub type Observer = Arc<dyn Fn(&str, &HistoryEvent) + Send + Sync>;
+
+pub struct Executor {
+    observer: Option<Observer>,
+    def: Arc<Definition>,
+    handlers: HashMap<String, Handler>,
+    rng: Mutex<fastrand::Rng>,
+    /// A guard against definitions that loop forever.
+    pub max_transitions: u64,
+    /// The state machine's name in execution ARNs and the `States.*` context (see [`Self::named`]).
+    pub state_machine_name: String,
+}
+
+impl Executor {
+    /// Every Resource of the definition must have a handler.
+    pub fn new(def: Definition, handlers: HashMap<String, Handler>) -> Result<Self, LoadError> {
+        let mut missing: Vec<&str> = def
+            .resources()
+            .into_iter()
+            .filter(|r| !handlers.contains_key(*r))
+            .collect();
+        missing.sort();
+        if !missing.is_empty() {
+            return Err(LoadError(format!("no handler for resources {missing:?}")));
+        }
+        Ok(Self {
+            observer: None,
+            def: Arc::new(def),
+            handlers,
+            rng: Mutex::new(fastrand::Rng::with_seed(0x5eed)),
+            max_transitions: 25_000,
+            state_machine_name: "state-machine".into(),
+        })
+    }
+
+    /// Name the state machine (execution ARNs and the context object carry it).
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.state_machine_name = name.into();
+        self
+    }
+
+    /// Seed the jitter of FULL-jitter retriers (deterministic runs).
+    pub fn with_seed(self, seed: u64) -> Self {
+        *self.rng.lock().unwrap() = fastrand::Rng::with_seed(seed);
+        self
+    }
+
+    /// See every event as it happens.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn emit(&self, exec: &mut Execution, event: Event) {
+        exec.push(event);
+        if let Some(observer) = &self.observer {
+            observer(&exec.name, exec.history.last().expect("just pushed"));
+        }
+    }
+
+    pub async fn start(&self, name: &str, input: Value) -> Execution {
+        let mut exec = Execution {
+            name: name.to_string(),
+            start_time: Utc::now(),
+            input: input.clone(),
+            status: Status::Running,
+            output: None,
+            error: None,
+            cause: None,
+            history: Vec::new(),
+            redrive_count: 0,
+            current: None,
+            started: Some(Instant::now()),
+            transitions: 0,
+        };
+        self.emit(
+            &mut exec,
+            Event::ExecutionStarted {
+                input: input.clone(),
+            },
+        );
+        self.run(&mut exec, self.def.start_at.clone(), input).await;
+        exec
+    }
+
+    /// Resume a failed execution at the state it failed in, with that state's input. States that
+    /// succeeded are not run again. The machine-level timeout starts over.
+    pub async fn redrive(&self, exec: &mut Execution) -> Result<(), String> {
+        if exec.status != Status::Failed {
+            return Err(format!(
+                "execution {} is {:?}: only failed executions redrive",
+                exec.name, exec.status
+            ));
+        }
+        let (state, input) = exec.current.clone().ok_or("no failed state recorded")?;
+        exec.redrive_count += 1;
+        exec.status = Status::Running;
+        exec.error = None;
+        exec.cause = None;
+        self.emit(
+            exec,
+            Event::ExecutionRedriven {
+                from_state: state.clone(),
+                redrive_count: exec.redrive_count,
+            },
+        );
+        self.run(exec, state, input).await;
+        Ok(())
+    }
+
+    async fn run(&self, exec: &mut Execution, state: String, input: Value) {
+        let outcome = match self.def.timeout_seconds {
+            Some(secs) => {
+                tokio::time::timeout(Duration::from_secs(secs), self.run_loop(exec, state, input))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Step::Fail(errors::TIMEOUT.into(), "The execution timed out".into())
+                    })
+            }
+            None => self.run_loop(exec, state, input).await,
+        };
+        match outcome {
+            Step::Succeed(output) => {
+                exec.status = Status::Succeeded;
+                exec.output = Some(output.clone());
+                self.emit(exec, Event::ExecutionSucceeded { output });
+            }
+            Step::Fail(error, cause) => {
+                exec.status = Status::Failed;
+                let state = exec
+                    .current
+                    .as_ref()
+                    .map(|(s, _)| s.clone())
+                    .unwrap_or_default();
+                exec.error = Some(error.clone());
+                exec.cause = Some(cause.clone());
+                self.emit(
+                    exec,
+                    Event::ExecutionFailed {
+                        state,
+                        error,
+                        cause,
+                    },
+                );
+            }
+            Step::Next(..) => unreachable!("run_loop only returns a terminal step"),
+        }
+    }
+
+    fn context(&self, exec: &Execution, state: &str, retry_count: u32) -> Value {
+        json!({
+            "Execution": {
+                "Id": format!("arn:aws:states:local:000000000000:execution:{}:{}", self.state_machine_name, exec.name),
+                "Name": exec.name,
+                "StartTime": exec.start_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                "Input": exec.input,
+                "RedriveCount": exec.redrive_count,
+            },
+            "State": {"Name": state, "EnteredTime": Utc::now().to_rfc3339(), "RetryCount": retry_count},
+            "StateMachine": {
+                "Id": format!("arn:aws:states:local:000000000000:stateMachine:{}", self.state_machine_name),
+                "Name": self.state_machine_name,
+            },
+        })
+    }
+
+    async fn run_loop(&self, exec: &mut Execution, mut name: String, mut input: Value) -> Step {
+        loop {
+            exec.transitions += 1;
+            exec.current = Some((name.clone(), input.clone()));
+            if exec.transitions > self.max_transitions {
+                return Step::Fail(
+                    errors::RUNTIME.into(),
+                    format!("more than {} state transitions", self.max_transitions),
+                );
+            }
+            self.emit(
+                exec,
+                Event::StateEntered {
+                    state: name.clone(),
+                    input: input.clone(),
+                },
+            );
+            let step = match &self.def.states[&name] {
+                State::Task(_) => self.task(exec, &name, &input).await,
+                other => self.simple(exec, &name, other, &input).await,
+            };
+            match step {
+                Step::Next(next, output) => {
+                    self.emit(
+                        exec,
+                        Event::StateExited {
+                            state: name.clone(),
+                            output: output.clone(),
+                        },
+                    );
+                    name = next;
+                    input = output;
+                }
+                Step::Succeed(output) => {
+                    self.emit(
+                        exec,
+                        Event::StateExited {
+                            state: name.clone(),
+                            output: output.clone(),
+                        },
+                    );
+                    return Step::Succeed(output);
+                }
+                fail @ Step::Fail(..) => return fail,
+            }
+        }
+    }
+
+    /// Continue to Next, or end the execution with `output` (End: true).
+    fn follow(next: Option<&str>, output: Value) -> Step {
+        match next {
+            Some(n) => Step::Next(n.to_string(), output),
+            None => Step::Succeed(output),
+        }
+    }
+
+    async fn simple(&self, exec: &mut Execution, name: &str, state: &State, input: &Value) -> Step {
+        let ctx = self.context(exec, name, 0);
+        let runtime = |e: crate::io::IoError| Step::Fail(errors::RUNTIME.into(), e.0);
+        match state {
+            State::Pass(p) => {
+                let effective = match select(&p.input_path, input, &ctx) {
+                    Ok(v) => v,
+                    Err(e) => return runtime(e),
+                };
+                let result = match (&p.result, &p.parameters) {
+                    (Some(r), _) => r.clone(),
+                    (None, Some(tpl)) => match template(tpl, &effective, &ctx) {
+                        Ok(v) => v,
+                        Err(e) => return runtime(e),
+                    },
+                    (None, None) => effective,
+                };
+                match merge(&p.result_path, input, result)
+                    .and_then(|m| select(&p.output_path, &m, &ctx))
+                {
+                    Ok(out) => Self::follow(p.next.as_deref(), out),
+                    Err(e) => runtime(e),
+                }
+            }
+            State::Wait(w) => {
+                let effective = match select(&w.input_path, input, &ctx) {
+                    Ok(v) => v,
+                    Err(e) => return runtime(e),
+                };
+                let seconds = match (&w.seconds, &w.seconds_path) {
+                    (Some(s), _) => *s,
+                    (None, Some(p)) => match p.get(&effective).and_then(Value::as_u64) {
+                        Some(s) => s,
+                        None => {
+                            return Step::Fail(
+                                errors::RUNTIME.into(),
+                                format!(
+                                    "SecondsPath '{p}' is not a non-negative integer in the input"
+                                ),
+                            )
+                        }
+                    },
+                    (None, None) => unreachable!("validated at load"),
+                };
+                self.emit(
+                    exec,
+                    Event::WaitStarted {
+                        state: name.to_string(),
+                        seconds,
+                    },
+                );
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                match select(&w.output_path, &effective, &ctx) {
+                    Ok(out) => Self::follow(w.next.as_deref(), out),
+                    Err(e) => runtime(e),
+                }
+            }
+            State::Choice(c) => {
+                let effective = match select(&c.input_path, input, &ctx) {
+                    Ok(v) => v,
+                    Err(e) => return runtime(e),
+                };
+                let mut next = None;
+                for (rule, target) in &c.choices {
+                    match rule.eval(&effective) {
+                        Ok(true) => {
+                            next = Some(target.clone());
+                            break;
+                        }
+                        Ok(false) => {}
+                        Err(e) => return Step::Fail(errors::RUNTIME.into(), e.0),
+                    }
+                }
+                let Some(next) = next.or_else(|| c.default.clone()) else {
+                    return Step::Fail(
+                        errors::NO_CHOICE.into(),
+                        format!(
+                            "No Choice rule matched and there was no Default in state '{name}'"
+                        ),
+                    );
+                };
+                self.emit(
+                    exec,
+                    Event::ChoiceMatched {
+                        state: name.to_string(),
+                        next: next.clone(),
+                    },
+                );
+                match select(&c.output_path, &effective, &ctx) {
+                    Ok(out) => Step::Next(next, out),
+                    Err(e) => runtime(e),
+                }
+            }
+            State::Succeed(s) => {
+                match select(&s.input_path, input, &ctx)
+                    .and_then(|v| select(&s.output_path, &v, &ctx))
+                {
+                    Ok(out) => Step::Succeed(out),
+                    Err(e) => runtime(e),
+                }
+            }
+            State::Fail(f) => {
+                let text = |fixed: &Option<String>,
+                            path: &Option<crate::path::RefPath>|
+                 -> Option<String> {
+                    match (fixed, path) {
+                        (Some(t), _) => Some(t.clone()),
+                        (None, Some(p)) => p.get(input).map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }),
+                        (None, None) => None,
+                    }
+                };
+                Step::Fail(
+                    text(&f.error, &f.error_path).unwrap_or_else(|| "States.Fail".into()),
+                    text(&f.cause, &f.cause_path).unwrap_or_default(),
+                )
+            }
+            State::Task(_) => unreachable!("tasks are run by Executor::task"),
+        }
+    }
+
+    async fn task(&self, exec: &mut Execution, name: &str, input: &Value) -> Step {
+        let State::Task(t) = &self.def.states[name] else {
+            unreachable!()
+        };
+        let runtime = |e: crate::io::IoError| Step::Fail(errors::RUNTIME.into(), e.0);
+        let ctx = self.context(exec, name, 0);
+        let effective = match select(&t.input_path, input, &ctx) {
+            Ok(v) => v,
+            Err(e) => return runtime(e),
+        };
+        let params = match &t.parameters {
+            Some(tpl) => match template(tpl, &effective, &ctx) {
+                Ok(v) => v,
+                Err(e) => return runtime(e),
+            },
+            None => effective,
+        };
+        let handler = self.handlers[&t.resource].clone();
+        let mut attempts = vec![0u32; t.retry.len()];
+        let result = loop {
+            self.emit(
+                exec,
+                Event::TaskScheduled {
+                    state: name.to_string(),
+                    resource: t.resource.clone(),
+                    input: params.clone(),
+                },
+            );
+            let call = handler(params.clone());
+            let outcome = match t.timeout_seconds {
+                Some(s) => tokio::time::timeout(Duration::from_secs(s), call)
+                    .await
+                    .unwrap_or_else(|_| Err(TaskError::new(errors::TIMEOUT, "Task timed out"))),
+                None => call.await,
+            };
+            match outcome {
+                Ok(v) => {
+                    self.emit(
+                        exec,
+                        Event::TaskSucceeded {
+                            state: name.to_string(),
+                            output: v.clone(),
+                        },
+                    );
+                    break Ok(v);
+                }
+                Err(e) => {
+                    self.emit(
+                        exec,
+                        Event::TaskFailed {
+                            state: name.to_string(),
+                            error: e.error.clone(),
+                            cause: e.cause.clone(),
+                        },
+                    );
+                    // Only the first retrier that matches applies; once it is spent, Catch.
+                    if let Some(i) = t
+                        .retry
+                        .iter()
+                        .position(|r| matches_any(&r.error_equals, &e.error))
+                    {
+                        let r = &t.retry[i];
+                        if attempts[i] < r.max_attempts {
+                            let delay = retry::delay(r, attempts[i], &mut self.rng.lock().unwrap());
+                            attempts[i] += 1;
+                            self.emit(
+                                exec,
+                                Event::RetryScheduled {
+                                    state: name.to_string(),
+                                    attempt: attempts[i],
+                                    delay_ms: delay.as_millis(),
+                                },
+                            );
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                    }
+                    break Err(e);
+                }
+            }
+        };
+        match result {
+            Ok(v) => {
+                let selected = match &t.result_selector {
+                    Some(tpl) => match template(tpl, &v, &ctx) {
+                        Ok(s) => s,
+                        Err(e) => return runtime(e),
+                    },
+                    None => v,
+                };
+                match merge(&t.result_path, input, selected)
+                    .and_then(|m| select(&t.output_path, &m, &ctx))
+                {
+                    Ok(out) => Self::follow(t.next.as_deref(), out),
+                    Err(e) => runtime(e),
+                }
+            }
+            Err(e) => {
+                if let Some(c) = t
+                    .catch
+                    .iter()
+                    .find(|c| matches_any(&c.error_equals, &e.error))
+                {
+                    let error_output = json!({"Error": e.error, "Cause": e.cause});
+                    return match merge(&c.result_path, input, error_output) {
+                        Ok(out) => {
+                            self.emit(
+                                exec,
+                                Event::ErrorCaught {
+                                    state: name.to_string(),
+                                    error: e.error.clone(),
+                                    next: c.next.clone(),
+                                },
+                            );
+                            Step::Next(c.next.clone(), out)
+                        }
+                        Err(err) => runtime(err),
+                    };
+                }
+                Step::Fail(e.error, e.cause)
+            }
+        }
+    }
+}

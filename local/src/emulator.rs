@@ -1,0 +1,130 @@
+//! The AWS emulator (moto server + `emulator/emulator.py`) as a child process on a free port of
+//! 127.0.0.1: started by whoever needs it, stopped (with its training processes) when dropped.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    pub log: PathBuf,
+}
+
+/// The repository's root (this crate is `local/` in it): the venvs and `target/` live there.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Emulator {
+    /// Start the emulator; training jobs run `training_command`. Fails with a clear message when
+    /// the emulator's venv is missing (run tools/setup.sh) or it does not answer.
+    pub fn start(training_command: &str) -> Result<Self, String> {
+        let root = repo_root();
+        let python = root.join(".venv-emulator/bin/python");
+        if !python.exists() {
+            return Err(format!(
+                "{} is missing: run tools/setup.sh first",
+                python.display()
+            ));
+        }
+        let port = free_port().map_err(|e| format!("no free port: {e}"))?;
+        let log_dir = root.join("target/local-run");
+        std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
+        let log = log_dir.join(format!("emulator-{port}.log"));
+        let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let child = Command::new(python)
+            .arg(root.join("local/emulator/emulator.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("EMULATOR_TRAINING_COMMAND", training_command)
+            .env("EMULATOR_ENDPOINT_DELAY", "1")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            // Its own process group: stopping it stops the training jobs it started.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start the emulator: {e}"))?;
+        let emulator = Emulator {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() && emulator.get("/moto-api/").is_ok()
+            {
+                return Ok(emulator);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "the emulator did not answer within 30 s; see {}",
+            emulator.log.display()
+        ))
+    }
+
+    fn get(&self, path: &str) -> Result<String, String> {
+        let mut body = String::new();
+        ureq::get(&format!("{}{path}", self.url))
+            .call()
+            .map_err(|e| e.to_string())?
+            .into_body()
+            .into_reader()
+            .read_to_string(&mut body)
+            .map_err(|e| e.to_string())?;
+        Ok(body)
+    }
+
+    /// Every SNS message and CloudWatch datum so far (`GET /_emulator/state`).
+    pub fn state(&self) -> Result<Value, String> {
+        serde_json::from_str(&self.get("/_emulator/state")?).map_err(|e| e.to_string())
+    }
+
+    /// The SDK configuration that talks to this emulator.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "emulator",
+            ))
+            .load()
+            .await
+    }
+
+    pub fn stop(&mut self) {
+        // SIGTERM to the whole group (the server and any training process), then reap.
+        let pgid = self.child.id() as i32;
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pgid}")])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pgid}")])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,11 @@
+//! The local proving ground: the AWS emulator (`emulator/`, moto plus our extension) and its
+//! launcher, sample lakes and scenarios, the reference trainer's model, the real workers wired
+//! into the offline executor, and the report of what a run left behind.
+
+pub mod emulator;
+pub mod forecast;
+pub mod harness;
+pub mod pipeline;
+pub mod report;
+pub mod scenario;
+pub mod seed;

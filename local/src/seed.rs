@@ -1,0 +1,150 @@
+//! Preparing the emulator's lake for a scenario: the bucket, the alert topic, the ticket files,
+//! and what an earlier run would have left (`Model/last_trained.json`, `statistics/latest.json`).
+
+use chrono::{Duration, NaiveDate, Utc};
+use retrain_core::aws::s3::{create_bucket, put_bytes, put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
+use retrain_core::documents::{LastTrained, Statistics};
+use retrain_core::Context;
+
+use crate::scenario::{daily_counts, weekly_files, Scenario};
+
+/// Days of history a lake has before the first run (two years).
+pub const HISTORY_DAYS: i64 = 728;
+pub const SEED: u64 = 42;
+
+/// The first day of the synthetic timeline (a Monday).
+pub fn origin() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 11, 25).expect("valid date")
+}
+
+/// The lake of a local run, written with the harness's context.
+pub struct Lake<'a> {
+    pub ctx: &'a Context,
+}
+
+impl Lake<'_> {
+    pub async fn create_bucket(&self) -> Result<(), String> {
+        create_bucket(&self.ctx.s3, &self.ctx.cfg.bucket)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn put(&self, key: &str, body: String) -> Result<(), String> {
+        put_bytes(
+            &self.ctx.s3,
+            &self.ctx.cfg.bucket,
+            key,
+            "text/csv",
+            body.into_bytes(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
+    /// Upload the days `[from, from + days)` of the series as weekly files. Returns the number
+    /// of tickets.
+    pub async fn upload_days(
+        &self,
+        from_day: i64,
+        days: i64,
+        regime_from: Option<i64>,
+    ) -> Result<u64, String> {
+        let start = origin() + Duration::days(from_day);
+        let regime = regime_from.map(|d| origin() + Duration::days(d));
+        let series = daily_counts(start, days, SEED + from_day as u64, regime);
+        for (key, csv) in weekly_files(&series, SEED + from_day as u64) {
+            self.put(&key, csv).await?;
+        }
+        Ok(series.iter().map(|(_, n)| *n as u64).sum())
+    }
+
+    /// What a previous run that deployed would have left: `trained_at` now (every file uploaded
+    /// so far is old data), and the drift baseline of the last four weeks of history.
+    pub async fn previous_run(&self, history_end_day: i64) -> Result<(), String> {
+        let last = daily_counts(
+            origin() + Duration::days(history_end_day - 28),
+            28,
+            SEED + 7,
+            None,
+        );
+        let mean = last.iter().map(|(_, n)| *n as f64).sum::<f64>() / last.len() as f64;
+        let s3 = &self.ctx.s3;
+        let bucket = &self.ctx.cfg.bucket;
+        put_json(
+            s3,
+            bucket,
+            STATISTICS_KEY,
+            &Statistics {
+                mean_daily_tickets: mean,
+                days: 28,
+                rows: last.iter().map(|(_, n)| *n as u64).sum(),
+                computed_at: Some(Utc::now().to_rfc3339()),
+                training_job: None,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        put_json(
+            s3,
+            bucket,
+            LAST_TRAINED_KEY,
+            &LastTrained {
+                trained_at: Utc::now().to_rfc3339(),
+                mape: Some(9.8),
+                approval: "Approved".into(),
+                training_job: None,
+                model_package_arn: None,
+                deployed_at: None,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        // S3 keeps LastModified to the second: files uploaded next must be strictly newer.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        Ok(())
+    }
+}
+
+/// Seed the lake for `scenario`, week `week` (1 = the first run against this lake).
+/// Week 1 lays down the history (and, but for a new lake, what a previous run left); every week
+/// then adds its own new files, except `no-new-data`.
+pub async fn prepare(lake: &Lake<'_>, scenario: Scenario, week: i64) -> Result<String, String> {
+    let week_start = HISTORY_DAYS + 7 * (week - 1);
+    let mut said = Vec::new();
+    if week == 1 {
+        lake.create_bucket().await?;
+        match scenario {
+            Scenario::ShortHistory => {
+                let n = lake.upload_days(HISTORY_DAYS - 30, 30, None).await?;
+                said.push(format!("a new lake: 30 days, {n} tickets"));
+            }
+            _ => {
+                let n = lake.upload_days(0, HISTORY_DAYS, None).await?;
+                lake.previous_run(HISTORY_DAYS).await?;
+                said.push(format!(
+                    "{HISTORY_DAYS} days of history ({n} tickets), trained and deployed before"
+                ));
+            }
+        }
+    }
+    match scenario {
+        Scenario::Normal => {
+            let n = lake.upload_days(week_start, 7, None).await?;
+            said.push(format!("a normal new week: {n} tickets"));
+        }
+        Scenario::RegimeChange => {
+            // Three weeks at 2.2x: the last folds of the cross-validation see the jump.
+            let n = lake.upload_days(week_start, 21, Some(week_start)).await?;
+            said.push(format!(
+                "three new weeks after a regime change: {n} tickets"
+            ));
+        }
+        Scenario::NoNewData => said.push("no new files".into()),
+        Scenario::ShortHistory if week > 1 => {
+            let n = lake.upload_days(week_start - 7, 7, None).await?;
+            said.push(format!("another week: {n} tickets"));
+        }
+        Scenario::ShortHistory => {}
+    }
+    Ok(said.join("; "))
+}

@@ -1,0 +1,356 @@
+//! The whole retraining job against the AWS emulator: the real workers, the real definition run
+//! by the offline executor, training jobs running the reference trainer. One test per scenario,
+//! each with its own emulator; the assertions read the emulator's state back through the APIs.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use asl_executor::{Event, Execution, Status};
+use aws_sdk_sagemaker::types::ModelApprovalStatus;
+use local::emulator::Emulator;
+use local::harness;
+use local::pipeline::{Faults, Pipeline};
+use local::report::{collect, Report};
+use local::scenario::Scenario;
+use local::seed::{prepare, Lake};
+use retrain_core::aws::registry::{list_versions, set_approval};
+use retrain_core::aws::s3::get_json;
+use retrain_core::names::training_job_name;
+use retrain_core::{Config, Context};
+use serde_json::{json, Value};
+
+struct Local {
+    emulator: Emulator,
+    harness: Context,
+    cfg: Config,
+    faults: Arc<Faults>,
+    pipeline: Pipeline,
+}
+
+async fn local() -> Local {
+    let emulator = Emulator::start(env!("CARGO_BIN_EXE_reference-trainer"))
+        .expect("emulator (run tools/setup.sh)");
+    let sdk = emulator.sdk_config().await;
+    let harness = harness::connect(&sdk).await.unwrap();
+    let cfg = harness.cfg.clone();
+    let faults = Arc::new(Faults::default());
+    let pipeline = Pipeline::new(&sdk, &cfg, faults.clone(), None);
+    Local {
+        emulator,
+        harness,
+        cfg,
+        faults,
+        pipeline,
+    }
+}
+
+impl Local {
+    async fn week(&self, scenario: Scenario, week: i64) -> Execution {
+        self.prepare(scenario, week).await;
+        self.run(scenario, week).await
+    }
+
+    async fn prepare(&self, scenario: Scenario, week: i64) {
+        prepare(&Lake { ctx: &self.harness }, scenario, week)
+            .await
+            .unwrap();
+    }
+
+    async fn run(&self, scenario: Scenario, week: i64) -> Execution {
+        self.pipeline
+            .run(
+                &format!("{}-week{week}", scenario.name()),
+                json!({"poll_seconds": 1}),
+            )
+            .await
+    }
+
+    async fn report(&self) -> Report {
+        collect(&self.harness, &self.emulator.state().unwrap())
+            .await
+            .unwrap()
+    }
+
+    async fn s3_json(&self, key: &str) -> Option<Value> {
+        get_json(&self.harness.s3, &self.cfg.bucket, key)
+            .await
+            .unwrap()
+    }
+}
+
+fn end(exec: &Execution) -> &str {
+    exec.states_entered().last().copied().unwrap_or_default()
+}
+
+/// The output of the last successful call of a Task state.
+fn output_of(exec: &Execution, state: &str) -> Value {
+    exec.history
+        .iter()
+        .rev()
+        .find_map(|e| match &e.event {
+            Event::TaskSucceeded { state: s, output } if s == state => Some(output.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{state} never succeeded"))
+}
+
+fn metric(r: &Report, name: &str) -> Vec<f64> {
+    r.metrics
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
+    let l = local().await;
+    let exec = l.week(Scenario::Normal, 1).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Deployed"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    let mape = output_of(&exec, "EvaluateMape")["mape"].as_f64().unwrap();
+    assert!(mape < 20.0, "MAPE {mape}");
+    assert_eq!(output_of(&exec, "EvaluateMape")["source"], "job_artifact");
+    let deployed = output_of(&exec, "Deploy");
+    assert_eq!(deployed["action"], "created");
+
+    let r = l.report().await;
+    assert_eq!(r.endpoint_status.as_deref(), Some("InService"));
+    assert_eq!(r.serving_model, deployed["model_name"].as_str().unwrap());
+    assert_eq!(r.versions.len(), 1);
+    assert_eq!(r.versions[0].status, ModelApprovalStatus::Approved.as_str());
+    assert_eq!(
+        r.training_jobs,
+        vec![(training_job_name("normal-week1"), "Completed".to_string())]
+    );
+    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
+    assert!(r.alerts.is_empty(), "{:?}", r.alerts);
+    let last = l.s3_json("Model/last_trained.json").await.unwrap();
+    assert_eq!(last["approval"], "Approved");
+    assert_eq!(last["training_job"], training_job_name("normal-week1"));
+    let stats = l.s3_json("statistics/latest.json").await.unwrap();
+    assert!(stats["mean_daily_tickets"].as_f64().unwrap() > 100.0);
+
+    // Week 2 against the same emulator: only the new week's file is new data.
+    let exec = l.week(Scenario::Normal, 2).await;
+    let mape2 = &output_of(&exec, "EvaluateMape")["mape"];
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Deployed"),
+        "week 2 MAPE {mape2}"
+    );
+    assert_eq!(
+        output_of(&exec, "StartTraining")["run"]["data"]["new_files"],
+        1
+    );
+    assert_eq!(output_of(&exec, "Deploy")["action"], "updated");
+    let r = l.report().await;
+    assert_eq!(
+        r.versions.iter().filter(|v| v.status == "Approved").count(),
+        2
+    );
+    assert_eq!(
+        r.serving_model,
+        output_of(&exec, "Deploy")["model_name"].as_str().unwrap()
+    );
+    let last = l.s3_json("Model/last_trained.json").await.unwrap();
+    assert_eq!(last["training_job"], training_job_name("normal-week2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_regime_change_alerts_drift_and_is_rejected() {
+    let l = local().await;
+    l.prepare(Scenario::RegimeChange, 1).await;
+    let before = l.s3_json("Model/last_trained.json").await;
+    assert!(before.is_some(), "the previous run's record");
+    let exec = l.run(Scenario::RegimeChange, 1).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Rejected"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    assert!(!exec.states_entered().contains(&"Deploy"));
+    let data = &output_of(&exec, "StartTraining")["run"]["data"];
+    assert_eq!(data["drift"], true, "{data}");
+    let mape = output_of(&exec, "EvaluateMape")["mape"].as_f64().unwrap();
+    assert!(mape >= 20.0, "MAPE {mape}");
+
+    let r = l.report().await;
+    assert_eq!(r.serving_model, "none");
+    assert_eq!(r.versions.len(), 1);
+    assert_eq!(r.versions[0].status, "PendingManualApproval");
+    let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["Data Drift Detected", "Model Needs Manual Approval"]
+    );
+    let body = &r.alerts[1].1;
+    assert!(
+        body.starts_with(&format!(
+            "New model exceeded MAPE threshold. MAPE: {mape:.1}%, Threshold: 20.0%."
+        )),
+        "{body}"
+    );
+    assert!(body.contains("Still serving: none"), "{body}");
+    assert_eq!(metric(&r, "DataDrift"), vec![1.0]);
+    assert_eq!(metric(&r, "ModelDriftDetected"), vec![1.0]);
+    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
+    let alarm = r.alarm.expect("the alarm exists");
+    assert!(
+        alarm.contains("prophet-fastapi-endpoint-latest-mape-drift-alarm")
+            && alarm.contains("ModelMAPE"),
+        "{alarm}"
+    );
+    assert_eq!(
+        l.s3_json("Model/last_trained.json").await,
+        before,
+        "a rejection records nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_new_data_is_skipped() {
+    let l = local().await;
+    let exec = l.week(Scenario::NoNewData, 1).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "NothingToDo")
+    );
+    let r = l.report().await;
+    assert!(r.training_jobs.is_empty() && r.versions.is_empty() && r.alerts.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_little_history_leaves_mape_unknown() {
+    let l = local().await;
+    let exec = l.week(Scenario::ShortHistory, 1).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Rejected"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    assert_eq!(output_of(&exec, "EvaluateMape")["mape"], Value::Null);
+    let r = l.report().await;
+    assert_eq!(r.versions.len(), 1);
+    assert_eq!(r.versions[0].status, "PendingManualApproval");
+    let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(subjects, ["Model MAPE Unknown - Manual Review Needed"]);
+    assert!(metric(&r, "ModelMAPE").is_empty() && metric(&r, "ModelDriftDetected").is_empty());
+    assert_eq!(l.s3_json("Model/last_trained.json").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_during_deploy_redrives_without_doing_anything_twice() {
+    let l = local().await;
+    // Deploy does its work, then its reply is lost (a Lambda timing out after the calls).
+    l.faults.deploy_lost_replies.store(1, Ordering::SeqCst);
+    let mut exec = l.week(Scenario::Normal, 1).await;
+    assert_eq!(
+        (exec.status, exec.failed_state()),
+        (Status::Failed, Some("Deploy"))
+    );
+    let r = l.report().await;
+    let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["Model Retraining Pipeline Error"],
+        "the execution-status rule alerted"
+    );
+
+    l.pipeline.redrive(&mut exec).await.unwrap();
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Deployed"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    assert_eq!(
+        exec.task_calls("StartTraining"),
+        1,
+        "succeeded states are not run again"
+    );
+    assert_eq!(exec.task_calls("EvaluateMape"), 1);
+    assert_eq!(
+        output_of(&exec, "Deploy")["action"],
+        "already_serving",
+        "no second endpoint update"
+    );
+    let r = l.report().await;
+    assert_eq!(r.training_jobs.len(), 1, "exactly one training job");
+    assert_eq!(
+        r.versions.iter().filter(|v| v.status == "Approved").count(),
+        1,
+        "exactly one Approved version"
+    );
+    assert_eq!(r.versions.len(), 1);
+    assert_eq!(r.endpoint_status.as_deref(), Some("InService"));
+    assert_eq!(
+        r.serving_model,
+        output_of(&exec, "Deploy")["model_name"].as_str().unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approving_a_pending_version_deploys_that_version_once() {
+    let l = local().await;
+    let exec = l.week(Scenario::RegimeChange, 1).await;
+    assert_eq!(end(&exec), "Rejected");
+    let versions = list_versions(&l.harness.sm, &l.cfg.model_package_group)
+        .await
+        .unwrap();
+    let arn = versions[0].version.arn.clone();
+    set_approval(
+        &l.harness.sm,
+        &arn,
+        ModelApprovalStatus::Approved,
+        "reviewed: the regime change is real",
+    )
+    .await
+    .unwrap();
+    // What the approval rule delivers.
+    let event = json!({
+        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
+        "region": "us-east-1", "resources": [arn],
+        "detail": {"ModelPackageGroupName": l.cfg.model_package_group, "ModelPackageVersion": 1,
+                   "ModelPackageArn": arn, "ModelApprovalStatus": "Approved"}
+    });
+    let exec = l.pipeline.run("approval-1", event.clone()).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Deployed"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    let deployed = output_of(&exec, "Deploy");
+    assert_eq!(
+        deployed["registered"], false,
+        "no new version for a human approval"
+    );
+    assert_eq!(deployed["model_package_arn"], arn.as_str());
+    let r = l.report().await;
+    assert_eq!(r.serving_model, deployed["model_name"].as_str().unwrap());
+    assert_eq!(r.versions.len(), 1);
+    let last = l.s3_json("Model/last_trained.json").await.unwrap();
+    assert_eq!(last["approval"], "ManualApproval");
+    assert_eq!(last["model_package_arn"], arn.as_str());
+
+    // The same event delivered again: that version already serves, nothing is deployed twice.
+    let again = l.pipeline.run("approval-2", event).await;
+    assert_eq!(
+        (again.status, end(&again)),
+        (Status::Succeeded, "NothingToDo")
+    );
+    assert!(!again.states_entered().contains(&"Deploy"));
+}

@@ -1,0 +1,217 @@
+//! The serving endpoint and what it serves: models, endpoint configs, the endpoint itself.
+
+use aws_sdk_sagemaker::types::{
+    ContainerDefinition, DeploymentConfig, ProductionVariant, ProductionVariantInstanceType, Tag,
+};
+use aws_sdk_sagemaker::Client;
+use chrono::{DateTime, Utc};
+
+use crate::config::EndpointResources;
+use crate::error::{aws_error, is_not_found, Result};
+use crate::time::from_smithy;
+
+/// What `ServingModel` reports when there is no endpoint.
+pub const NO_MODEL: &str = "none";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointInfo {
+    pub status: String,
+    pub config_name: String,
+    pub failure_reason: Option<String>,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+impl EndpointInfo {
+    /// States in which SageMaker refuses an UpdateEndpoint: wait, then try again.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Creating" | "Updating" | "SystemUpdating" | "RollingBack"
+        )
+    }
+}
+
+pub async fn describe_endpoint(sm: &Client, name: &str) -> Result<Option<EndpointInfo>> {
+    match sm.describe_endpoint().endpoint_name(name).send().await {
+        Ok(d) => Ok(Some(EndpointInfo {
+            status: d
+                .endpoint_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            config_name: d.endpoint_config_name().unwrap_or_default().to_string(),
+            failure_reason: d.failure_reason().map(str::to_string),
+            last_modified: d.last_modified_time().map(from_smithy),
+        })),
+        Err(e) if e.as_service_error().is_some_and(is_not_found) => Ok(None),
+        Err(e) => Err(aws_error("DescribeEndpoint", e)),
+    }
+}
+
+/// The model of the first variant of a config, None when the config does not exist.
+pub async fn config_model(sm: &Client, config: &str) -> Result<Option<String>> {
+    match sm
+        .describe_endpoint_config()
+        .endpoint_config_name(config)
+        .send()
+        .await
+    {
+        Ok(c) => Ok(c
+            .production_variants()
+            .first()
+            .and_then(|v| v.model_name())
+            .map(str::to_string)),
+        Err(e) if e.as_service_error().is_some_and(is_not_found) => Ok(None),
+        Err(e) => Err(aws_error("DescribeEndpointConfig", e)),
+    }
+}
+
+/// endpoint → endpoint config → model; `none` without an endpoint.
+pub async fn serving_model(sm: &Client, endpoint: &str) -> Result<String> {
+    let Some(info) = describe_endpoint(sm, endpoint).await? else {
+        return Ok(NO_MODEL.to_string());
+    };
+    Ok(config_model(sm, &info.config_name)
+        .await?
+        .unwrap_or_else(|| format!("unknown (config {} not found)", info.config_name)))
+}
+
+/// Whether a model of that name exists.
+pub async fn model_exists(sm: &Client, name: &str) -> Result<bool> {
+    match sm.describe_model().model_name(name).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(is_not_found) => Ok(false),
+        Err(e) => Err(aws_error("DescribeModel", e)),
+    }
+}
+
+/// A model serving a registered version, tagged with the version's ARN.
+pub async fn create_model(
+    sm: &Client,
+    name: &str,
+    role_arn: &str,
+    version_arn: &str,
+) -> Result<()> {
+    sm.create_model()
+        .model_name(name)
+        .execution_role_arn(role_arn)
+        .primary_container(
+            ContainerDefinition::builder()
+                .model_package_name(version_arn)
+                .build(),
+        )
+        .tags(
+            Tag::builder()
+                .key("model_package")
+                .value(version_arn)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateModel", e))?;
+    Ok(())
+}
+
+/// An endpoint config with one variant serving `model` on `resources`.
+pub async fn create_endpoint_config(
+    sm: &Client,
+    name: &str,
+    variant: &str,
+    model: &str,
+    resources: &EndpointResources,
+) -> Result<()> {
+    sm.create_endpoint_config()
+        .endpoint_config_name(name)
+        .production_variants(
+            ProductionVariant::builder()
+                .variant_name(variant)
+                .model_name(model)
+                .initial_instance_count(resources.instance_count)
+                .instance_type(ProductionVariantInstanceType::from(
+                    resources.instance_type.as_str(),
+                ))
+                .initial_variant_weight(1.0)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateEndpointConfig", e))?;
+    Ok(())
+}
+
+pub async fn create_endpoint(sm: &Client, endpoint: &str, config: &str) -> Result<()> {
+    sm.create_endpoint()
+        .endpoint_name(endpoint)
+        .endpoint_config_name(config)
+        .tags(
+            Tag::builder()
+                .key("pipeline")
+                .value("prophet-retraining")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateEndpoint", e))?;
+    Ok(())
+}
+
+/// Switch the endpoint to `config` with `deployment`. Returns false when SageMaker refuses
+/// because another update is in progress (the endpoint is busy: retry later).
+pub async fn update_endpoint(
+    sm: &Client,
+    endpoint: &str,
+    config: &str,
+    deployment: DeploymentConfig,
+) -> Result<bool> {
+    let result = sm
+        .update_endpoint()
+        .endpoint_name(endpoint)
+        .endpoint_config_name(config)
+        .deployment_config(deployment)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.meta().code() == Some("ValidationException")
+                    && s.meta()
+                        .message()
+                        .unwrap_or_default()
+                        .contains("Cannot update in-progress")
+            }) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws_error("UpdateEndpoint", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(status: &str) -> EndpointInfo {
+        EndpointInfo {
+            status: status.into(),
+            config_name: "c".into(),
+            failure_reason: None,
+            last_modified: None,
+        }
+    }
+
+    #[test]
+    fn busy_states() {
+        for s in ["Creating", "Updating", "SystemUpdating", "RollingBack"] {
+            assert!(info(s).is_busy(), "{s}");
+        }
+        for s in [
+            "InService",
+            "Failed",
+            "OutOfService",
+            "Deleting",
+            "UpdateRollbackFailed",
+        ] {
+            assert!(!info(s).is_busy(), "{s}");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! S3: the lake's files and documents: paginated listing, JSON documents, streamed reads.
+
+use std::io::Read;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio_util::io::SyncIoBridge;
+
+use crate::error::{aws_error, Result, WorkerError};
+use crate::time::from_smithy;
+
+pub const BRONZE_PREFIX: &str = "bronze/";
+pub const LAST_TRAINED_KEY: &str = "Model/last_trained.json";
+pub const FIXED_METRICS_KEY: &str = "Model/metrics.json";
+pub const STATISTICS_KEY: &str = "statistics/latest.json";
+pub const TRAINING_OUTPUT_PREFIX: &str = "training-output/";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub last_modified: DateTime<Utc>,
+    pub size: i64,
+}
+
+/// `s3://bucket/key` → (bucket, key).
+pub fn parse_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri.strip_prefix("s3://")?;
+    let (bucket, key) = rest.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then(|| (bucket.to_string(), key.to_string()))
+}
+
+/// Every `.csv` under `prefix` modified strictly after `since`, following continuation tokens.
+pub async fn list_csvs_since(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<ObjectInfo>> {
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("ListObjectsV2", e))?;
+        for obj in page.contents() {
+            let (Some(key), Some(modified)) = (obj.key(), obj.last_modified()) else {
+                continue;
+            };
+            let modified = from_smithy(modified);
+            if key.to_ascii_lowercase().ends_with(".csv") && since.is_none_or(|s| modified > s) {
+                found.push(ObjectInfo {
+                    key: key.to_string(),
+                    last_modified: modified,
+                    size: obj.size().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(found)
+}
+
+/// An object's bytes and LastModified, or None when the key does not exist.
+pub async fn get_bytes(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<(Vec<u8>, Option<DateTime<Utc>>)>> {
+    let out = match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(aws_error("GetObject", e)),
+    };
+    let modified = out.last_modified().map(from_smithy);
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| WorkerError::AwsTransient {
+            operation: "GetObject".into(),
+            message: format!("reading s3://{bucket}/{key}: {e}"),
+        })?
+        .into_bytes();
+    Ok(Some((bytes.to_vec(), modified)))
+}
+
+/// A JSON document, or None when the key does not exist. A document that does not parse is
+/// `BadData` naming the key.
+pub async fn get_json<T: DeserializeOwned>(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<T>> {
+    match get_bytes(s3, bucket, key).await? {
+        None => Ok(None),
+        Some((bytes, _)) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| WorkerError::bad_data(format!("s3://{bucket}/{key}"), e.to_string())),
+    }
+}
+
+pub async fn put_json<T: Serialize>(s3: &Client, bucket: &str, key: &str, doc: &T) -> Result<()> {
+    let body = serde_json::to_vec_pretty(doc).expect("payload types serialise");
+    put_bytes(s3, bucket, key, "application/json", body).await
+}
+
+pub async fn put_bytes(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<()> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| aws_error("PutObject", e))?;
+    Ok(())
+}
+
+/// Create the bucket unless this account has it already.
+pub async fn create_bucket(s3: &Client, bucket: &str) -> Result<()> {
+    match s3.create_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(aws_error("CreateBucket", e)),
+    }
+}
+
+/// Stream an object through a blocking reader `f` (CSV, gzip, tar) on a blocking thread: the
+/// object is never held in memory whole. None when the key does not exist.
+pub async fn read_streaming<R, F>(s3: &Client, bucket: &str, key: &str, f: F) -> Result<Option<R>>
+where
+    F: FnOnce(&mut dyn Read) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let out = match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) => return Err(aws_error("GetObject", e)),
+    };
+    let reader = out.body.into_async_read();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut bridge = SyncIoBridge::new(reader);
+        f(&mut bridge)
+    })
+    .await
+    .map_err(|e| {
+        WorkerError::bad_data(
+            format!("s3://{bucket}/{key}"),
+            format!("reader panicked: {e}"),
+        )
+    })?;
+    Ok(Some(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_parse() {
+        assert_eq!(
+            parse_uri("s3://b/training-output/j/output/model.tar.gz"),
+            Some(("b".into(), "training-output/j/output/model.tar.gz".into()))
+        );
+        assert_eq!(parse_uri("s3://b/"), None);
+        assert_eq!(parse_uri("https://b/k"), None);
+    }
+}

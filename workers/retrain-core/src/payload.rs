@@ -1,0 +1,339 @@
+//! The JSON documents that pass between the states: the contract with `statemachine/`.
+//!
+//! The state document grows as the run goes: StartTraining writes `run` (ResultPath `$`), then
+//! CheckStatus writes `job`, EvaluateMape `evaluation`, Deploy `deployment`, the endpoint wait
+//! `endpoint`, and a Catch writes `error`. Every worker reads the whole document and takes what
+//! it needs; fields a worker does not know are ignored, so the document can grow.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, WorkerError};
+
+/// How the run was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Approval,
+}
+
+/// What the run does after StartTraining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A training job was started (or adopted): wait for it.
+    Train,
+    /// Nothing to do (no new data, an approval that needs no deploy): succeed.
+    Skip,
+    /// A person approved a version in the registry: deploy it.
+    DeployApproved,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct State {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<Run>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluation: Option<Evaluation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<Deployment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Status>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskError>,
+}
+
+impl State {
+    /// The state StartTraining returns: the run, nothing else yet.
+    pub fn started(run: Run) -> Self {
+        State {
+            run: Some(run),
+            ..Default::default()
+        }
+    }
+
+    pub fn run(&self) -> Result<&Run> {
+        self.run
+            .as_ref()
+            .ok_or_else(|| WorkerError::invalid("run", "missing: StartTraining has not run"))
+    }
+
+    pub fn training(&self) -> Result<&TrainingJob> {
+        self.run()?.training.as_ref().ok_or_else(|| {
+            WorkerError::invalid("run.training", "missing: no training job in this run")
+        })
+    }
+
+    pub fn evaluation(&self) -> Result<&Evaluation> {
+        self.evaluation
+            .as_ref()
+            .ok_or_else(|| WorkerError::invalid("evaluation", "missing: EvaluateMape has not run"))
+    }
+
+    /// The training job's status once it completed, and its model artifact (CheckStatus reports
+    /// it; SageMaker's `<output_path><job>/output/model.tar.gz` otherwise). A run whose job did not
+    /// complete is refused.
+    pub fn completed_job(&self) -> Result<CompletedJob<'_>> {
+        let status = self
+            .job
+            .as_ref()
+            .ok_or_else(|| WorkerError::invalid("job", "missing: CheckStatus has not run"))?;
+        if status.outcome != Outcome::Succeeded {
+            return Err(WorkerError::invalid(
+                "job.outcome",
+                format!("the job is {}, not Completed", status.status),
+            ));
+        }
+        let training = self.training()?;
+        let artifact = status.model_artifact.clone().unwrap_or_else(|| {
+            format!(
+                "{}{}/output/model.tar.gz",
+                training.output_path, training.job_name
+            )
+        });
+        Ok(CompletedJob {
+            training,
+            status,
+            artifact,
+        })
+    }
+
+    /// Parse a state document, naming the field that does not fit.
+    pub fn from_value(value: serde_json::Value) -> Result<Self> {
+        crate::json::deserialize_named(value)
+    }
+}
+
+/// A run's training job that completed: what StartTraining started and what CheckStatus saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompletedJob<'a> {
+    pub training: &'a TrainingJob,
+    pub status: &'a Status,
+    /// S3 URI of the job's model.tar.gz.
+    pub artifact: String,
+}
+
+impl CompletedJob<'_> {
+    /// When the job started reading its data (its creation when SageMaker did not say).
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.status.started_at.unwrap_or(self.training.created_at)
+    }
+}
+
+/// Written by StartTraining: the normalised request and what it started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub execution: String,
+    pub trigger: Trigger,
+    pub action: Action,
+    /// Why this action (e.g. "no new ticket files since 2026-11-22T09:00:00Z").
+    pub reason: String,
+    /// The MAPE gate in force for this run, percent.
+    pub mape_threshold: f64,
+    /// Seconds between status checks (the Wait state's SecondsPath).
+    pub poll_seconds: u32,
+    /// Past this many seconds since the job was created, the wait loop gives up.
+    pub deadline_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingJob>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<DataReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovedVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingJob {
+    pub job_name: String,
+    /// S3 prefix the job writes under (`s3://bucket/training-output/`); SageMaker adds `<job>/output/`.
+    pub output_path: String,
+    pub created_at: DateTime<Utc>,
+    /// True when an earlier attempt of this execution had already started the job.
+    pub adopted: bool,
+}
+
+/// What StartTraining saw in the new ticket files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct DataReport {
+    pub new_files: u64,
+    pub rows: u64,
+    pub bad_rows: u64,
+    /// Files that could not be read at all (no `created_date` column, not CSV).
+    pub bad_files: Vec<String>,
+    pub days: u64,
+    pub mean_daily_tickets: Option<f64>,
+    pub baseline_mean: Option<f64>,
+    pub relative_change: Option<f64>,
+    pub drift: bool,
+    pub forced: bool,
+    /// Newest LastModified of the files read.
+    pub newest_file: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovedVersion {
+    pub model_package_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusKind {
+    Training,
+    Endpoint,
+}
+
+/// What CheckStatus is asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub kind: StatusKind,
+    pub name: String,
+    pub deadline_seconds: u64,
+    /// For an endpoint: the config the deploy switched to; InService on another config means
+    /// the update was rolled back.
+    #[serde(default)]
+    pub expected_config: Option<String>,
+    /// The execution, for the logs.
+    #[serde(default)]
+    pub execution: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// What CheckStatus answers, for a training job or an endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub kind: StatusKind,
+    pub name: String,
+    /// SageMaker's status (TrainingJobStatus or EndpointStatus), verbatim.
+    pub status: String,
+    pub outcome: Outcome,
+    /// Training: the job's ARN (lineage of the registered version).
+    #[serde(default)]
+    pub arn: Option<String>,
+    #[serde(default)]
+    pub secondary_status: Option<String>,
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// Training: S3 URI of the job's model.tar.gz, once Completed.
+    #[serde(default)]
+    pub model_artifact: Option<String>,
+    /// Training: when the job started (its data snapshot); creation time until then.
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Endpoint: the config it serves now.
+    #[serde(default)]
+    pub config_name: Option<String>,
+    pub elapsed_seconds: u64,
+    pub deadline_passed: bool,
+}
+
+/// Where the metrics came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsSource {
+    /// `metrics.json` inside this job's own model.tar.gz.
+    JobArtifact,
+    /// `Model/metrics.json`, written after this job started.
+    FixedKey,
+    /// Neither: MAPE is unknown.
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub job_name: String,
+    /// Percent; `null` when unknown (missing, null, NaN, negative, not a number, no metrics).
+    pub mape: Option<f64>,
+    pub rmse: Option<f64>,
+    pub mae: Option<f64>,
+    pub threshold: f64,
+    pub source: MetricsSource,
+    /// The gate's verdict: true only when MAPE is known and below the threshold.
+    pub passed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointAction {
+    Created,
+    Updated,
+    /// The endpoint already runs this config (a re-run after the update was made).
+    AlreadyServing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub model_package_arn: String,
+    pub model_name: String,
+    pub endpoint_config_name: String,
+    pub endpoint_name: String,
+    pub action: EndpointAction,
+    /// False when the version was approved by a person (nothing registered by this run).
+    pub registered: bool,
+}
+
+/// What a `Catch` with `ResultPath: $.error` writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: Option<String>,
+}
+
+/// Which alert RejectAndAlert sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertMode {
+    /// MAPE at or over the threshold: register PendingManualApproval, drift metric, alarm, alert.
+    Rejected,
+    /// MAPE unknown: register PendingManualApproval, alert.
+    UnknownMape,
+    /// The training job Failed or was Stopped.
+    TrainingFailed,
+    /// The training job outlived the wait loop's deadline.
+    DeadlinePassed,
+    /// The endpoint update failed or rolled back.
+    DeployFailed,
+    /// A task failed with an error the state machine caught.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRequest {
+    pub mode: AlertMode,
+    #[serde(default)]
+    pub execution: Option<String>,
+    #[serde(default)]
+    pub error: Option<TaskError>,
+    #[serde(default)]
+    pub state: Option<State>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertOutcome {
+    pub mode: AlertMode,
+    pub subject: String,
+    pub message_id: Option<String>,
+    /// The model serving the endpoint, "none" without an endpoint.
+    pub serving_model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_package_arn: Option<String>,
+    pub alarm_created: bool,
+}
