@@ -10,7 +10,7 @@ setup:
 # The whole retraining job on this machine against the AWS emulator: SCENARIO=normal |
 # regime-change | no-new-data | short-history, WEEKS=n runs week after week on the same state.
 demo: setup
-	cargo build --bins --quiet
+	cargo build --workspace --bins --quiet
 	target/debug/local-run --scenario $(SCENARIO) --weeks $(WEEKS)
 
 # Every test: unit, mocked AWS, every path of the state machine, the template, and the

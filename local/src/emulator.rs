@@ -1,4 +1,4 @@
-//! The AWS emulator (moto server + `emulator/emulator.py`) as a child process on a free port of
+//! The AWS emulator (moto server + `local/emulator/emulator.py`) as a child process on a free port of
 //! 127.0.0.1: started by whoever needs it, stopped (with its training processes) when dropped.
 
 use std::io::Read;

@@ -125,7 +125,7 @@ async fn run(scenario: Scenario, weeks: i64) -> Result<(), String> {
         .with_file_name("reference-trainer");
     if !trainer.exists() {
         return Err(format!(
-            "{} is missing: build it with `cargo build --bins`",
+            "{} is missing: build it with `cargo build --workspace --bins`",
             trainer.display()
         ));
     }

@@ -72,7 +72,7 @@ struct Calls {
     put: Recorder<(String, Vec<u8>)>,
 }
 
-fn deps(w: World) -> (Context, Calls) {
+fn context(w: World) -> (Context, Calls) {
     let calls = Calls::default();
     let version_exists = w.version_exists;
     let list = mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |req| {
@@ -294,8 +294,8 @@ fn name() -> String {
 
 #[tokio::test]
 async fn no_endpoint_registers_and_creates_everything() {
-    let (deps, calls) = deps(World::default());
-    let d = handle(&deps, state(json!(12.3), 20.0)).await.unwrap();
+    let (ctx, calls) = context(World::default());
+    let d = handle(&ctx, state(json!(12.3), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::Created);
     assert_eq!(d.model_package_arn, NEW_ARN);
     assert_eq!(
@@ -316,7 +316,7 @@ async fn no_endpoint_registers_and_creates_everything() {
     );
     assert_eq!(reg.client_token(), Some(JOB));
     let container = &reg.inference_specification().unwrap().containers()[0];
-    assert_eq!(container.image(), Some(deps.cfg.image_uri.as_str()));
+    assert_eq!(container.image(), Some(ctx.cfg.image_uri.as_str()));
     assert_eq!(
         container.model_data_url(),
         Some(ARTIFACT),
@@ -349,7 +349,7 @@ async fn no_endpoint_registers_and_creates_everything() {
 
     let model = calls.model.one();
     assert_eq!(model.model_name(), Some(name().as_str()));
-    assert_eq!(model.execution_role_arn(), Some(deps.cfg.role_arn.as_str()));
+    assert_eq!(model.execution_role_arn(), Some(ctx.cfg.role_arn.as_str()));
     assert_eq!(
         model.primary_container().unwrap().model_package_name(),
         Some(NEW_ARN)
@@ -383,14 +383,14 @@ async fn no_endpoint_registers_and_creates_everything() {
 
 #[tokio::test]
 async fn a_serving_endpoint_gets_a_rolling_update() {
-    let (deps, calls) = deps(World {
+    let (ctx, calls) = context(World {
         endpoint: Some((
             EndpointStatus::InService,
             "prophet-forecasting-models-v3-old".into(),
         )),
         ..Default::default()
     });
-    let d = handle(&deps, state(json!(8.0), 20.0)).await.unwrap();
+    let d = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::Updated);
     let update = calls.update.one();
     assert_eq!(
@@ -415,14 +415,14 @@ async fn a_serving_endpoint_gets_a_rolling_update() {
 
 #[tokio::test]
 async fn an_updating_endpoint_is_busy_and_nothing_is_recorded() {
-    let (deps, calls) = deps(World {
+    let (ctx, calls) = context(World {
         endpoint: Some((
             EndpointStatus::Updating,
             "prophet-forecasting-models-v3-old".into(),
         )),
         ..Default::default()
     });
-    let err = handle(&deps, state(json!(8.0), 20.0)).await.unwrap_err();
+    let err = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap_err();
     assert_eq!(err.name(), "EndpointBusy");
     assert!(err.is_retryable());
     assert!(calls.update.is_empty() && calls.create.is_empty());
@@ -438,14 +438,14 @@ async fn an_updating_endpoint_is_busy_and_nothing_is_recorded() {
 
 #[tokio::test]
 async fn a_failed_endpoint_is_not_retried() {
-    let (deps, calls) = deps(World {
+    let (ctx, calls) = context(World {
         endpoint: Some((
             EndpointStatus::Failed,
             "prophet-forecasting-models-v3-old".into(),
         )),
         ..Default::default()
     });
-    let err = handle(&deps, state(json!(8.0), 20.0)).await.unwrap_err();
+    let err = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap_err();
     assert_eq!(err.name(), "EndpointFailed");
     assert!(!err.is_retryable());
     assert!(calls.update.is_empty());
@@ -453,13 +453,13 @@ async fn a_failed_endpoint_is_not_retried() {
 
 #[tokio::test]
 async fn a_rerun_reuses_version_model_config_and_does_not_deploy_twice() {
-    let (deps, calls) = deps(World {
+    let (ctx, calls) = context(World {
         version_exists: true,
         model_exists: true,
         config_exists: true,
         endpoint: Some((EndpointStatus::Updating, name())),
     });
-    let d = handle(&deps, state(json!(8.0), 20.0)).await.unwrap();
+    let d = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::AlreadyServing);
     assert_eq!(d.model_package_arn, NEW_ARN);
     assert!(calls.register.is_empty(), "no second version");
@@ -478,8 +478,8 @@ async fn the_gate_is_enforced_here_too() {
         (json!(null), 20.0),
         (json!(15.0), 12.0),
     ] {
-        let (deps, calls) = deps(World::default());
-        let err = handle(&deps, state(mape.clone(), threshold))
+        let (ctx, calls) = context(World::default());
+        let err = handle(&ctx, state(mape.clone(), threshold))
             .await
             .unwrap_err();
         assert!(
@@ -492,14 +492,14 @@ async fn the_gate_is_enforced_here_too() {
 
 #[tokio::test]
 async fn a_human_approval_deploys_that_version_without_registering() {
-    let (deps, calls) = deps(World {
+    let (ctx, calls) = context(World {
         endpoint: Some((
             EndpointStatus::InService,
             "prophet-forecasting-models-v4-x".into(),
         )),
         ..Default::default()
     });
-    let d = handle(&deps, approval_state()).await.unwrap();
+    let d = handle(&ctx, approval_state()).await.unwrap();
     assert_eq!(d.action, EndpointAction::Updated);
     assert!(!d.registered);
     assert!(calls.register.is_empty());
@@ -533,15 +533,15 @@ async fn a_human_approval_deploys_that_version_without_registering() {
 
 #[tokio::test]
 async fn malformed_state_is_named() {
-    let (deps, calls) = deps(World::default());
+    let (ctx, calls) = context(World::default());
     let mut s = state(json!(8.0), 20.0);
     s.as_object_mut().unwrap().remove("evaluation");
-    let err = handle(&deps, s).await.unwrap_err();
+    let err = handle(&ctx, s).await.unwrap_err();
     assert_eq!(
         err,
         WorkerError::invalid("evaluation", "missing: EvaluateMape has not run")
     );
-    let err = handle(&deps, json!({"run": {"execution": "x"}}))
+    let err = handle(&ctx, json!({"run": {"execution": "x"}}))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "InvalidInput");

@@ -29,7 +29,9 @@ fn t0() -> DateTime<Utc> {
 }
 
 /// key → (body, LastModified)
-fn deps(objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>) -> (Context, Recorder<PutMetricDataInput>) {
+fn context(
+    objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>,
+) -> (Context, Recorder<PutMetricDataInput>) {
     let objects: HashMap<String, (Vec<u8>, DateTime<Utc>)> = objects
         .into_iter()
         .map(|(k, b, t)| (k.to_string(), (b, t)))
@@ -91,7 +93,7 @@ fn archive(metrics: &str) -> Vec<u8> {
 #[tokio::test]
 async fn reads_the_jobs_own_archive_and_publishes_mape() {
     let fixed = br#"{"mape": 1.0}"#.to_vec();
-    let (deps, metrics) = deps(vec![
+    let (ctx, metrics) = context(vec![
         (
             ARTIFACT_KEY,
             archive(r#"{"mape": 12.34, "rmse": 8.1, "mae": 6.2}"#),
@@ -99,7 +101,7 @@ async fn reads_the_jobs_own_archive_and_publishes_mape() {
         ),
         ("Model/metrics.json", fixed, t0() + Duration::minutes(9)),
     ]);
-    let e = handle(&deps, state(20.0)).await.unwrap();
+    let e = handle(&ctx, state(20.0)).await.unwrap();
     assert_eq!(e.mape, Some(12.34), "the archive wins over the fixed key");
     assert_eq!((e.rmse, e.mae), (Some(8.1), Some(6.2)));
     assert_eq!(e.source, MetricsSource::JobArtifact);
@@ -122,16 +124,16 @@ async fn reads_the_jobs_own_archive_and_publishes_mape() {
 
 #[tokio::test]
 async fn the_runs_threshold_decides_passed() {
-    let (deps, _) = deps(vec![(ARTIFACT_KEY, archive(r#"{"mape": 15.0}"#), t0())]);
-    let e = handle(&deps, state(12.5)).await.unwrap();
+    let (ctx, _) = context(vec![(ARTIFACT_KEY, archive(r#"{"mape": 15.0}"#), t0())]);
+    let e = handle(&ctx, state(12.5)).await.unwrap();
     assert_eq!((e.mape, e.threshold, e.passed), (Some(15.0), 12.5, false));
-    let (deps, _) = deps_exact(20.0);
-    let e = handle(&deps, state(20.0)).await.unwrap();
+    let (ctx, _) = context_exact(20.0);
+    let e = handle(&ctx, state(20.0)).await.unwrap();
     assert!(!e.passed, "exactly the threshold is rejected");
 }
 
-fn deps_exact(mape: f64) -> (Context, Recorder<PutMetricDataInput>) {
-    deps(vec![(
+fn context_exact(mape: f64) -> (Context, Recorder<PutMetricDataInput>) {
+    context(vec![(
         ARTIFACT_KEY,
         archive(&format!(r#"{{"mape": {mape}}}"#)),
         t0(),
@@ -141,7 +143,7 @@ fn deps_exact(mape: f64) -> (Context, Recorder<PutMetricDataInput>) {
 #[tokio::test]
 async fn fixed_key_is_used_only_when_fresh() {
     let plain_archive = build_model_tar(&[("model.joblib", b"m")]);
-    let (d, _) = deps(vec![
+    let (d, _) = context(vec![
         (ARTIFACT_KEY, plain_archive.clone(), t0()),
         (
             "Model/metrics.json",
@@ -153,7 +155,7 @@ async fn fixed_key_is_used_only_when_fresh() {
     assert_eq!((e.mape, e.source), (Some(9.0), MetricsSource::FixedKey));
 
     // Written by an earlier run, before this job started: never trusted.
-    let (d, published) = deps(vec![
+    let (d, published) = context(vec![
         (ARTIFACT_KEY, plain_archive, t0()),
         (
             "Model/metrics.json",
@@ -180,8 +182,8 @@ async fn unknown_mape_in_every_shape_never_passes() {
         r#"{"rmse": 1.0}"#,
         r#"not json at all"#,
     ] {
-        let (deps, published) = deps(vec![(ARTIFACT_KEY, archive(doc), t0())]);
-        let e = handle(&deps, state(20.0)).await.unwrap();
+        let (ctx, published) = context(vec![(ARTIFACT_KEY, archive(doc), t0())]);
+        let e = handle(&ctx, state(20.0)).await.unwrap();
         assert_eq!(e.mape, None, "{doc}");
         assert!(!e.passed, "{doc}");
         assert!(e.unknown_reason.is_some(), "{doc}");
@@ -191,15 +193,15 @@ async fn unknown_mape_in_every_shape_never_passes() {
 
 #[tokio::test]
 async fn no_archive_and_no_fixed_key_is_unknown() {
-    let (deps, _) = deps(vec![]);
-    let e = handle(&deps, state(20.0)).await.unwrap();
+    let (ctx, _) = context(vec![]);
+    let e = handle(&ctx, state(20.0)).await.unwrap();
     assert_eq!((e.mape, e.source), (None, MetricsSource::None));
     assert!(e.unknown_reason.unwrap().contains("does not exist"));
 }
 
 #[tokio::test]
 async fn a_corrupt_archive_falls_back() {
-    let (deps, _) = deps(vec![
+    let (ctx, _) = context(vec![
         (ARTIFACT_KEY, b"not a tarball".to_vec(), t0()),
         (
             "Model/metrics.json",
@@ -207,25 +209,25 @@ async fn a_corrupt_archive_falls_back() {
             t0() + Duration::minutes(5),
         ),
     ]);
-    let e = handle(&deps, state(20.0)).await.unwrap();
+    let e = handle(&ctx, state(20.0)).await.unwrap();
     assert_eq!((e.mape, e.source), (Some(11.0), MetricsSource::FixedKey));
 }
 
 #[tokio::test]
 async fn a_job_that_did_not_complete_is_refused() {
-    let (deps, _) = deps(vec![]);
+    let (ctx, _) = context(vec![]);
     let mut s = state(20.0);
     s["job"]["outcome"] = json!("failed");
     s["job"]["status"] = json!("Failed");
-    let err = handle(&deps, s).await.unwrap_err();
+    let err = handle(&ctx, s).await.unwrap_err();
     assert!(
         matches!(err, WorkerError::InvalidInput { ref field, .. } if field == "job.outcome"),
         "{err}"
     );
     let mut s = state(20.0);
     s.as_object_mut().unwrap().remove("job");
-    assert_eq!(handle(&deps, s).await.unwrap_err().name(), "InvalidInput");
-    let err = handle(&deps, json!({"run": {"execution": 3}}))
+    assert_eq!(handle(&ctx, s).await.unwrap_err().name(), "InvalidInput");
+    let err = handle(&ctx, json!({"run": {"execution": 3}}))
         .await
         .unwrap_err();
     assert!(

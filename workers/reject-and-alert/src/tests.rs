@@ -24,7 +24,6 @@ use retrain_core::testing::{validation_not_found, Recorder};
 use retrain_core::{Config, WorkerError};
 
 use retrain_core::aws::Clients;
-use retrain_core::testing::clients;
 use retrain_core::Context;
 
 use super::handle;
@@ -56,7 +55,7 @@ struct Calls {
     publish: Recorder<PublishInput>,
 }
 
-fn deps(w: World) -> (Context, Calls) {
+fn context(w: World) -> (Context, Calls) {
     let calls = Calls::default();
     let endpoint =
         mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_response(move |_| {
@@ -192,8 +191,8 @@ fn request(mode: &str, state: Value) -> Value {
 
 #[tokio::test]
 async fn a_rejected_model_is_registered_pending_and_alerted() {
-    let (deps, calls) = deps(WORLD);
-    let out = handle(&deps, request("rejected", state(json!(25.3))))
+    let (ctx, calls) = context(WORLD);
+    let out = handle(&ctx, request("rejected", state(json!(25.3))))
         .await
         .unwrap();
     assert_eq!(out.mode, AlertMode::Rejected);
@@ -242,7 +241,7 @@ async fn a_rejected_model_is_registered_pending_and_alerted() {
     );
     assert_eq!(
         alarm.alarm_actions(),
-        std::slice::from_ref(&deps.cfg.topic_arn)
+        std::slice::from_ref(&ctx.cfg.topic_arn)
     );
     assert_eq!(
         alarm.dimensions()[0].value(),
@@ -251,7 +250,7 @@ async fn a_rejected_model_is_registered_pending_and_alerted() {
     assert_eq!(alarm.treat_missing_data(), Some("notBreaching"));
 
     let sent = calls.publish.one();
-    assert_eq!(sent.topic_arn(), Some(deps.cfg.topic_arn.as_str()));
+    assert_eq!(sent.topic_arn(), Some(ctx.cfg.topic_arn.as_str()));
     assert_eq!(sent.subject(), Some("Model Needs Manual Approval"));
     let body = sent.message().unwrap();
     assert!(body.starts_with(
@@ -265,12 +264,12 @@ async fn a_rejected_model_is_registered_pending_and_alerted() {
 
 #[tokio::test]
 async fn an_existing_alarm_and_version_are_reused() {
-    let (deps, calls) = deps(World {
+    let (ctx, calls) = context(World {
         alarm_exists: true,
         version_exists: true,
         ..WORLD
     });
-    let out = handle(&deps, request("rejected", state(json!(31.0))))
+    let out = handle(&ctx, request("rejected", state(json!(31.0))))
         .await
         .unwrap();
     assert!(!out.alarm_created);
@@ -287,11 +286,11 @@ async fn an_existing_alarm_and_version_are_reused() {
 
 #[tokio::test]
 async fn without_an_endpoint_the_serving_model_is_none() {
-    let (deps, calls) = deps(World {
+    let (ctx, calls) = context(World {
         endpoint: false,
         ..WORLD
     });
-    let out = handle(&deps, request("rejected", state(json!(20.0))))
+    let out = handle(&ctx, request("rejected", state(json!(20.0))))
         .await
         .unwrap();
     assert_eq!(out.serving_model, "none");
@@ -305,8 +304,8 @@ async fn without_an_endpoint_the_serving_model_is_none() {
 
 #[tokio::test]
 async fn unknown_mape_has_its_own_alert() {
-    let (deps, calls) = deps(WORLD);
-    let out = handle(&deps, request("unknown_mape", state(json!(null))))
+    let (ctx, calls) = context(WORLD);
+    let out = handle(&ctx, request("unknown_mape", state(json!(null))))
         .await
         .unwrap();
     assert_eq!(out.subject, "Model MAPE Unknown - Manual Review Needed");
@@ -330,13 +329,13 @@ async fn unknown_mape_has_its_own_alert() {
 
 #[tokio::test]
 async fn a_failed_job_is_reported_with_sagemakers_reason() {
-    let (deps, calls) = deps(WORLD);
+    let (ctx, calls) = context(WORLD);
     let mut s = state(json!(null));
     s["job"] = json!({"kind": "training", "name": JOB, "status": "Failed", "outcome": "failed",
                       "failure_reason": "AlgorithmError: not enough data", "elapsed_seconds": 300,
                       "deadline_passed": false});
     s.as_object_mut().unwrap().remove("evaluation");
-    let out = handle(&deps, request("training_failed", s)).await.unwrap();
+    let out = handle(&ctx, request("training_failed", s)).await.unwrap();
     assert_eq!(out.subject, "Model Retraining Failed");
     let body = calls.publish.one().message().unwrap().to_string();
     assert!(
@@ -348,10 +347,10 @@ async fn a_failed_job_is_reported_with_sagemakers_reason() {
 
 #[tokio::test]
 async fn a_caught_error_is_reported() {
-    let (deps, calls) = deps(WORLD);
+    let (ctx, calls) = context(WORLD);
     let ev = json!({"mode": "error", "execution": "exec-9",
                     "error": {"Error": "AwsError", "Cause": "AccessDenied on CreateTrainingJob"}});
-    let out = handle(&deps, ev).await.unwrap();
+    let out = handle(&ctx, ev).await.unwrap();
     assert_eq!(out.subject, "Model Retraining Pipeline Error");
     let body = calls.publish.one().message().unwrap().to_string();
     assert!(
@@ -362,20 +361,20 @@ async fn a_caught_error_is_reported() {
 
 #[tokio::test]
 async fn a_mode_that_does_not_fit_the_state_changes_nothing() {
-    let (deps, calls) = deps(WORLD);
-    let err = handle(&deps, request("rejected", state(json!(10.0))))
+    let (ctx, calls) = context(WORLD);
+    let err = handle(&ctx, request("rejected", state(json!(10.0))))
         .await
         .unwrap_err();
     assert!(
         matches!(err, WorkerError::InvalidInput { ref field, .. } if field == "mode"),
         "{err}"
     );
-    let err = handle(&deps, json!({"mode": "shout"})).await.unwrap_err();
+    let err = handle(&ctx, json!({"mode": "shout"})).await.unwrap_err();
     assert!(
         matches!(err, WorkerError::InvalidInput { ref field, .. } if field == "mode"),
         "{err}"
     );
-    let err = handle(&deps, json!({"mode": "error"})).await.unwrap_err();
+    let err = handle(&ctx, json!({"mode": "error"})).await.unwrap_err();
     assert_eq!(
         err,
         WorkerError::invalid("error", "missing: no error to report")

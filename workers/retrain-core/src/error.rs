@@ -54,6 +54,16 @@ pub enum WorkerError {
     BadData { location: String, reason: String },
 }
 
+/// What a [`Context`](crate::aws::Context)'s client fails with when its worker does not declare
+/// the operation (the source of the SDK's error; nothing was sent).
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{worker} does not declare {service}:{operation} (add it to the worker's operations, and its IAM action to the function's policy in template.yaml)")]
+pub struct UndeclaredOperation {
+    pub worker: String,
+    pub service: String,
+    pub operation: String,
+}
+
 impl WorkerError {
     /// The name the state machine sees as the error (`Diagnostic::error_type`).
     pub fn name(&self) -> &'static str {
@@ -134,7 +144,7 @@ where
     // Refused by the context's guard before it was sent: a bug in the worker's declarations.
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&err);
     while let Some(e) = source {
-        if let Some(undeclared) = e.downcast_ref::<crate::aws::UndeclaredOperation>() {
+        if let Some(undeclared) = e.downcast_ref::<UndeclaredOperation>() {
             return WorkerError::Aws {
                 operation: operation.to_string(),
                 code: "UndeclaredOperation".into(),

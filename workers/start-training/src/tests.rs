@@ -92,7 +92,7 @@ struct Calls {
     list: Recorder<ListObjectsV2Input>,
 }
 
-fn deps(world: World) -> (Context, Calls) {
+fn context(world: World) -> (Context, Calls) {
     let calls = Calls {
         create_job: Recorder::default(),
         create_group: Recorder::default(),
@@ -309,8 +309,8 @@ fn new_week() -> World {
 async fn no_new_data_skips_and_starts_nothing() {
     let mut world = new_week();
     world.last_trained = Some(last_trained_at(t0() - Duration::days(1)));
-    let (deps, calls) = deps(world);
-    let state = handle(&deps, event(json!({}))).await.unwrap();
+    let (ctx, calls) = context(world);
+    let state = handle(&ctx, event(json!({}))).await.unwrap();
     let run = state.run.unwrap();
     assert_eq!(run.action, Action::Skip);
     assert!(run.reason.contains("no new ticket files"), "{}", run.reason);
@@ -321,8 +321,8 @@ async fn no_new_data_skips_and_starts_nothing() {
 
 #[tokio::test]
 async fn new_data_without_drift_starts_the_job_as_configured() {
-    let (deps, calls) = deps(new_week());
-    let state = handle(&deps, event(json!({}))).await.unwrap();
+    let (ctx, calls) = context(new_week());
+    let state = handle(&ctx, event(json!({}))).await.unwrap();
     let run = state.run.unwrap();
     assert_eq!(run.action, Action::Train);
     assert_eq!(run.trigger, Trigger::Manual);
@@ -344,8 +344,8 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
         Some(training_job_name(EXECUTION).as_str())
     );
     let algo = req.algorithm_specification().unwrap();
-    assert_eq!(algo.training_image(), Some(deps.cfg.image_uri.as_str()));
-    assert_eq!(req.role_arn(), Some(deps.cfg.role_arn.as_str()));
+    assert_eq!(algo.training_image(), Some(ctx.cfg.image_uri.as_str()));
+    assert_eq!(req.role_arn(), Some(ctx.cfg.role_arn.as_str()));
     assert_eq!(
         req.output_data_config().unwrap().s3_output_path(),
         Some("s3://ticket-forecasting-lake/training-output/")
@@ -373,8 +373,8 @@ async fn drift_alerts_and_training_goes_on() {
     let mut world = new_week();
     world.statistics = Some(stats(4.0));
     world.group_exists = false;
-    let (deps, calls) = deps(world);
-    let run = handle(&deps, event(json!({}))).await.unwrap().run.unwrap();
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
     assert_eq!(run.action, Action::Train);
     let data = run.data.unwrap();
     assert!(data.drift);
@@ -388,7 +388,7 @@ async fn drift_alerts_and_training_goes_on() {
     assert_eq!(datum.value(), Some(1.0));
     let alert = calls.publish.one();
     assert_eq!(alert.subject(), Some("Data Drift Detected"));
-    assert_eq!(alert.topic_arn(), Some(deps.cfg.topic_arn.as_str()));
+    assert_eq!(alert.topic_arn(), Some(ctx.cfg.topic_arn.as_str()));
     let body = alert.message().unwrap();
     assert!(
         body.contains("from 4.0") && body.contains("to 10.0"),
@@ -419,8 +419,8 @@ async fn more_than_a_thousand_files_are_all_read() {
             )
         })
         .collect();
-    let (deps, calls) = deps(world);
-    let run = handle(&deps, event(json!({}))).await.unwrap().run.unwrap();
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
     let data = run.data.unwrap();
     assert_eq!(data.new_files, 2500);
     assert_eq!(data.rows, 5000);
@@ -435,8 +435,8 @@ async fn a_rerun_adopts_its_job_and_does_not_alert_again() {
     let mut world = new_week();
     world.existing_job = true;
     world.statistics = Some(stats(4.0));
-    let (deps, calls) = deps(world);
-    let run = handle(&deps, event(json!({}))).await.unwrap().run.unwrap();
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
     assert_eq!(run.action, Action::Train);
     let training = run.training.unwrap();
     assert!(training.adopted);
@@ -450,11 +450,11 @@ async fn a_rerun_adopts_its_job_and_does_not_alert_again() {
 async fn a_job_created_meanwhile_is_adopted() {
     let mut world = new_week();
     world.create_in_use = true;
-    let (deps, calls) = deps(world);
+    let (ctx, calls) = context(world);
     // DescribeTrainingJob says not found, then CreateTrainingJob says ResourceInUse: the job
     // appeared in between; the describe after it is also "not found" here, which must be an
     // error rather than a silent second job.
-    let err = handle(&deps, event(json!({}))).await.unwrap_err();
+    let err = handle(&ctx, event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "NotFound");
     assert_eq!(calls.create_job.len(), 1);
 }
@@ -463,8 +463,8 @@ async fn a_job_created_meanwhile_is_adopted() {
 async fn force_trains_without_new_data() {
     let mut world = new_week();
     world.last_trained = Some(last_trained_at(t0()));
-    let (deps, calls) = deps(world);
-    let run = handle(&deps, event(json!({"force": true, "mape_threshold": 15})))
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({"force": true, "mape_threshold": 15})))
         .await
         .unwrap()
         .run
@@ -478,9 +478,9 @@ async fn force_trains_without_new_data() {
 
 #[tokio::test]
 async fn training_overrides_reach_the_job() {
-    let (deps, calls) = deps(new_week());
+    let (ctx, calls) = context(new_week());
     let input = json!({"training": {"instance_type": "ml.m5.xlarge", "max_runtime_seconds": 7200}});
-    let run = handle(&deps, event(input)).await.unwrap().run.unwrap();
+    let run = handle(&ctx, event(input)).await.unwrap().run.unwrap();
     assert_eq!(run.deadline_seconds, 7200 + 1800);
     let req = calls.create_job.one();
     assert_eq!(
@@ -510,8 +510,8 @@ async fn bad_rows_and_bad_files_are_reported_not_fatal() {
         t0() - Duration::days(1),
         "CREATED_DATE\n2026-11-21\nyesterday\n\n2026-11-21\n".into(),
     ));
-    let (deps, calls) = deps(world);
-    let data = handle(&deps, event(json!({})))
+    let (ctx, calls) = context(world);
+    let data = handle(&ctx, event(json!({})))
         .await
         .unwrap()
         .run
@@ -552,8 +552,8 @@ async fn bad_execution_input_changes_nothing() {
         (json!({"input": {}, "execution": "  "}), "execution"),
     ];
     for (ev, field) in cases {
-        let (deps, calls) = deps(new_week());
-        match handle(&deps, ev.clone()).await {
+        let (ctx, calls) = context(new_week());
+        match handle(&ctx, ev.clone()).await {
             Err(WorkerError::InvalidInput { field: f, reason }) => {
                 assert_eq!(f, field, "{ev}: {reason}")
             }
@@ -568,8 +568,8 @@ async fn a_malformed_last_trained_is_named() {
     let mut world = new_week();
     world.last_trained =
         Some(r#"{"trained_at": "sometime", "mape": 1, "approval": "Approved"}"#.into());
-    let (deps, calls) = deps(world);
-    let err = handle(&deps, event(json!({}))).await.unwrap_err();
+    let (ctx, calls) = context(world);
+    let err = handle(&ctx, event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "BadData");
     assert!(err.to_string().contains("trained_at"), "{err}");
     assert!(calls.create_job.is_empty());
@@ -579,8 +579,8 @@ async fn a_malformed_last_trained_is_named() {
 async fn throttling_is_retryable() {
     let mut world = new_week();
     world.s3_throttled = true;
-    let (deps, calls) = deps(world);
-    let err = handle(&deps, event(json!({}))).await.unwrap_err();
+    let (ctx, calls) = context(world);
+    let err = handle(&ctx, event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "AwsTransient");
     assert!(calls.create_job.is_empty());
 }
@@ -605,7 +605,7 @@ fn approval_event(meta: Value) -> Value {
 }
 
 /// A registry holding version 7 and an endpoint serving `serving` (None: no endpoint).
-fn approval_deps(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> Context {
+fn approval_context(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> Context {
     let (status, meta) = (
         status.to_string(),
         meta.iter()
@@ -675,8 +675,8 @@ fn approval_deps(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> 
 
 #[tokio::test]
 async fn a_human_approval_goes_to_deploy() {
-    let deps = approval_deps("Approved", &[], Some("prophet-forecasting-models-v6-abc"));
-    let run = handle(&deps, approval_event(json!({})))
+    let ctx = approval_context("Approved", &[], Some("prophet-forecasting-models-v6-abc"));
+    let run = handle(&ctx, approval_event(json!({})))
         .await
         .unwrap()
         .run
@@ -690,9 +690,9 @@ async fn a_human_approval_goes_to_deploy() {
 #[tokio::test]
 async fn the_pipelines_own_approval_never_deploys_twice() {
     // Marked in the event...
-    let deps = approval_deps("Approved", &[], None);
+    let ctx = approval_context("Approved", &[], None);
     let run = handle(
-        &deps,
+        &ctx,
         approval_event(json!({"approved_by": "retraining-pipeline"})),
     )
     .await
@@ -701,8 +701,8 @@ async fn the_pipelines_own_approval_never_deploys_twice() {
     .unwrap();
     assert_eq!(run.action, Action::Skip);
     // ...or only in the registry.
-    let deps = approval_deps("Approved", &[("approved_by", "retraining-pipeline")], None);
-    let run = handle(&deps, approval_event(json!({})))
+    let ctx = approval_context("Approved", &[("approved_by", "retraining-pipeline")], None);
+    let run = handle(&ctx, approval_event(json!({})))
         .await
         .unwrap()
         .run
@@ -714,8 +714,8 @@ async fn the_pipelines_own_approval_never_deploys_twice() {
 #[tokio::test]
 async fn an_approval_already_serving_or_revoked_is_skipped() {
     let serving = version_resource_name(GROUP, 7, ARTIFACT);
-    let deps = approval_deps("Approved", &[], Some(&serving));
-    let run = handle(&deps, approval_event(json!({})))
+    let ctx = approval_context("Approved", &[], Some(&serving));
+    let run = handle(&ctx, approval_event(json!({})))
         .await
         .unwrap()
         .run
@@ -723,8 +723,8 @@ async fn an_approval_already_serving_or_revoked_is_skipped() {
     assert_eq!(run.action, Action::Skip);
     assert!(run.reason.contains("already serves"), "{}", run.reason);
 
-    let deps = approval_deps("Rejected", &[], None);
-    let run = handle(&deps, approval_event(json!({})))
+    let ctx = approval_context("Rejected", &[], None);
+    let run = handle(&ctx, approval_event(json!({})))
         .await
         .unwrap()
         .run

@@ -9,19 +9,11 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-use super::Worker;
+use super::worker::Worker;
+use crate::error::UndeclaredOperation;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Guard(pub &'static Worker);
-
-/// The error a refused call fails with (the source of the SDK's error).
-#[derive(Debug, thiserror::Error, PartialEq)]
-#[error("{worker} does not declare {service}:{operation} (add it to the worker's operations, and its IAM action to the function's policy in template.yaml)")]
-pub struct UndeclaredOperation {
-    pub worker: String,
-    pub service: String,
-    pub operation: String,
-}
 
 impl Intercept for Guard {
     fn name(&self) -> &'static str {

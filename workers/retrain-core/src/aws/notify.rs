@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::Client as CloudWatch;
 use aws_sdk_sns::Client as Sns;
 
 use crate::config::{Config, METRIC_NAMESPACE};
-use crate::error::{aws_error, Result};
+use crate::error::{aws_error, Result, WorkerError};
 
 pub const METRIC_MAPE: &str = "ModelMAPE";
 pub const METRIC_MODEL_DRIFT: &str = "ModelDriftDetected";
@@ -110,5 +110,5 @@ pub async fn create_topic(sns: &Sns, name: &str) -> Result<String> {
         .map_err(|e| aws_error("CreateTopic", e))?;
     out.topic_arn()
         .map(str::to_string)
-        .ok_or_else(|| crate::WorkerError::bad_data("CreateTopic", "no TopicArn in the answer"))
+        .ok_or_else(|| WorkerError::bad_data("CreateTopic", "no TopicArn in the answer"))
 }
