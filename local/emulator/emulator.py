@@ -637,9 +637,15 @@ def _state() -> dict[str, Any]:
 
 EMULATOR_URL = os.environ.get("EMULATOR_URL", "http://127.0.0.1:5000")
 
+# Checks every AWS request passes before moto sees it, in order: each takes the WSGI environ (it
+# may read the body, and must leave `wsgi.input` readable again from the start) and returns None
+# to let the request through, or (status, headers, body) of the error AWS would answer.
+Refusal = tuple[int, dict[str, str], bytes]
+REQUEST_CHECKS: list[Callable[[dict[str, Any]], Refusal | None]] = []
+
 
 def make_app() -> Callable:
-    """moto's server app, wrapped with the CBOR shim and /_emulator/state."""
+    """moto's server app, wrapped with the request checks, the CBOR shim and /_emulator/state."""
     moto_app = DomainDispatcherApplication(create_backend_app)
 
     def app(environ: dict[str, Any], start_response: Callable) -> Any:
@@ -649,6 +655,14 @@ def make_app() -> Callable:
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
+        if not path.startswith("/moto-api"):
+            for check in REQUEST_CHECKS:
+                refusal = check(environ)
+                if refusal is not None:
+                    status, headers, body = refusal
+                    headers = {**headers, "Content-Length": str(len(body))}
+                    start_response(f"{status} Refused", list(headers.items()))
+                    return [body]
         match = _RPCV2_PATH.match(path)
         if (match and environ.get("REQUEST_METHOD") == "POST"
                 and match.group("service") in RPCV2_CBOR_SERVICES):
