@@ -188,6 +188,9 @@ impl Stubs {
             config_name: None,
             elapsed_seconds: 0,
             deadline_passed,
+            next_poll_seconds: req
+                .poll_seconds
+                .ok_or_else(|| err("InvalidInput", "poll_seconds missing"))?,
         })
     }
 
@@ -779,4 +782,68 @@ fn every_fail_state_error_is_alerted_before_it() {
             }
         }
     }
+}
+
+/// The longest wait a run can ask for: a one-second poll and the longest job (24 h + 30 min of
+/// slack), which never finishes. CheckStatus reports the time on the (paused) clock and the
+/// growing poll: the run ends at TrainingDeadlinePassed with its history far inside Step
+/// Functions' 25,000 events, where a fixed one-second poll would have failed it after ~2,800.
+#[tokio::test(start_paused = true)]
+async fn the_longest_wait_stays_inside_the_history_limit() {
+    let deadline: u64 = 86_400 + 1_800;
+    let started = tokio::time::Instant::now();
+    let start = handler(move |_| async move {
+        Ok(json!({"run": {
+            "execution": "longest", "trigger": "manual", "action": "train", "reason": "r",
+            "mape_threshold": 20.0, "poll_seconds": 1, "deadline_seconds": deadline,
+            "training": {"job_name": "j", "output_path": "s3://b/training-output/",
+                         "created_at": "2026-11-22T09:00:00Z", "adopted": false}}}))
+    });
+    let check = handler(move |v| async move {
+        let req: StatusRequest = parse("check-status", &v)?;
+        let elapsed = started.elapsed().as_secs();
+        let poll = req
+            .poll_seconds
+            .expect("the definition passes poll_seconds");
+        to_value(&Status {
+            kind: req.kind,
+            name: req.name,
+            status: "InProgress".into(),
+            outcome: Outcome::Running,
+            arn: None,
+            secondary_status: None,
+            failure_reason: None,
+            model_artifact: None,
+            started_at: None,
+            config_name: None,
+            elapsed_seconds: elapsed,
+            deadline_passed: elapsed > req.deadline_seconds,
+            next_poll_seconds: retrain_core::polling::next_poll_seconds(poll, elapsed),
+        })
+    });
+    let unused = handler(|_| async { Err(TaskError::new("Unexpected", "not on this path")) });
+    let alert = handler(|_| async { Ok(json!({})) });
+    let handlers: HashMap<String, Handler> = [
+        ("start-training", start),
+        ("check-status", check),
+        ("evaluate-mape", unused.clone()),
+        ("deploy", unused),
+        ("reject-and-alert", alert),
+    ]
+    .into_iter()
+    .map(|(k, h)| (k.to_string(), h))
+    .collect();
+    let executor = retraining_pipeline::executor(handlers).unwrap();
+    let exec = executor.start("longest", json!({})).await;
+    assert_eq!(
+        (exec.status, exec.error.as_deref()),
+        (RunStatus::Failed, Some("TrainingDeadlinePassed"))
+    );
+    let checks = exec.task_calls("CheckStatus");
+    assert!(
+        exec.aws_history_events() < 25_000 / 4,
+        "{} events in {checks} checks",
+        exec.aws_history_events()
+    );
+    assert!(started.elapsed().as_secs() > deadline);
 }

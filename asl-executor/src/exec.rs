@@ -107,6 +107,26 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// How many events Step Functions writes to the execution history for this one (Lambda Task
+    /// attempts: LambdaFunctionScheduled + LambdaFunctionStarted, then Succeeded or Failed; each
+    /// state: Entered and Exited; a retry, a caught error, a matched choice or a started wait
+    /// writes none of its own). AWS fails an execution whose history passes 25,000 events.
+    pub fn aws_history_events(&self) -> u64 {
+        match self {
+            Event::TaskScheduled { .. } => 2,
+            Event::RetryScheduled { .. }
+            | Event::ErrorCaught { .. }
+            | Event::ChoiceMatched { .. }
+            | Event::WaitStarted { .. } => 0,
+            _ => 1,
+        }
+    }
+}
+
+/// Step Functions' limit on the events of one execution's history (Standard workflows).
+pub const AWS_HISTORY_EVENT_LIMIT: u64 = 25_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEvent {
     /// Time since the execution started, on tokio's clock.
@@ -137,13 +157,20 @@ pub struct Execution {
     current: Option<(String, Value)>,
     #[serde(skip)]
     started: Option<Instant>,
-    transitions: u64,
+    /// Events AWS would have written to the history so far (see [`Event::aws_history_events`]).
+    aws_history_events: u64,
 }
 
 impl Execution {
     fn push(&mut self, event: Event) {
         let at = self.started.map(|s| s.elapsed()).unwrap_or_default();
+        self.aws_history_events += event.aws_history_events();
         self.history.push(HistoryEvent { at, event });
+    }
+
+    /// How many events this execution's history holds as AWS counts them.
+    pub fn aws_history_events(&self) -> u64 {
+        self.aws_history_events
     }
 
     /// Names of the states entered, in order (with repeats).
@@ -211,8 +238,9 @@ pub struct Executor {
     def: Arc<Definition>,
     handlers: HashMap<String, Handler>,
     rng: Mutex<fastrand::Rng>,
-    /// A guard against definitions that loop forever.
-    pub max_transitions: u64,
+    /// The history limit (AWS: 25,000 events); an execution that passes it fails with
+    /// `States.Runtime`, as a definition that loops forever would on AWS.
+    pub max_history_events: u64,
     /// The state machine's name in execution ARNs and the `States.*` context (see [`Self::named`]).
     pub state_machine_name: String,
 }
@@ -234,7 +262,7 @@ impl Executor {
             def: Arc::new(def),
             handlers,
             rng: Mutex::new(fastrand::Rng::with_seed(0x5eed)),
-            max_transitions: 25_000,
+            max_history_events: AWS_HISTORY_EVENT_LIMIT,
             state_machine_name: "state-machine".into(),
         })
     }
@@ -277,7 +305,7 @@ impl Executor {
             redrive_count: 0,
             current: None,
             started: Some(Instant::now()),
-            transitions: 0,
+            aws_history_events: 0,
         };
         self.emit(
             &mut exec,
@@ -372,12 +400,14 @@ impl Executor {
 
     async fn run_loop(&self, exec: &mut Execution, mut name: String, mut input: Value) -> Step {
         loop {
-            exec.transitions += 1;
             exec.current = Some((name.clone(), input.clone()));
-            if exec.transitions > self.max_transitions {
+            if exec.aws_history_events >= self.max_history_events {
                 return Step::Fail(
                     errors::RUNTIME.into(),
-                    format!("more than {} state transitions", self.max_transitions),
+                    format!(
+                        "the execution history reached {} events, the limit of a Step Functions execution",
+                        self.max_history_events
+                    ),
                 );
             }
             self.emit(
@@ -528,22 +558,34 @@ impl Executor {
                 }
             }
             State::Fail(f) => {
-                let text = |fixed: &Option<String>,
+                // ErrorPath and CausePath must select a string: anything else (a missing path,
+                // null, a number) fails the execution with States.Runtime, as on AWS.
+                let text = |field: &str,
+                            fixed: &Option<String>,
                             path: &Option<crate::path::RefPath>|
-                 -> Option<String> {
+                 -> Result<Option<String>, String> {
                     match (fixed, path) {
-                        (Some(t), _) => Some(t.clone()),
-                        (None, Some(p)) => p.get(input).map(|v| match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        }),
-                        (None, None) => None,
+                        (Some(t), _) => Ok(Some(t.clone())),
+                        (None, Some(p)) => match p.get(input) {
+                            Some(Value::String(s)) => Ok(Some(s.clone())),
+                            Some(other) => Err(format!(
+                                "{field} {p} of state `{name}` selected {other}, not a string"
+                            )),
+                            None => Err(format!("{field} {p} of state `{name}` selected nothing")),
+                        },
+                        (None, None) => Ok(None),
                     }
                 };
-                Step::Fail(
-                    text(&f.error, &f.error_path).unwrap_or_else(|| "States.Fail".into()),
-                    text(&f.cause, &f.cause_path).unwrap_or_default(),
-                )
+                match (
+                    text("ErrorPath", &f.error, &f.error_path),
+                    text("CausePath", &f.cause, &f.cause_path),
+                ) {
+                    (Ok(error), Ok(cause)) => Step::Fail(
+                        error.unwrap_or_else(|| "States.Fail".into()),
+                        cause.unwrap_or_default(),
+                    ),
+                    (Err(e), _) | (_, Err(e)) => Step::Fail(errors::RUNTIME.into(), e),
+                }
             }
             State::Task(_) => unreachable!("tasks are run by Executor::task"),
         }

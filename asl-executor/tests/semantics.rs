@@ -265,3 +265,48 @@ async fn a_missing_handler_is_refused() {
     let err = Executor::new(def, HashMap::new()).err().unwrap();
     assert!(err.0.contains("no handler"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_execution_past_the_history_limit_fails_as_on_aws() {
+    // A Wait that loops forever writes two events a turn (WaitStateEntered, WaitStateExited).
+    let def = json!({"StartAt": "Again", "States": {
+        "Again": {"Type": "Wait", "Seconds": 60, "Next": "Again"}}});
+    let e = exec(def, vec![]);
+    let run = e.start("loop", json!({})).await;
+    assert_eq!(run.status, Status::Failed);
+    assert_eq!(run.error.as_deref(), Some("States.Runtime"));
+    assert!(
+        run.cause.as_deref().unwrap().contains("25000"),
+        "{:?}",
+        run.cause
+    );
+    assert!(
+        (25_000..25_003).contains(&run.aws_history_events()),
+        "{}",
+        run.aws_history_events()
+    );
+    // A Lambda task counts five: state entered, scheduled, started, succeeded, state exited.
+    let def =
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "r", "End": true}}});
+    let run = exec(def, vec![("r", echo())]).start("one", json!({})).await;
+    assert_eq!(run.aws_history_events(), 1 + 5 + 1);
+}
+
+#[tokio::test]
+async fn a_cause_path_that_selects_no_string_is_a_runtime_error() {
+    let def = json!({"StartAt": "F", "States": {
+        "F": {"Type": "Fail", "Error": "Boom", "CausePath": "$.reason"}}});
+    for input in [json!({"reason": null}), json!({"reason": 3}), json!({})] {
+        let run = exec(def.clone(), vec![]).start("f", input.clone()).await;
+        assert_eq!(run.error.as_deref(), Some("States.Runtime"), "{input}");
+        assert!(
+            run.cause.as_deref().unwrap().contains("CausePath"),
+            "{input}"
+        );
+    }
+    let run = exec(def, vec![]).start("f", json!({"reason": "why"})).await;
+    assert_eq!(
+        (run.error.as_deref(), run.cause.as_deref()),
+        (Some("Boom"), Some("why"))
+    );
+}

@@ -8,6 +8,7 @@ use retrain_core::aws::endpoint::describe_endpoint;
 use retrain_core::aws::training::describe_training_job;
 use retrain_core::json::deserialize_named;
 use retrain_core::payload::{Outcome, Status, StatusKind, StatusRequest};
+use retrain_core::polling::next_poll_seconds;
 use retrain_core::{Context, Result, WorkerError};
 
 pub async fn handle(ctx: &Context, event: Value) -> Result<Status> {
@@ -66,20 +67,51 @@ async fn training(
     let status = d.status;
     let outcome = training_outcome(&status);
     let elapsed_seconds = elapsed(d.created_at, now);
+    let deadline_passed = outcome == Outcome::Running && elapsed_seconds > req.deadline_seconds;
+    let failure_reason = failure_reason(
+        &format!("training job {}", req.name),
+        &status,
+        outcome,
+        deadline_passed.then_some((elapsed_seconds, req.deadline_seconds)),
+        d.failure_reason,
+    );
     Ok(Status {
         kind: StatusKind::Training,
         name: req.name.clone(),
         outcome,
         arn: d.arn,
         secondary_status: d.secondary_status,
-        failure_reason: d.failure_reason,
+        failure_reason,
         model_artifact: d.model_artifact,
         started_at: d.started_at.or(d.created_at),
         config_name: None,
         elapsed_seconds,
-        deadline_passed: outcome == Outcome::Running && elapsed_seconds > req.deadline_seconds,
+        deadline_passed,
+        next_poll_seconds: next_poll_seconds(req.poll_seconds.unwrap_or(60), elapsed_seconds),
         status,
     })
+}
+
+/// The reason of a failed, stopped or overdue outcome, always a string (the Fail states'
+/// CausePath and the alerts need one): SageMaker's own when it gives one.
+pub fn failure_reason(
+    what: &str,
+    status: &str,
+    outcome: Outcome,
+    overdue: Option<(u64, u64)>,
+    given: Option<String>,
+) -> Option<String> {
+    let given = given.filter(|r| !r.trim().is_empty());
+    match (outcome, overdue) {
+        (Outcome::Failed, _) => Some(
+            given
+                .unwrap_or_else(|| format!("{what} is {status}; SageMaker gave no failure reason")),
+        ),
+        (_, Some((elapsed, deadline))) => Some(format!(
+            "{what} is still {status} after {elapsed} s, past the deadline of {deadline} s"
+        )),
+        _ => given,
+    }
 }
 
 /// EndpointStatus (and, after a deploy, the config it serves) → the wait loop's outcome.
@@ -119,18 +151,27 @@ async fn endpoint(
         req.expected_config.as_deref(),
     );
     let elapsed_seconds = elapsed(info.last_modified, now);
+    let deadline_passed = outcome == Outcome::Running && elapsed_seconds > req.deadline_seconds;
+    let failure_reason = failure_reason(
+        &format!("endpoint {}", req.name),
+        &info.status,
+        outcome,
+        deadline_passed.then_some((elapsed_seconds, req.deadline_seconds)),
+        rollback.or(info.failure_reason),
+    );
     Ok(Status {
         kind: StatusKind::Endpoint,
         name: req.name.clone(),
         outcome,
         arn: None,
         secondary_status: None,
-        failure_reason: rollback.or(info.failure_reason),
+        failure_reason,
         model_artifact: None,
         started_at: None,
         config_name: Some(info.config_name),
         elapsed_seconds,
-        deadline_passed: outcome == Outcome::Running && elapsed_seconds > req.deadline_seconds,
+        deadline_passed,
+        next_poll_seconds: next_poll_seconds(req.poll_seconds.unwrap_or(60), elapsed_seconds),
         status: info.status,
     })
 }

@@ -250,3 +250,52 @@ async fn a_malformed_request_is_named() {
         }
     }
 }
+
+#[test]
+fn every_failed_stopped_or_overdue_outcome_has_a_string_reason() {
+    use super::failure_reason;
+    let r = failure_reason("training job j", "Stopped", Outcome::Failed, None, None).unwrap();
+    assert!(
+        r.contains("Stopped") && r.contains("no failure reason"),
+        "{r}"
+    );
+    let r = failure_reason(
+        "endpoint ep",
+        "Failed",
+        Outcome::Failed,
+        None,
+        Some(" ".into()),
+    );
+    assert!(r.unwrap().contains("endpoint ep is Failed"));
+    let r = failure_reason(
+        "training job j",
+        "InProgress",
+        Outcome::Running,
+        Some((6000, 5400)),
+        None,
+    );
+    assert!(r.unwrap().contains("past the deadline of 5400 s"));
+    assert_eq!(
+        failure_reason("j", "Failed", Outcome::Failed, None, Some("OOM".into())).as_deref(),
+        Some("OOM")
+    );
+    assert_eq!(
+        failure_reason("j", "InProgress", Outcome::Running, None, None),
+        None
+    );
+}
+
+#[tokio::test]
+async fn the_next_poll_grows_with_the_time_waited() {
+    let sm = job(TrainingJobStatus::InProgress, None, Duration::minutes(100));
+    let req =
+        json!({"kind": "training", "name": "job-1", "deadline_seconds": 90000, "poll_seconds": 10});
+    let s = handle(&sm, req, t0()).await.unwrap();
+    assert_eq!(
+        s.next_poll_seconds, 300,
+        "6000 s in: a twentieth, capped at five minutes"
+    );
+    let s = handle(&sm, training_req(1000), t0()).await.unwrap();
+    assert!(s.deadline_passed);
+    assert!(s.failure_reason.unwrap().contains("past the deadline"));
+}

@@ -1,7 +1,8 @@
 //! Model, endpoint config and endpoint: each found by its derived name before it is created.
 
 use aws_sdk_sagemaker::types::{
-    CapacitySize, CapacitySizeType, DeploymentConfig, RollingUpdatePolicy,
+    Alarm, AutoRollbackConfig, BlueGreenUpdatePolicy, CapacitySize, CapacitySizeType,
+    DeploymentConfig, RollingUpdatePolicy, TrafficRoutingConfig, TrafficRoutingConfigType,
 };
 
 use retrain_core::aws::endpoint::{
@@ -9,6 +10,7 @@ use retrain_core::aws::endpoint::{
     model_exists, update_endpoint,
 };
 use retrain_core::payload::EndpointAction;
+use retrain_core::rollout::{rollout, Rollout, BAKE_SECONDS, MAX_UPDATE_SECONDS};
 use retrain_core::{Context, Result, WorkerError};
 
 pub const VARIANT: &str = "primary";
@@ -50,26 +52,50 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Endpo
         });
     }
     // Another update may start between our describe and our update: busy, retried later.
-    if update_endpoint(sm, &cfg.endpoint_name, name, rolling_update()).await? {
+    let deployment = deployment(cfg.endpoint.instance_count, &cfg.rollback_alarms);
+    if update_endpoint(sm, &cfg.endpoint_name, name, deployment).await? {
         Ok(EndpointAction::Updated)
     } else {
         Err(busy())
     }
 }
 
-/// Rolling update: one instance at a time, 120 s between batches, an hour at most.
-fn rolling_update() -> DeploymentConfig {
-    let rolling = RollingUpdatePolicy::builder()
-        .maximum_batch_size(
-            CapacitySize::builder()
-                .r#type(CapacitySizeType::InstanceCount)
-                .value(1)
+/// The update for the new config's instance count (see `rollout`), with SageMaker's automatic
+/// rollback on the endpoint's own alarms when the configuration names any.
+pub fn deployment(instance_count: i32, rollback_alarms: &[String]) -> DeploymentConfig {
+    let mut config = DeploymentConfig::builder();
+    config = match rollout(instance_count) {
+        Rollout::BlueGreenAllAtOnce => config.blue_green_update_policy(
+            BlueGreenUpdatePolicy::builder()
+                .traffic_routing_configuration(
+                    TrafficRoutingConfig::builder()
+                        .r#type(TrafficRoutingConfigType::AllAtOnce)
+                        .wait_interval_in_seconds(0)
+                        .build(),
+                )
+                .termination_wait_in_seconds(BAKE_SECONDS)
+                .maximum_execution_timeout_in_seconds(MAX_UPDATE_SECONDS)
                 .build(),
-        )
-        .wait_interval_in_seconds(120)
-        .maximum_execution_timeout_in_seconds(3600)
-        .build();
-    DeploymentConfig::builder()
-        .rolling_update_policy(rolling)
-        .build()
+        ),
+        Rollout::Rolling { batch } => config.rolling_update_policy(
+            RollingUpdatePolicy::builder()
+                .maximum_batch_size(
+                    CapacitySize::builder()
+                        .r#type(CapacitySizeType::InstanceCount)
+                        .value(batch)
+                        .build(),
+                )
+                .wait_interval_in_seconds(BAKE_SECONDS)
+                .maximum_execution_timeout_in_seconds(MAX_UPDATE_SECONDS)
+                .build(),
+        ),
+    };
+    if !rollback_alarms.is_empty() {
+        let mut rollback = AutoRollbackConfig::builder();
+        for name in rollback_alarms {
+            rollback = rollback.alarms(Alarm::builder().alarm_name(name).build());
+        }
+        config = config.auto_rollback_configuration(rollback.build());
+    }
+    config.build()
 }

@@ -314,7 +314,10 @@ async fn no_endpoint_registers_and_creates_everything() {
         reg.model_package_description(),
         Some(description_for_job(JOB).as_str())
     );
-    assert_eq!(reg.client_token(), Some(JOB));
+    assert_eq!(
+        reg.client_token(),
+        Some(retrain_core::names::version_client_token(JOB).as_str())
+    );
     let container = &reg.inference_specification().unwrap().containers()[0];
     assert_eq!(container.image(), Some(ctx.cfg.image_uri.as_str()));
     assert_eq!(
@@ -382,14 +385,16 @@ async fn no_endpoint_registers_and_creates_everything() {
 }
 
 #[tokio::test]
-async fn a_serving_endpoint_gets_a_rolling_update() {
-    let (ctx, calls) = context(World {
+async fn a_single_instance_endpoint_gets_a_blue_green_update_with_rollback_alarms() {
+    let (mut ctx, calls) = context(World {
         endpoint: Some((
             EndpointStatus::InService,
             "prophet-forecasting-models-v3-old".into(),
         )),
         ..Default::default()
     });
+    assert_eq!(ctx.cfg.endpoint.instance_count, 1);
+    ctx.cfg.rollback_alarms = vec!["ep-5xx".into(), "ep-latency".into()];
     let d = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::Updated);
     let update = calls.update.one();
@@ -398,19 +403,40 @@ async fn a_serving_endpoint_gets_a_rolling_update() {
         Some("prophet-fastapi-endpoint-latest")
     );
     assert_eq!(update.endpoint_config_name(), Some(name().as_str()));
-    let rolling = update
-        .deployment_config()
+    let config = update.deployment_config().unwrap();
+    // One instance cannot roll (batches of 5-50 %): all traffic at once to a new fleet.
+    assert!(config.rolling_update_policy().is_none());
+    let blue_green = config.blue_green_update_policy().unwrap();
+    let routing = blue_green.traffic_routing_configuration().unwrap();
+    assert_eq!(routing.r#type().unwrap().as_str(), "ALL_AT_ONCE");
+    assert_eq!(blue_green.termination_wait_in_seconds(), Some(300));
+    assert_eq!(
+        blue_green.maximum_execution_timeout_in_seconds(),
+        Some(3600)
+    );
+    let alarms: Vec<&str> = config
+        .auto_rollback_configuration()
         .unwrap()
-        .rolling_update_policy()
-        .unwrap();
+        .alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    assert_eq!(alarms, ["ep-5xx", "ep-latency"]);
+    assert!(calls.create.is_empty());
+}
+
+#[test]
+fn several_instances_roll_in_batches_sagemaker_accepts() {
+    let config = crate::endpoint::deployment(4, &[]);
+    let rolling = config.rolling_update_policy().unwrap();
     let batch = rolling.maximum_batch_size().unwrap();
     assert_eq!(
         (batch.r#type().unwrap().as_str(), batch.value()),
         ("INSTANCE_COUNT", Some(1))
     );
-    assert_eq!(rolling.wait_interval_in_seconds(), Some(120));
+    assert!(retrain_core::rollout::valid_rolling_batch(1, 4));
     assert_eq!(rolling.maximum_execution_timeout_in_seconds(), Some(3600));
-    assert!(calls.create.is_empty());
+    assert!(config.auto_rollback_configuration().is_none());
 }
 
 #[tokio::test]

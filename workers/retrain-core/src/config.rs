@@ -36,6 +36,9 @@ pub struct Config {
     pub endpoint: EndpointResources,
     /// Seconds between two status checks of a training job or endpoint.
     pub poll_seconds: u32,
+    /// CloudWatch alarms on the endpoint's own errors: an endpoint update that sets one off
+    /// during its baking period is rolled back by SageMaker (deployment guardrails).
+    pub rollback_alarms: Vec<String>,
 }
 
 /// One row of the configuration table (README.md is generated from the same facts).
@@ -121,7 +124,43 @@ pub const VARS: &[Var] = &[
         default: Some("60"),
         meaning: "wait between status checks",
     },
+    Var {
+        name: "ROLLBACK_ALARMS",
+        default: Some(""),
+        meaning: "comma-separated CloudWatch alarms that roll an endpoint update back (at most 10)",
+    },
 ];
+
+/// SageMaker's limit on the alarms of an AutoRollbackConfiguration.
+pub const MAX_ROLLBACK_ALARMS: usize = 10;
+
+fn alarm_names(raw: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.len() > MAX_ROLLBACK_ALARMS {
+        return Err(WorkerError::config(
+            "ROLLBACK_ALARMS",
+            format!(
+                "{} alarms; SageMaker takes at most {MAX_ROLLBACK_ALARMS}",
+                names.len()
+            ),
+        ));
+    }
+    if let Some(bad) = names
+        .iter()
+        .find(|n| n.len() > 255 || n.chars().any(char::is_control))
+    {
+        return Err(WorkerError::config(
+            "ROLLBACK_ALARMS",
+            format!("`{bad}` is not an alarm name (1-255 characters, no control characters)"),
+        ));
+    }
+    Ok(names)
+}
 
 impl Config {
     /// Read from the process environment.
@@ -211,6 +250,7 @@ impl Config {
                 instance_count: integer("ENDPOINT_INSTANCE_COUNT", 1, 100)? as i32,
             },
             poll_seconds: integer("POLL_SECONDS", 1, 3600)? as u32,
+            rollback_alarms: alarm_names(&get("ROLLBACK_ALARMS")?)?,
         })
     }
 

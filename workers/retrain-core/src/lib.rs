@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod names;
 pub mod payload;
 mod payload_docs;
+pub mod polling;
+pub mod rollout;
 pub mod tickets;
 pub mod time;
 pub mod versioning;

@@ -50,6 +50,15 @@ pub fn training_job_name(execution: &str) -> String {
     derived(JOB_PREFIX, execution)
 }
 
+/// SageMaker's limit for `CreateModelPackage.ClientToken` (`^[a-zA-Z0-9-]+$`).
+pub const MAX_CLIENT_TOKEN: usize = 36;
+
+/// The idempotency token of the version registered for one training job: 32 hex characters of
+/// a hash of the job name, the same on every retry, distinct across jobs.
+pub fn version_client_token(job: &str) -> String {
+    short_hash(&format!("model-package:{job}"), 32)
+}
+
 /// Model and endpoint config of one model version: `<group>-v<n>-<hash of the artifact>` (the
 /// artifact is in the key, so a recreated group whose numbers restart cannot reuse an old model).
 pub fn version_resource_name(group: &str, version: i64, artifact: &str) -> String {
@@ -70,6 +79,17 @@ pub fn version_of_arn(arn: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_tokens_fit_sagemakers_limit_and_stay_per_job() {
+        let long = "prophet-retrain-local-normal-week1-114218-17149cd5a0";
+        let t = version_client_token(long);
+        assert_eq!(t.len(), 32);
+        assert!(t.len() <= MAX_CLIENT_TOKEN);
+        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        assert_eq!(t, version_client_token(long), "deterministic");
+        assert_ne!(t, version_client_token("prophet-retrain-other"));
+    }
 
     fn valid(name: &str) -> bool {
         !name.is_empty()

@@ -202,6 +202,9 @@ pub struct StatusRequest {
     /// The execution, for the logs.
     #[serde(default)]
     pub execution: Option<String>,
+    /// The run's poll interval: the shortest wait before the next check.
+    #[serde(default)]
+    pub poll_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +241,10 @@ pub struct Status {
     pub config_name: Option<String>,
     pub elapsed_seconds: u64,
     pub deadline_passed: bool,
+    /// How long the wait loop waits before the next check: grows with the time already spent
+    /// (see `polling`), so the longest allowed wait stays inside the execution history limit.
+    #[serde(default)]
+    pub next_poll_seconds: u64,
 }
 
 /// Where the metrics came from.

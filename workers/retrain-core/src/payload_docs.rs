@@ -51,7 +51,13 @@ mod tests {
         for var in VARS {
             let default = var
                 .default
-                .map(|d| format!("`{d}`"))
+                .map(|d| {
+                    if d.is_empty() {
+                        "empty".to_string()
+                    } else {
+                        format!("`{d}`")
+                    }
+                })
                 .unwrap_or_else(|| "required".into());
             let row = format!("| `{}` | {} | {} |", var.name, default, var.meaning);
             assert!(table.contains(&row), "README lacks the row: {row}");

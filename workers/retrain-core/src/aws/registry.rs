@@ -174,7 +174,7 @@ pub async fn register_version(sm: &Client, v: &NewVersion<'_>) -> Result<(Versio
         .inference_specification(spec)
         .model_metrics(metrics)
         // Idempotency on AWS's side too: the same job never makes two versions.
-        .client_token(v.job_name);
+        .client_token(crate::names::version_client_token(v.job_name));
     if let Some(arn) = v.job_arn {
         req = req.metadata_properties(MetadataProperties::builder().generated_by(arn).build());
     }
