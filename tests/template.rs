@@ -127,12 +127,19 @@ fn one_function_per_worker_crate_with_one_name() {
     assert_eq!(g["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
     assert_eq!(g["Tracing"].as_str(), Some("Active"));
     assert_eq!(g["MemorySize"].as_u64(), Some(128));
-    // Every variable the workers read comes from the template.
+    // Every variable the workers read comes from the template: for all functions, or (as
+    // ROLLBACK_ALARMS for Deploy) for the function that uses it.
     let env = g["Environment"]["Variables"].as_mapping().unwrap();
+    let fns = functions(&t);
     for var in retrain_core::config::VARS {
+        let own = fns.values().any(|f| {
+            f["Properties"]["Environment"]["Variables"]
+                .as_mapping()
+                .is_some_and(|m| m.contains_key(var.name))
+        });
         if var.name != "POLL_SECONDS" {
             assert!(
-                env.contains_key(var.name),
+                env.contains_key(var.name) || own,
                 "{} is not set by the template",
                 var.name
             );
