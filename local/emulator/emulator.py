@@ -92,6 +92,9 @@ from moto.sagemaker.utils import arn_formatter
 from moto.sns.models import sns_backends
 from werkzeug.serving import run_simple
 
+import authorize
+import validate
+
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -642,6 +645,8 @@ EMULATOR_URL = os.environ.get("EMULATOR_URL", "http://127.0.0.1:5000")
 # to let the request through, or (status, headers, body) of the error AWS would answer.
 Refusal = tuple[int, dict[str, str], bytes]
 REQUEST_CHECKS: list[Callable[[dict[str, Any]], Refusal | None]] = []
+REQUEST_CHECKS.append(validate.check)
+REQUEST_CHECKS.insert(0, authorize.check)  # IAM first, as AWS authorizes before validating
 
 
 def make_app() -> Callable:

@@ -1,5 +1,12 @@
 //! The AWS emulator (moto server + `local/emulator/emulator.py`) as a child process on a free port of
 //! 127.0.0.1: started by whoever needs it, stopped (with its training processes) when dropped.
+//!
+//! IAM is on: the emulator authorizes every request against the caller's policy in template.yaml
+//! (`local/emulator/authorize.py`), read with the local run's parameters
+//! ([`harness::template_parameters`]). Whoever calls names itself by its access key id: a worker
+//! by its name ([`identity`]), the harness as `local-harness` (an administrator), a training job
+//! as the SageMaker execution role. `EMULATOR_TEMPLATE` in the environment points it at another
+//! template (e.g. a copy with a policy fixed, to see the next denial).
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -9,6 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::harness;
 
 pub struct Emulator {
     child: Child,
@@ -37,6 +46,10 @@ impl Emulator {
                 python.display()
             ));
         }
+        let template = std::env::var_os("EMULATOR_TEMPLATE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("template.yaml"));
+        let parameters = harness::template_parameters(&harness::local_config(harness::TOPIC_ARN));
         let port = free_port().map_err(|e| format!("no free port: {e}"))?;
         let log_dir = root.join("target/local-run");
         std::fs::create_dir_all(&log_dir).map_err(|e| e.to_string())?;
@@ -48,6 +61,8 @@ impl Emulator {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("EMULATOR_TRAINING_COMMAND", training_command)
             .env("EMULATOR_ENDPOINT_DELAY", "1")
+            .env("EMULATOR_TEMPLATE", &template)
+            .env("EMULATOR_TEMPLATE_PARAMETERS", parameters.to_string())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -91,16 +106,15 @@ impl Emulator {
         serde_json::from_str(&self.get("/_emulator/state")?).map_err(|e| e.to_string())
     }
 
-    /// The SDK configuration that talks to this emulator.
-    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+    /// The SDK configuration that talks to this emulator as `access_key` (a worker's name, or
+    /// [`harness::HARNESS`]'s for the harness).
+    pub async fn sdk_config(&self, access_key: &str) -> aws_config::SdkConfig {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.url)
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "test", "test", None, None, "emulator",
-            ))
             .load()
-            .await
+            .await;
+        identity(&sdk, access_key)
     }
 
     pub fn stop(&mut self) {
@@ -121,6 +135,16 @@ impl Emulator {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// `sdk` calling with static credentials whose access key id is `access_key`: the emulator maps
+/// the key to that caller's IAM policy.
+pub fn identity(sdk: &aws_config::SdkConfig, access_key: &str) -> aws_config::SdkConfig {
+    sdk.to_builder()
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+            aws_sdk_s3::config::Credentials::new(access_key, "secret", None, None, "local"),
+        ))
+        .build()
 }
 
 impl Drop for Emulator {

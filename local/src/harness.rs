@@ -1,6 +1,8 @@
-//! The local run's own side of the AWS emulator: its configuration, and the identity it calls
-//! with when it seeds the lake, reads back what a run left and approves a version as a person
-//! would. It goes through the same AWS layer and guard as the workers.
+//! The local run's own side of the AWS emulator: its configuration (and the template parameters
+//! the emulator reads the functions' IAM policies with), and the identity it calls with when it
+//! seeds the lake, reads back what a run left and approves a version as a person would. It goes
+//! through the same AWS layer and guard as the workers; its access key (`local-harness`) is the
+//! emulator's administrator.
 
 use retrain_core::aws::notify::create_topic;
 use retrain_core::aws::{ops, Clients};
@@ -9,6 +11,8 @@ use retrain_core::{Config, Context, Worker};
 pub const LOCAL_IMAGE: &str = "local/reference-trainer:latest";
 pub const LOCAL_ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
 pub const TOPIC_NAME: &str = "model-drift-alerts";
+/// The ARN of the alert topic the harness creates (`connect`).
+pub const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:model-drift-alerts";
 
 /// The harness, and every AWS operation it calls.
 pub static HARNESS: Worker = Worker {
@@ -40,15 +44,41 @@ pub fn local_config(topic_arn: &str) -> Config {
     .expect("the local configuration is valid")
 }
 
-/// The harness's context against `sdk` (the emulator's): the alert topic is created first, and
-/// its ARN is the configuration's `SNS_TOPIC_ARN`.
+/// The template parameters of the local run's "stack", matching `local_config` (the emulator
+/// reads template.yaml's policies with them). The alert topic is the one the harness creates
+/// (`ExistingTopicArn`).
+pub fn template_parameters(cfg: &Config) -> serde_json::Value {
+    serde_json::json!({
+        "BucketName": cfg.bucket,
+        "TrainingImageUri": cfg.image_uri,
+        "SageMakerRoleArn": cfg.role_arn,
+        "EndpointName": cfg.endpoint_name,
+        "ModelPackageGroupName": cfg.model_package_group,
+        "MapeThreshold": cfg.mape_threshold.to_string(),
+        "DriftThreshold": cfg.drift_threshold.to_string(),
+        "ExistingTopicArn": cfg.topic_arn,
+        "TrainingInstanceType": cfg.training.instance_type,
+        "TrainingInstanceCount": cfg.training.instance_count.to_string(),
+        "TrainingVolumeGb": cfg.training.volume_gb.to_string(),
+        "TrainingMaxRuntimeSeconds": cfg.training.max_runtime_seconds.to_string(),
+        "EndpointInstanceType": cfg.endpoint.instance_type,
+        "EndpointInstanceCount": cfg.endpoint.instance_count.to_string(),
+    })
+}
+
+/// The harness's context against `sdk` (the emulator's, with the harness's credentials): the
+/// alert topic is created first, and its ARN is the configuration's `SNS_TOPIC_ARN`.
 pub async fn connect(sdk: &aws_config::SdkConfig) -> Result<Context, String> {
     let clients = Clients::from_sdk(sdk);
-    let placeholder = format!("arn:aws:sns:us-east-1:123456789012:{TOPIC_NAME}");
-    let mut harness = Context::new(local_config(&placeholder), clients, &HARNESS);
+    let mut harness = Context::new(local_config(TOPIC_ARN), clients, &HARNESS);
     let topic = create_topic(&harness.sns, TOPIC_NAME)
         .await
         .map_err(|e| e.to_string())?;
+    if topic != TOPIC_ARN {
+        return Err(format!(
+            "the alert topic is {topic}, not {TOPIC_ARN} (the emulator's IAM policies name it)"
+        ));
+    }
     harness.cfg = local_config(&topic);
     Ok(harness)
 }

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use asl_executor::{handler, Execution, Executor, Handler, Observer, TaskError};
 use retrain_core::aws::Clients;
-use retrain_core::{Config, Context, WorkerError};
+use retrain_core::{Config, Context, Worker, WorkerError};
 use serde::Serialize;
 use serde_json::Value;
 
 use retraining_pipeline::failure_alert_for;
+
+use crate::emulator::identity;
 
 fn to_task<T: Serialize>(r: Result<T, WorkerError>) -> Result<Value, TaskError> {
     r.map(|v| serde_json::to_value(v).expect("payloads serialise"))
@@ -43,16 +45,19 @@ macro_rules! task {
 }
 
 impl Pipeline {
-    /// The real workers, each with its own context (its declared operations only), as the
-    /// Lambda functions would run them.
+    /// The real workers, each with its own context (its declared operations only) and its own
+    /// credentials (access key = the worker's name, which the emulator maps to its function's
+    /// IAM policy), as the Lambda functions would run them.
     pub fn new(
         sdk: &aws_config::SdkConfig,
         cfg: &Config,
         faults: Arc<Faults>,
         observer: Option<Observer>,
     ) -> Self {
-        let clients = Clients::from_sdk(sdk);
-        let ctx = |worker| Context::new(cfg.clone(), clients.clone(), worker);
+        let ctx = |worker: &'static Worker| {
+            let clients = Clients::from_sdk(&identity(sdk, worker.name));
+            Context::new(cfg.clone(), clients, worker)
+        };
         let deploy = Arc::new(ctx(&deploy::WORKER));
         let alert = ctx(&reject_and_alert::WORKER);
 

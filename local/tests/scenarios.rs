@@ -30,7 +30,7 @@ struct Local {
 async fn local() -> Local {
     let emulator = Emulator::start(env!("CARGO_BIN_EXE_reference-trainer"))
         .expect("emulator (run tools/setup.sh)");
-    let sdk = emulator.sdk_config().await;
+    let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness = harness::connect(&sdk).await.unwrap();
     let cfg = harness.cfg.clone();
     let faults = Arc::new(Faults::default());

@@ -136,7 +136,7 @@ async fn run(scenario: Scenario, weeks: i64) -> Result<(), String> {
         emulator.url,
         emulator.log.display()
     );
-    let sdk = emulator.sdk_config().await;
+    let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness = harness::connect(&sdk).await?;
     let lake = Lake { ctx: &harness };
     let pipeline = Pipeline::new(

@@ -27,7 +27,9 @@ const fn op(
 
 // S3
 pub const S3_LIST_OBJECTS_V2: Operation = op("S3", "ListObjectsV2", &["s3:ListBucket"]);
-pub const S3_GET_OBJECT: Operation = op("S3", "GetObject", &["s3:GetObject"]);
+/// ListBucket too: without it S3 answers a missing key with 403 AccessDenied, not NoSuchKey,
+/// and the workers read a missing document as absent.
+pub const S3_GET_OBJECT: Operation = op("S3", "GetObject", &["s3:GetObject", "s3:ListBucket"]);
 pub const S3_PUT_OBJECT: Operation = op("S3", "PutObject", &["s3:PutObject"]);
 pub const S3_CREATE_BUCKET: Operation = op("S3", "CreateBucket", &["s3:CreateBucket"]);
 
