@@ -8,22 +8,17 @@ function's access key).
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 import yaml
 from botocore.exceptions import ClientError
 
 import authorize as az
 from awsrequest import AwsRequest
+from conftest import running_emulator
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE.parent.parent / "template.yaml"
@@ -248,12 +243,6 @@ Resources:
 # ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def deploy_variant(name: str, statements: list) -> dict:
     """A function like Deploy (code folder `name`) whose policy is `statements`."""
     return {"Type": "AWS::Serverless::Function",
@@ -282,19 +271,16 @@ def url(tmp_path_factory):
     copy = tmp_path_factory.mktemp("template") / "template.yaml"
     copy.write_text(yaml.safe_dump(doc, sort_keys=False))
 
-    port = free_port()
-    env = dict(os.environ, EMULATOR_TEMPLATE=str(copy),
-               EMULATOR_TEMPLATE_PARAMETERS=json.dumps(PARAMETERS), EMULATOR_ENDPOINT_DELAY="0.2")
     log = open(copy.parent / "emulator.log", "w")
-    proc = subprocess.Popen([sys.executable, str(HERE / "emulator.py"), "-p", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            requests.get(f"{base}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
+    env = {"EMULATOR_TEMPLATE": str(copy), "EMULATOR_TEMPLATE_PARAMETERS": json.dumps(PARAMETERS),
+           "EMULATOR_ENDPOINT_DELAY": "0.2"}
+    with running_emulator(env, log=log) as base:
+        yield from _seeded(base)
+    log.close()
+
+
+def _seeded(base: str):
+    """The lake, topic, model and endpoint configs the tests below call against."""
     admin = client(base, "s3", "local-harness")
     admin.create_bucket(Bucket=BUCKET)
     admin.put_object(Bucket=BUCKET, Key="bronze/week1.csv", Body=b"a,b\n")
@@ -307,9 +293,6 @@ def url(tmp_path_factory):
             "VariantName": "AllTraffic", "ModelName": "m1", "InitialInstanceCount": 1,
             "InstanceType": "ml.m5.large"}])
     yield base
-    proc.terminate()
-    proc.wait(10)
-    log.close()
 
 
 def client(url: str, service: str, key: str):

@@ -9,14 +9,13 @@ import gzip
 import io
 import json
 import os
-import socket
-import subprocess
 import sys
 import tarfile
 import time
 from pathlib import Path
 
 import boto3
+from conftest import running_emulator
 import botocore.model
 import cbor2
 import pytest
@@ -24,7 +23,6 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-HERE = Path(__file__).resolve().parent
 ENDPOINT_DELAY = 0.5
 ROLE = "arn:aws:iam::123456789012:role/sm"
 
@@ -43,32 +41,13 @@ with open(os.path.join(model_dir, "model.json"), "w") as f:
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def url(tmp_path_factory):
     script = tmp_path_factory.mktemp("training") / "train.py"
     script.write_text(TRAINING_SCRIPT)
-    port = free_port()
-    env = dict(os.environ,
-               EMULATOR_TRAINING_COMMAND=f"{sys.executable} {script}",
-               EMULATOR_ENDPOINT_DELAY=str(ENDPOINT_DELAY))
-    proc = subprocess.Popen([sys.executable, str(HERE / "emulator.py"), "-p", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{base}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_emulator({"EMULATOR_TRAINING_COMMAND": f"{sys.executable} {script}",
+                           "EMULATOR_ENDPOINT_DELAY": str(ENDPOINT_DELAY)}) as base:
+        yield base
 
 
 @pytest.fixture(autouse=True)

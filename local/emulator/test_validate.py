@@ -12,12 +12,7 @@ import gzip
 import io
 import json
 import math
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import boto3
 import cbor2
@@ -28,37 +23,19 @@ from botocore.exceptions import ClientError
 from werkzeug.test import EnvironBuilder
 
 import awsrequest
+from conftest import running_emulator
 import validate
 
-HERE = Path(__file__).resolve().parent
 ROLE = "arn:aws:iam::123456789012:role/sm"
 AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/{}/aws4_request, "
         "SignedHeaders=host, Signature=0")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def url():
-    port = free_port()
-    env = dict(os.environ, EMULATOR_ENDPOINT_DELAY="0.2")
-    env.pop("EMULATOR_TRAINING_COMMAND", None)
-    proc = subprocess.Popen([sys.executable, str(HERE / "emulator.py"), "-p", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{base}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_emulator({"EMULATOR_ENDPOINT_DELAY": "0.2"},
+                          drop=("EMULATOR_TRAINING_COMMAND",)) as base:
+        yield base
 
 
 @pytest.fixture(autouse=True)
