@@ -131,6 +131,68 @@ pub const VARS: &[Var] = &[
     },
 ];
 
+/// A training instance type SageMaker's API knows (the SDK's model of it): `Err` says why not.
+pub fn training_instance_type(value: &str) -> std::result::Result<(), String> {
+    known_instance_type(
+        value,
+        aws_sdk_sagemaker::types::TrainingInstanceType::values(),
+        "training",
+    )
+}
+
+/// A serving (production variant) instance type SageMaker's API knows.
+pub fn endpoint_instance_type(value: &str) -> std::result::Result<(), String> {
+    known_instance_type(
+        value,
+        aws_sdk_sagemaker::types::ProductionVariantInstanceType::values(),
+        "endpoint",
+    )
+}
+
+fn known_instance_type(value: &str, known: &[&str], kind: &str) -> std::result::Result<(), String> {
+    if known.contains(&value) {
+        return Ok(());
+    }
+    let family = value.rsplit_once('.').map(|(f, _)| f).unwrap_or(value);
+    let near: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| k.starts_with(family) && family.starts_with("ml."))
+        .take(6)
+        .collect();
+    Err(if near.is_empty() {
+        format!("`{value}` is not a SageMaker {kind} instance type (ml.<family>.<size>)")
+    } else {
+        format!(
+            "`{value}` is not a SageMaker {kind} instance type; this family has: {}",
+            near.join(", ")
+        )
+    })
+}
+
+/// S3's bucket naming rules: 3-63 characters of lower-case letters, digits, dots and hyphens,
+/// starting and ending with a letter or digit, no `..`, not an IP address.
+pub fn bucket_name(value: &str) -> std::result::Result<(), String> {
+    let ok_chars = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ip = value.split('.').count() == 4 && value.split('.').all(|p| p.parse::<u8>().is_ok());
+    if (3..=63).contains(&value.len())
+        && ok_chars
+        && ends(value.chars().next())
+        && ends(value.chars().last())
+        && !value.contains("..")
+        && !ip
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{value}` is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens; a letter or digit at each end; not an IP address)"
+        ))
+    }
+}
+
 /// SageMaker's limit on the alarms of an AutoRollbackConfiguration.
 pub const MAX_ROLLBACK_ALARMS: usize = 10;
 
@@ -230,8 +292,16 @@ impl Config {
         if image_uri.contains(char::is_whitespace) {
             return Err(WorkerError::config("ECR_IMAGE_URI", "contains whitespace"));
         }
+        let bucket = get("S3_BUCKET")?;
+        bucket_name(&bucket).map_err(|e| WorkerError::config("S3_BUCKET", e))?;
+        let training_type = get("TRAINING_INSTANCE_TYPE")?;
+        training_instance_type(&training_type)
+            .map_err(|e| WorkerError::config("TRAINING_INSTANCE_TYPE", e))?;
+        let endpoint_type = get("ENDPOINT_INSTANCE_TYPE")?;
+        endpoint_instance_type(&endpoint_type)
+            .map_err(|e| WorkerError::config("ENDPOINT_INSTANCE_TYPE", e))?;
         Ok(Config {
-            bucket: get("S3_BUCKET")?,
+            bucket,
             image_uri,
             role_arn: arn("SAGEMAKER_ROLE", "iam")?,
             endpoint_name: get("ENDPOINT_NAME")?,
@@ -240,13 +310,13 @@ impl Config {
             mape_threshold,
             drift_threshold,
             training: TrainingResources {
-                instance_type: get("TRAINING_INSTANCE_TYPE")?,
+                instance_type: training_type,
                 instance_count: integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
                 volume_gb: integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
                 max_runtime_seconds: integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 86_400)? as i32,
             },
             endpoint: EndpointResources {
-                instance_type: get("ENDPOINT_INSTANCE_TYPE")?,
+                instance_type: endpoint_type,
                 instance_count: integer("ENDPOINT_INSTANCE_COUNT", 1, 100)? as i32,
             },
             poll_seconds: integer("POLL_SECONDS", 1, 3600)? as u32,
@@ -277,6 +347,38 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instance_types_and_the_bucket_are_checked_at_cold_start() {
+        let with = |k: &'static str, v: &'static str| {
+            Config::from_lookup(move |name| {
+                (name == k).then(|| v.to_string()).or_else(|| match name {
+                    "ECR_IMAGE_URI" => Some("img:latest".into()),
+                    "SAGEMAKER_ROLE" => Some("arn:aws:iam::1:role/r".into()),
+                    "SNS_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:1:t".into()),
+                    _ => None,
+                })
+            })
+        };
+        for (var, value, says) in [
+            ("TRAINING_INSTANCE_TYPE", "ml.m5.huge", "ml.m5.large"),
+            ("TRAINING_INSTANCE_TYPE", "m5.large", "ml.<family>"),
+            ("ENDPOINT_INSTANCE_TYPE", "ml.m5.larg", "ml.m5.xlarge"),
+            ("S3_BUCKET", "Ticket_Lake", "bucket name"),
+            ("S3_BUCKET", "10.0.0.1", "IP address"),
+            ("S3_BUCKET", "a..b", "bucket name"),
+        ] {
+            match with(var, value) {
+                Err(WorkerError::Config { var: v, reason }) => {
+                    assert_eq!(v, var);
+                    assert!(reason.contains(says), "{value}: {reason}");
+                }
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+        assert!(with("ENDPOINT_INSTANCE_TYPE", "ml.g5.xlarge").is_ok());
+        assert!(with("S3_BUCKET", "ticket-forecasting-lake").is_ok());
+    }
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {

@@ -112,12 +112,8 @@ fn manual(input: Value, base: RunRequest) -> Result<RunRequest> {
     req.force = m.force.unwrap_or(false);
     if let Some(t) = m.training {
         if let Some(it) = t.instance_type {
-            if !it.starts_with("ml.") || it.contains(char::is_whitespace) {
-                return Err(WorkerError::invalid(
-                    "training.instance_type",
-                    format!("`{it}` is not a SageMaker instance type (ml.*)"),
-                ));
-            }
+            crate::config::training_instance_type(&it)
+                .map_err(|e| WorkerError::invalid("training.instance_type", e))?;
             req.training.instance_type = it;
         }
         let ranged = |field: &str, v: Option<i32>, lo: i32, hi: i32| -> Result<Option<i32>> {
