@@ -155,6 +155,16 @@ def _type_ok(value: Any, kind: str) -> bool:
     return True
 
 
+def _length_constraints(size: int, meta: dict) -> list[str]:
+    """The model's min/max on a string's, blob's, list's or map's length that `size` breaks."""
+    out = []
+    if "min" in meta and size < meta["min"]:
+        out.append(f"Member must have length greater than or equal to {meta['min']}")
+    if "max" in meta and size > meta["max"]:
+        out.append(f"Member must have length less than or equal to {meta['max']}")
+    return out
+
+
 def _scalar_constraints(value: Any, shape: Any) -> list[str]:
     """The model constraints a (well-typed) scalar value breaks."""
     meta = shape.metadata
@@ -163,10 +173,7 @@ def _scalar_constraints(value: Any, shape: Any) -> list[str]:
     if kind in ("string", "blob"):
         size = len(value) if kind == "string" or isinstance(value, (bytes, bytearray)) else \
             len(value) * 3 // 4  # base64 text (JSON): about its decoded size
-        if "min" in meta and size < meta["min"]:
-            out.append(f"Member must have length greater than or equal to {meta['min']}")
-        if "max" in meta and size > meta["max"]:
-            out.append(f"Member must have length less than or equal to {meta['max']}")
+        out.extend(_length_constraints(size, meta))
         if kind == "string" and meta.get("pattern"):
             compiled = _pattern(meta["pattern"])
             if compiled is not None and compiled.fullmatch(value) is None:
@@ -212,13 +219,8 @@ def walk(value: Any, shape: Any, path: tuple, out: list[Violation], strict: bool
             if strict:
                 out.append(Violation(path, value, "Member must be a list", "type"))
             return
-        meta = shape.metadata
-        if "min" in meta and len(value) < meta["min"]:
-            out.append(Violation(path, value,
-                                 f"Member must have length greater than or equal to {meta['min']}"))
-        if "max" in meta and len(value) > meta["max"]:
-            out.append(Violation(path, value,
-                                 f"Member must have length less than or equal to {meta['max']}"))
+        out.extend(Violation(path, value, message)
+                   for message in _length_constraints(len(value), shape.metadata))
         for i, item in enumerate(value, 1):
             if item is None and strict:
                 out.append(Violation(path + (i,), None, "Member must not be null", "required"))
@@ -230,13 +232,8 @@ def walk(value: Any, shape: Any, path: tuple, out: list[Violation], strict: bool
             if strict:
                 out.append(Violation(path, value, "Member must be a map", "type"))
             return
-        meta = shape.metadata
-        if "min" in meta and len(value) < meta["min"]:
-            out.append(Violation(path, value,
-                                 f"Member must have length greater than or equal to {meta['min']}"))
-        if "max" in meta and len(value) > meta["max"]:
-            out.append(Violation(path, value,
-                                 f"Member must have length less than or equal to {meta['max']}"))
+        out.extend(Violation(path, value, message)
+                   for message in _length_constraints(len(value), shape.metadata))
         key_errors: list[str] = []
         value_errors: list[str] = []
         for key, item in value.items():

@@ -32,10 +32,6 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Endpo
         // An earlier attempt already switched it (it may still be Updating): nothing to do.
         return Ok(EndpointAction::AlreadyServing);
     }
-    let busy = || WorkerError::EndpointBusy {
-        endpoint: cfg.endpoint_name.clone(),
-        status: "Updating".into(),
-    };
     if endpoint.is_busy() {
         return Err(WorkerError::EndpointBusy {
             endpoint: cfg.endpoint_name.clone(),
@@ -56,7 +52,10 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Endpo
     if update_endpoint(sm, &cfg.endpoint_name, name, deployment).await? {
         Ok(EndpointAction::Updated)
     } else {
-        Err(busy())
+        Err(WorkerError::EndpointBusy {
+            endpoint: cfg.endpoint_name.clone(),
+            status: "Updating".into(),
+        })
     }
 }
 

@@ -18,19 +18,19 @@ pub fn next_poll_seconds(poll_seconds: u64, elapsed: u64) -> u64 {
     (elapsed / GROWTH_DIVISOR).clamp(poll, MAX_POLL_SECONDS.max(poll))
 }
 
-/// How many checks a wait of `deadline` seconds takes at most, polling from `poll_seconds`.
-pub fn checks_until(poll_seconds: u64, deadline: u64) -> u64 {
-    let (mut t, mut checks) = (poll_seconds.max(1), 0);
-    while t <= deadline {
-        checks += 1;
-        t += next_poll_seconds(poll_seconds, t);
-    }
-    checks + 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// How many checks a wait of `deadline` seconds takes at most, polling from `poll_seconds`.
+    fn checks_until(poll_seconds: u64, deadline: u64) -> u64 {
+        let (mut t, mut checks) = (poll_seconds.max(1), 0);
+        while t <= deadline {
+            checks += 1;
+            t += next_poll_seconds(poll_seconds, t);
+        }
+        checks + 1
+    }
 
     #[test]
     fn the_poll_starts_at_the_runs_own_and_grows_to_five_minutes() {

@@ -79,7 +79,6 @@ pub struct Context {
     pub sm: aws_sdk_sagemaker::Client,
     pub cw: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
-    pub worker: &'static Worker,
     clock: Clock,
 }
 
@@ -94,7 +93,6 @@ impl Context {
             sm,
             cw,
             sns,
-            worker,
             clock: Clock::System,
         }
     }
