@@ -2,6 +2,9 @@
 //! Names and defaults are those of the setup guide of the system this replaces.
 
 use crate::error::{Result, WorkerError};
+use crate::excerpt::quote;
+
+pub mod rules;
 
 /// CloudWatch namespace of every metric the pipeline publishes.
 pub const METRIC_NAMESPACE: &str = "MLOps/Forecasting";
@@ -30,8 +33,15 @@ pub struct Config {
     pub model_package_group: String,
     /// MAPE gate, percent: a model deploys only when its MAPE is strictly below this.
     pub mape_threshold: f64,
+    /// A MAPE below this (percent) is implausible (a fraction for a percentage, a trainer that
+    /// grouped per second): it waits for a person instead of deploying.
+    pub mape_floor: f64,
     /// Relative change of the mean daily ticket count that counts as data drift (0.5 = 50%).
     pub drift_threshold: f64,
+    /// Share of the new rows that may be unusable before a data-quality alert goes out.
+    pub bad_row_alert_rate: f64,
+    /// Tickets dated before this day are bad rows (a date typed wrong, an epoch default).
+    pub earliest_ticket_date: chrono::NaiveDate,
     pub training: TrainingResources,
     pub endpoint: EndpointResources,
     /// Seconds between two status checks of a training job or endpoint.
@@ -83,6 +93,21 @@ pub const VARS: &[Var] = &[
         name: "MAPE_THRESHOLD",
         default: Some("20"),
         meaning: "deploy only when MAPE (percent) is below this; (0, 100]",
+    },
+    Var {
+        name: "MAPE_PLAUSIBILITY_FLOOR",
+        default: Some("1"),
+        meaning: "a MAPE (percent) below this is implausible: the version waits for approval; [0, MAPE_THRESHOLD)",
+    },
+    Var {
+        name: "BAD_ROW_ALERT_RATE",
+        default: Some("0.05"),
+        meaning: "share of the new rows that may be unusable before a data-quality alert; [0, 1]",
+    },
+    Var {
+        name: "EARLIEST_TICKET_DATE",
+        default: Some("2000-01-01"),
+        meaning: "tickets dated before this day (or over a day in the future) are bad rows",
     },
     Var {
         name: "DRIFT_THRESHOLD",
@@ -161,10 +186,14 @@ fn known_instance_type(value: &str, known: &[&str], kind: &str) -> std::result::
         .take(6)
         .collect();
     Err(if near.is_empty() {
-        format!("`{value}` is not a SageMaker {kind} instance type (ml.<family>.<size>)")
+        format!(
+            "{} is not a SageMaker {kind} instance type (ml.<family>.<size>)",
+            quote(value)
+        )
     } else {
         format!(
-            "`{value}` is not a SageMaker {kind} instance type; this family has: {}",
+            "{} is not a SageMaker {kind} instance type; this family has: {}",
+            quote(value),
             near.join(", ")
         )
     })
@@ -188,7 +217,8 @@ pub fn bucket_name(value: &str) -> std::result::Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{value}` is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens; a letter or digit at each end; not an IP address)"
+            "{} is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens; a letter or digit at each end; not an IP address)",
+            quote(value)
         ))
     }
 }
@@ -218,7 +248,10 @@ fn alarm_names(raw: &str) -> Result<Vec<String>> {
     {
         return Err(WorkerError::config(
             "ROLLBACK_ALARMS",
-            format!("`{bad}` is not an alarm name (1-255 characters, no control characters)"),
+            format!(
+                "{} is not an alarm name (1-255 characters, no control characters)",
+                quote(bad)
+            ),
         ));
     }
     Ok(names)
@@ -250,7 +283,9 @@ impl Config {
             raw.parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| WorkerError::config(name, format!("`{raw}` is not a number")))
+                .ok_or_else(|| {
+                    WorkerError::config(name, format!("{} is not a number", quote(&raw)))
+                })
         };
         let integer = |name: &str, min: i64, max: i64| -> Result<i64> {
             let raw = get(name)?;
@@ -258,20 +293,14 @@ impl Config {
                 Ok(v) if (min..=max).contains(&v) => Ok(v),
                 _ => Err(WorkerError::config(
                     name,
-                    format!("`{raw}` is not an integer in [{min}, {max}]"),
+                    format!("{} is not an integer in [{min}, {max}]", quote(&raw)),
                 )),
             }
         };
-        let arn = |name: &str, service: &str| -> Result<String> {
+        let checked = |name: &str, rule: fn(&str) -> std::result::Result<(), String>| {
             let v = get(name)?;
-            if v.starts_with("arn:") && v.split(':').nth(2) == Some(service) {
-                Ok(v)
-            } else {
-                Err(WorkerError::config(
-                    name,
-                    format!("`{v}` is not an arn:<partition>:{service}:... ARN"),
-                ))
-            }
+            rule(&v).map_err(|e| WorkerError::config(name, e))?;
+            Ok::<_, WorkerError>(v)
         };
 
         let mape_threshold = number("MAPE_THRESHOLD")?;
@@ -288,10 +317,42 @@ impl Config {
                 format!("{drift_threshold} must be above 0"),
             ));
         }
-        let image_uri = get("ECR_IMAGE_URI")?;
-        if image_uri.contains(char::is_whitespace) {
-            return Err(WorkerError::config("ECR_IMAGE_URI", "contains whitespace"));
+        let image_uri = checked("ECR_IMAGE_URI", rules::image_uri)?;
+        let topic_arn = checked("SNS_TOPIC_ARN", rules::topic_arn)?;
+        // SNS takes a Publish only in the topic's own region.
+        if let Some(region) = lookup("AWS_REGION").filter(|r| !r.is_empty()) {
+            let topic_region = topic_arn.split(':').nth(3).unwrap_or_default();
+            if topic_region != region {
+                return Err(WorkerError::config(
+                    "SNS_TOPIC_ARN",
+                    format!("the topic is in {topic_region}, but the functions run in {region} (AWS_REGION); SNS publishes only to a topic of the caller's region"),
+                ));
+            }
         }
+        let mape_floor = number("MAPE_PLAUSIBILITY_FLOOR")?;
+        if !(0.0..mape_threshold).contains(&mape_floor) {
+            return Err(WorkerError::config(
+                "MAPE_PLAUSIBILITY_FLOOR",
+                format!(
+                    "{mape_floor} must be at least 0 and below MAPE_THRESHOLD ({mape_threshold})"
+                ),
+            ));
+        }
+        let bad_row_alert_rate = number("BAD_ROW_ALERT_RATE")?;
+        if !(0.0..=1.0).contains(&bad_row_alert_rate) {
+            return Err(WorkerError::config(
+                "BAD_ROW_ALERT_RATE",
+                format!("{bad_row_alert_rate} is outside [0, 1] (a share of the new rows)"),
+            ));
+        }
+        let earliest = get("EARLIEST_TICKET_DATE")?;
+        let earliest_ticket_date = chrono::NaiveDate::parse_from_str(&earliest, "%Y-%m-%d")
+            .map_err(|e| {
+                WorkerError::config(
+                    "EARLIEST_TICKET_DATE",
+                    format!("{} is not a YYYY-MM-DD date: {e}", quote(&earliest)),
+                )
+            })?;
         let bucket = get("S3_BUCKET")?;
         bucket_name(&bucket).map_err(|e| WorkerError::config("S3_BUCKET", e))?;
         let training_type = get("TRAINING_INSTANCE_TYPE")?;
@@ -303,12 +364,15 @@ impl Config {
         Ok(Config {
             bucket,
             image_uri,
-            role_arn: arn("SAGEMAKER_ROLE", "iam")?,
-            endpoint_name: get("ENDPOINT_NAME")?,
-            topic_arn: arn("SNS_TOPIC_ARN", "sns")?,
-            model_package_group: get("MODEL_PACKAGE_GROUP")?,
+            role_arn: checked("SAGEMAKER_ROLE", rules::role_arn)?,
+            endpoint_name: checked("ENDPOINT_NAME", rules::sagemaker_name)?,
+            topic_arn,
+            model_package_group: checked("MODEL_PACKAGE_GROUP", rules::sagemaker_name)?,
             mape_threshold,
+            mape_floor,
             drift_threshold,
+            bad_row_alert_rate,
+            earliest_ticket_date,
             training: TrainingResources {
                 instance_type: training_type,
                 instance_count: integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
@@ -354,8 +418,8 @@ mod tests {
             Config::from_lookup(move |name| {
                 (name == k).then(|| v.to_string()).or_else(|| match name {
                     "ECR_IMAGE_URI" => Some("img:latest".into()),
-                    "SAGEMAKER_ROLE" => Some("arn:aws:iam::1:role/r".into()),
-                    "SNS_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:1:t".into()),
+                    "SAGEMAKER_ROLE" => Some("arn:aws:iam::123456789012:role/r".into()),
+                    "SNS_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".into()),
                     _ => None,
                 })
             })
@@ -384,8 +448,8 @@ mod tests {
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let mut map: HashMap<String, String> = [
             ("ECR_IMAGE_URI", "img:latest"),
-            ("SAGEMAKER_ROLE", "arn:aws:iam::1:role/r"),
-            ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:1:t"),
+            ("SAGEMAKER_ROLE", "arn:aws:iam::123456789012:role/r"),
+            ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -4,6 +4,11 @@
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use lambda_runtime::Diagnostic;
 
+use crate::excerpt::{clip, MESSAGE_CHARS, REASON_CHARS};
+
+/// The longest field, variable or location name an error keeps.
+const FIELD_CHARS: usize = 160;
+
 /// Error names the state machine retries (see `statemachine/retrain.asl.json`).
 pub const RETRYABLE: &[&str] = &["AwsTransient", "EndpointBusy"];
 
@@ -84,24 +89,26 @@ impl WorkerError {
         RETRYABLE.contains(&self.name())
     }
 
+    /// The constructors clip what they are given (see [`crate::excerpt`]): an error never
+    /// carries a whole oversized input into a cause or an alert.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidInput {
-            field: field.into(),
-            reason: reason.into(),
+            field: clip(&field.into(), FIELD_CHARS),
+            reason: clip(&reason.into(), REASON_CHARS),
         }
     }
 
     pub fn config(var: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Config {
-            var: var.into(),
-            reason: reason.into(),
+            var: clip(&var.into(), FIELD_CHARS),
+            reason: clip(&reason.into(), REASON_CHARS),
         }
     }
 
     pub fn bad_data(location: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::BadData {
-            location: location.into(),
-            reason: reason.into(),
+            location: clip(&location.into(), FIELD_CHARS),
+            reason: clip(&reason.into(), REASON_CHARS),
         }
     }
 }
@@ -110,7 +117,8 @@ impl From<WorkerError> for Diagnostic {
     fn from(err: WorkerError) -> Self {
         Diagnostic {
             error_type: err.name().to_string(),
-            error_message: err.to_string(),
+            // Every variant's text is bounded here, whichever way it was built.
+            error_message: clip(&err.to_string(), MESSAGE_CHARS),
         }
     }
 }
@@ -214,6 +222,29 @@ mod tests {
         let d: Diagnostic = WorkerError::invalid("mape_threshold", "must be in (0, 100]").into();
         assert_eq!(d.error_type, "InvalidInput");
         assert!(d.error_message.contains("mape_threshold"));
+    }
+
+    #[test]
+    fn errors_never_carry_a_whole_oversized_value() {
+        let huge = "9".repeat(1 << 20);
+        for err in [
+            WorkerError::invalid("mape_threshold", format!("`{huge}` is not a number")),
+            WorkerError::config(huge.clone(), "x"),
+            WorkerError::bad_data("s3://b/k", huge.clone()),
+            WorkerError::Aws {
+                operation: "Publish".into(),
+                code: "InvalidParameter".into(),
+                message: huge.clone(),
+            },
+        ] {
+            let d: Diagnostic = err.into();
+            assert!(d.error_message.chars().count() <= MESSAGE_CHARS);
+            assert!(
+                d.error_message.contains("bytes in all"),
+                "{}",
+                d.error_message
+            );
+        }
     }
 
     #[test]

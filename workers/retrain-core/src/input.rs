@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use crate::config::{Config, TrainingResources};
 use crate::error::{Result, WorkerError};
+use crate::excerpt::quote_json;
 use crate::json::deserialize_named;
 use crate::payload::{ApprovedVersion, Trigger};
 
@@ -63,7 +64,10 @@ pub struct RunRequest {
 
 pub fn normalise(input: &Value, cfg: &Config) -> Result<RunRequest> {
     let obj = input.as_object().ok_or_else(|| {
-        WorkerError::invalid("input", format!("must be a JSON object, got {input}"))
+        WorkerError::invalid(
+            "input",
+            format!("must be a JSON object, got {}", quote_json(input)),
+        )
     })?;
     let base = RunRequest {
         trigger: Trigger::Manual,
@@ -83,7 +87,7 @@ pub fn normalise(input: &Value, cfg: &Config) -> Result<RunRequest> {
         Some(Value::String(t)) if t == APPROVAL_EVENT => approval(obj.get("detail"), cfg, base),
         Some(other) => Err(WorkerError::invalid(
             "detail-type",
-            format!("{other} is not an event this pipeline handles (`{SCHEDULED_EVENT}` or `{APPROVAL_EVENT}`)"),
+            format!("{} is not an event this pipeline handles (`{SCHEDULED_EVENT}` or `{APPROVAL_EVENT}`)", quote_json(other)),
         )),
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod documents;
 pub mod drift;
 pub mod error;
+pub mod excerpt;
 pub mod gate;
 pub mod input;
 pub mod json;

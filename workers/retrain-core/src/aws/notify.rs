@@ -87,13 +87,29 @@ pub async fn ensure_alarm(cw: &CloudWatch, cfg: &Config) -> Result<bool> {
     Ok(true)
 }
 
-/// Publish an alert; returns the message id.
+/// SNS's limit on a message (body and attributes): 256 KiB. Bodies are cut below it, leaving
+/// room for the attributes SNS counts.
+pub const MAX_MESSAGE_BYTES: usize = 262_144 - 4096;
+/// SNS's limit on a subject: fewer than 100 characters, no line breaks or control characters.
+pub const MAX_SUBJECT_CHARS: usize = 99;
+
+/// A subject SNS accepts: control characters become spaces, at most 99 characters.
+pub fn subject_for_sns(subject: &str) -> String {
+    let clean: String = subject
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    crate::excerpt::clip(clean.trim(), MAX_SUBJECT_CHARS)
+}
+
+/// Publish an alert; returns the message id. The subject and body are kept within SNS's
+/// limits, so an alert is never refused for its size (a body that was cut says so).
 pub async fn publish(sns: &Sns, topic: &str, subject: &str, body: &str) -> Result<Option<String>> {
     let out = sns
         .publish()
         .topic_arn(topic)
-        .subject(subject)
-        .message(body)
+        .subject(subject_for_sns(subject))
+        .message(crate::excerpt::clip_bytes(body, MAX_MESSAGE_BYTES))
         .send()
         .await
         .map_err(|e| aws_error("Publish", e))?;
