@@ -136,6 +136,7 @@ impl Stubs {
             action,
             reason: "scripted".into(),
             mape_threshold: request.mape_threshold,
+            mape_floor: request.mape_floor,
             poll_seconds: request.poll_seconds,
             deadline_seconds: request.training.max_runtime_seconds as u64 + 1800,
             training: (action == Action::Train).then(|| TrainingJob {
@@ -216,7 +217,8 @@ impl Stubs {
             mae: Some(1.0),
             threshold: run.mape_threshold,
             source: MetricsSource::JobArtifact,
-            passed: verdict(self.script.mape, run.mape_threshold) == Verdict::Deploy,
+            passed: verdict(self.script.mape, run.mape_threshold, run.mape_floor)
+                == Verdict::Deploy,
             unknown_reason: self.script.mape.is_none().then(|| "scripted".into()),
         })
     }
@@ -233,7 +235,7 @@ impl Stubs {
                 .as_ref()
                 .expect("Deploy after EvaluateMape");
             assert_eq!(
-                verdict(e.mape, run.mape_threshold),
+                verdict(e.mape, run.mape_threshold, run.mape_floor),
                 Verdict::Deploy,
                 "the Choice let through a model the gate refuses"
             );
@@ -414,6 +416,32 @@ fn cases() -> Vec<Case> {
             last_state: "Rejected",
             alerts: &["unknown_mape"],
             deploys: 0,
+            error: None,
+        },
+        Case {
+            name: "MAPE 0.85 below the plausibility floor",
+            input: json!({}),
+            script: Script {
+                mape: Some(0.85),
+                ..s()
+            },
+            status: RunStatus::Succeeded,
+            last_state: "Rejected",
+            alerts: &["implausible_mape"],
+            deploys: 0,
+            error: None,
+        },
+        Case {
+            name: "MAPE exactly at the floor deploys",
+            input: json!({}),
+            script: Script {
+                mape: Some(1.0),
+                ..s()
+            },
+            status: RunStatus::Succeeded,
+            last_state: "Deployed",
+            alerts: &[],
+            deploys: 1,
             error: None,
         },
         Case {

@@ -85,7 +85,7 @@ async fn registered_by_this_run(ctx: &Context, state: &State) -> Result<Chosen> 
     let run = state.run()?;
     let evaluation = state.evaluation()?;
     // The state machine's Choice already gated; the worker never trusts that alone.
-    match verdict(evaluation.mape, run.mape_threshold) {
+    match verdict(evaluation.mape, run.mape_threshold, run.mape_floor) {
         Verdict::Deploy => {}
         Verdict::Reject => {
             return Err(WorkerError::GateRefused {
@@ -98,6 +98,14 @@ async fn registered_by_this_run(ctx: &Context, state: &State) -> Result<Chosen> 
         Verdict::Unknown => {
             return Err(WorkerError::GateRefused {
                 reason: "MAPE is unknown".into(),
+            })
+        }
+        Verdict::Implausible => {
+            return Err(WorkerError::GateRefused {
+                reason: format!(
+                    "MAPE {:?} is below the plausibility floor {}",
+                    evaluation.mape, run.mape_floor
+                ),
             })
         }
     }

@@ -8,7 +8,7 @@ use aws_sdk_cloudwatch::types::StandardUnit;
 use serde_json::Value;
 use tracing::{info, warn, Instrument};
 
-use retrain_core::archive::metrics_from_model_tar;
+use retrain_core::archive::{metrics_from_model_tar, MAX_METRICS_BYTES};
 use retrain_core::aws::notify::{put_metric, METRIC_MAPE};
 use retrain_core::aws::s3::{self, FIXED_METRICS_KEY};
 use retrain_core::gate::{verdict, Verdict};
@@ -27,7 +27,7 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Evaluation> {
     async move {
         let (metrics, source) = read_metrics(ctx, &job.artifact, job.started_at()).await?;
         let threshold = run.mape_threshold;
-        let passed = verdict(metrics.mape, threshold) == Verdict::Deploy;
+        let passed = verdict(metrics.mape, threshold, run.mape_floor) == Verdict::Deploy;
         if let Some(mape) = metrics.mape {
             put_metric(&ctx.cw, &ctx.cfg, METRIC_MAPE, mape, StandardUnit::None).await?;
         }
@@ -81,11 +81,34 @@ async fn read_metrics(
                 ))
             }
             Some(Ok(None)) => "the model archive has no metrics.json".to_string(),
-            Some(Err(e)) => format!("the model archive is unreadable: {e}"),
+            // The archive has metrics that cannot be trusted, or cannot be read at all: the
+            // fixed key is no stand-in for this job's own verdict.
+            Some(Err(e)) => {
+                return Ok((
+                    unknown(format!("the model archive {artifact}: {e}")),
+                    MetricsSource::None,
+                ))
+            }
             None => format!("the model archive {artifact} does not exist"),
         };
     warn!(reason = %why_not_artifact, "falling back to the fixed key");
-    match s3::get_bytes(&ctx.s3, &ctx.cfg.bucket, FIXED_METRICS_KEY).await? {
+    let fixed = match s3::get_bytes(
+        &ctx.s3,
+        &ctx.cfg.bucket,
+        FIXED_METRICS_KEY,
+        MAX_METRICS_BYTES,
+    )
+    .await
+    {
+        Err(WorkerError::BadData { reason, .. }) => {
+            return Ok((
+                unknown(format!("{why_not_artifact}; {FIXED_METRICS_KEY}: {reason}")),
+                MetricsSource::None,
+            ))
+        }
+        other => other?,
+    };
+    match fixed {
         Some((bytes, Some(modified))) if modified >= started => {
             Ok((parsed(&bytes, FIXED_METRICS_KEY), MetricsSource::FixedKey))
         }

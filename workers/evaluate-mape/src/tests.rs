@@ -199,18 +199,194 @@ async fn no_archive_and_no_fixed_key_is_unknown() {
     assert!(e.unknown_reason.unwrap().contains("does not exist"));
 }
 
+/// A tar.gz with raw entries (kind, link target) that `build_model_tar` cannot make.
+fn raw_archive(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gz);
+    for (name, kind, data, link) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(*kind);
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        if let Some(l) = link {
+            header.set_link_name(l).unwrap();
+        }
+        header.set_cksum();
+        builder.append_data(&mut header, name, *data).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// Every metrics document a trainer can leave, and what EvaluateMape makes of it: the MAPE it
+/// reads (None: unknown), whether the gate passes, the reason it gives, and that nothing is
+/// published for an unknown MAPE. The fixed key is always fresh here: it must not stand in for
+/// an archive whose metrics were refused.
 #[tokio::test]
-async fn a_corrupt_archive_falls_back() {
-    let (ctx, _) = context(vec![
-        (ARTIFACT_KEY, b"not a tarball".to_vec(), t0()),
+async fn metrics_documents_table() {
+    use tar::EntryType::{Regular, Symlink};
+    let fresh_fixed = || {
         (
             "Model/metrics.json",
-            br#"{"mape": 11.0}"#.to_vec(),
-            t0() + Duration::minutes(5),
+            br#"{"mape": 9.0}"#.to_vec(),
+            t0() + Duration::minutes(8),
+        )
+    };
+    let doc = |d: &[u8]| build_model_tar(&[("model.joblib", b"m"), ("metrics.json", d)]);
+    let big = format!(r#"{{"mape": 5.0, "pad": "{}"}}"#, " ".repeat(70_000));
+    // (case, model archive, MAPE read, gate passes, reason given)
+    type Case<'a> = (&'a str, Vec<u8>, Option<f64>, bool, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "percent",
+            doc(br#"{"mape": 12.5, "rmse": 3, "mae": 2}"#),
+            Some(12.5),
+            true,
+            "",
+        ),
+        (
+            "fraction for a percentage",
+            doc(br#"{"mape": 0.25}"#),
+            Some(0.25),
+            false,
+            "",
+        ),
+        (
+            "grouped per second",
+            doc(br#"{"mape": 0.85}"#),
+            Some(0.85),
+            false,
+            "",
+        ),
+        ("null", doc(br#"{"mape": null}"#), None, false, "null"),
+        (
+            "NaN",
+            doc(br#"{"mape": NaN}"#),
+            None,
+            false,
+            "null or not a finite",
+        ),
+        (
+            "negative",
+            doc(br#"{"mape": -4.2}"#),
+            None,
+            false,
+            "negative",
+        ),
+        (
+            "string",
+            doc(br#"{"mape": "12.5"}"#),
+            None,
+            false,
+            "not a number",
+        ),
+        (
+            "missing",
+            doc(br#"{"rmse": 1.0}"#),
+            None,
+            false,
+            "no `mape`",
+        ),
+        (
+            "wrong-typed rmse",
+            doc(br#"{"mape": 12.5, "rmse": "x"}"#),
+            None,
+            false,
+            "`rmse` is not a number",
+        ),
+        (
+            "key twice",
+            doc(br#"{"mape": 45, "mape": 4.5}"#),
+            None,
+            false,
+            "more than once",
+        ),
+        (
+            "BOM",
+            doc(b"\xEF\xBB\xBF{\"mape\": 12.5}"),
+            None,
+            false,
+            "byte-order mark",
+        ),
+        (
+            "not UTF-8",
+            doc(b"{\"mape\": 1\xff}"),
+            None,
+            false,
+            "not UTF-8",
+        ),
+        ("array", doc(b"[12.5]"), None, false, "not a JSON object"),
+        ("empty", doc(b""), None, false, "is empty"),
+        (
+            "too large",
+            doc(big.as_bytes()),
+            None,
+            false,
+            "a metrics document is at most 65536",
+        ),
+        (
+            "two entries",
+            raw_archive(&[
+                ("metrics.json", Regular, br#"{"mape": 5}"#, None),
+                ("./metrics.json", Regular, br#"{"mape": 50}"#, None),
+            ]),
+            None,
+            false,
+            "more than one metrics.json",
+        ),
+        (
+            "symlink",
+            raw_archive(&[("metrics.json", Symlink, b"", Some("/opt/ml/output/m.json"))]),
+            None,
+            false,
+            "symbolic link",
+        ),
+        (
+            "corrupt archive",
+            b"not a tarball".to_vec(),
+            None,
+            false,
+            "invalid gzip header",
+        ),
+    ];
+    for (name, archive, mape, passed, says) in cases {
+        let (ctx, published) = context(vec![(ARTIFACT_KEY, archive, t0()), fresh_fixed()]);
+        let e = handle(&ctx, state(20.0)).await.unwrap();
+        assert_eq!((e.mape, e.passed), (mape, passed), "{name}");
+        let reason = e.unknown_reason.clone().unwrap_or_default();
+        assert!(reason.contains(says), "{name}: {reason}");
+        if mape.is_none() {
+            assert_ne!(
+                e.source,
+                MetricsSource::FixedKey,
+                "{name}: the fixed key stood in"
+            );
+            assert!(
+                published.is_empty(),
+                "{name}: an unknown MAPE publishes nothing"
+            );
+        } else {
+            assert_eq!(e.source, MetricsSource::JobArtifact, "{name}");
+            assert_eq!(published.one().metric_data()[0].value(), mape, "{name}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_fixed_key_is_unknown_and_not_read_whole() {
+    let plain_archive = build_model_tar(&[("model.joblib", b"m")]);
+    let (ctx, published) = context(vec![
+        (ARTIFACT_KEY, plain_archive, t0()),
+        (
+            "Model/metrics.json",
+            vec![b' '; 200_000],
+            t0() + Duration::minutes(8),
         ),
     ]);
     let e = handle(&ctx, state(20.0)).await.unwrap();
-    assert_eq!((e.mape, e.source), (Some(11.0), MetricsSource::FixedKey));
+    assert_eq!((e.mape, e.source), (None, MetricsSource::None));
+    let reason = e.unknown_reason.unwrap();
+    assert!(reason.contains("at most 65536"), "{reason}");
+    assert!(published.is_empty());
 }
 
 #[tokio::test]

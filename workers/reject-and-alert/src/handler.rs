@@ -43,15 +43,15 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
             alarm_created: false,
         };
         let body = match req.mode {
-            AlertMode::Rejected | AlertMode::UnknownMape => {
+            AlertMode::Rejected | AlertMode::UnknownMape | AlertMode::ImplausibleMape => {
                 let run = state.run()?;
                 let evaluation = state.evaluation()?;
-                let expected = if req.mode == AlertMode::Rejected {
-                    Verdict::Reject
-                } else {
-                    Verdict::Unknown
+                let (expected, decision) = match req.mode {
+                    AlertMode::Rejected => (Verdict::Reject, "rejected"),
+                    AlertMode::UnknownMape => (Verdict::Unknown, "mape_unknown"),
+                    _ => (Verdict::Implausible, "mape_implausible"),
                 };
-                let actual = verdict(evaluation.mape, run.mape_threshold);
+                let actual = verdict(evaluation.mape, run.mape_threshold, run.mape_floor);
                 if actual != expected {
                     return Err(WorkerError::invalid(
                         "mode",
@@ -61,11 +61,6 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                         ),
                     ));
                 }
-                let decision = if req.mode == AlertMode::Rejected {
-                    "rejected"
-                } else {
-                    "mape_unknown"
-                };
                 let (version, created) = register_for_job(
                     ctx,
                     &state,
@@ -75,7 +70,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                 .await?;
                 info!(version = %version.arn, created, "version registered for manual approval");
                 outcome.model_package_arn = Some(version.arn.clone());
-                if let Some(mape) = evaluation.mape {
+                if let (AlertMode::ImplausibleMape, Some(mape)) = (req.mode, evaluation.mape) {
+                    outcome.subject = SUBJECT_MAPE_IMPLAUSIBLE.into();
+                    messages::mape_implausible(mape, run.mape_floor, &serving, &version.arn, &job)
+                } else if let Some(mape) = evaluation.mape {
                     put_metric(
                         &ctx.cw,
                         &ctx.cfg,

@@ -5,16 +5,24 @@ use std::io::Read;
 use std::path::Path;
 
 pub const METRICS_FILE: &str = "metrics.json";
-/// metrics.json is a few hundred bytes; anything far larger is not it.
-const MAX_METRICS_BYTES: u64 = 1 << 20;
+/// A metrics document is a few hundred bytes; one over this is not a metrics document. The
+/// same cap applies to the fixed `Model/metrics.json`.
+pub const MAX_METRICS_BYTES: u64 = 64 * 1024;
 
-/// The bytes of the top-level `metrics.json` (also `./metrics.json`), None when absent.
+/// The top-level `metrics.json` (also `./metrics.json`) of a model archive: `Ok(Some(bytes))`,
+/// `Ok(None)` when the archive has none, `Err(reason)` when the archive cannot be read or its
+/// metrics cannot be trusted: more than one `metrics.json` entry (tar extraction keeps the last,
+/// a reader that stops early takes the first), an entry that is not a regular file (a symlink
+/// or hard link reads as empty), or one over [`MAX_METRICS_BYTES`]. The whole archive is read,
+/// entry by entry in constant memory, so a second entry after the first is found.
 pub fn metrics_from_model_tar(reader: &mut dyn Read) -> Result<Option<Vec<u8>>, String> {
     let gz = flate2::read::GzDecoder::new(reader);
     let mut archive = tar::Archive::new(gz);
     let entries = archive
         .entries()
         .map_err(|e| format!("not a tar.gz: {e}"))?;
+    let mut found: Option<Vec<u8>> = None;
+    let mut seen = 0u32;
     for entry in entries {
         let entry = entry.map_err(|e| format!("corrupt archive: {e}"))?;
         let path = entry.path().map_err(|e| format!("bad entry name: {e}"))?;
@@ -22,16 +30,55 @@ pub fn metrics_from_model_tar(reader: &mut dyn Read) -> Result<Option<Vec<u8>>, 
             .components()
             .filter(|c| !matches!(c, std::path::Component::CurDir))
             .collect::<Vec<_>>();
-        if top_level.len() == 1 && Path::new(top_level[0].as_os_str()) == Path::new(METRICS_FILE) {
-            let mut bytes = Vec::new();
-            entry
-                .take(MAX_METRICS_BYTES)
-                .read_to_end(&mut bytes)
-                .map_err(|e| format!("reading {METRICS_FILE}: {e}"))?;
-            return Ok(Some(bytes));
+        if !(top_level.len() == 1 && Path::new(top_level[0].as_os_str()) == Path::new(METRICS_FILE))
+        {
+            continue;
         }
+        seen += 1;
+        if seen > 1 {
+            return Err(format!(
+                "the archive holds more than one {METRICS_FILE} entry: which one counts is ambiguous (tar extraction keeps the last); write it once"
+            ));
+        }
+        let kind = entry.header().entry_type();
+        if !kind.is_file() {
+            let target = entry
+                .link_name()
+                .ok()
+                .flatten()
+                .map(|t| format!(" to `{}`", t.display()))
+                .unwrap_or_default();
+            return Err(format!(
+                "{METRICS_FILE} in the archive is not a regular file ({}{target})",
+                describe(kind)
+            ));
+        }
+        let size = entry.size();
+        if size > MAX_METRICS_BYTES {
+            return Err(format!(
+                "{METRICS_FILE} in the archive is {size} bytes; a metrics document is at most {MAX_METRICS_BYTES}"
+            ));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        entry
+            .take(MAX_METRICS_BYTES)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("reading {METRICS_FILE}: {e}"))?;
+        found = Some(bytes);
     }
-    Ok(None)
+    Ok(found)
+}
+
+fn describe(kind: tar::EntryType) -> &'static str {
+    if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_hard_link() {
+        "a hard link"
+    } else if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
 }
 
 /// Build a model.tar.gz in memory (tests and the local trainer).
@@ -71,6 +118,64 @@ mod tests {
     fn nested_or_missing_metrics_is_none() {
         let tar = build_model_tar(&[("model.joblib", b"x"), ("old/metrics.json", b"{}")]);
         assert_eq!(metrics_from_model_tar(&mut &tar[..]).unwrap(), None);
+    }
+
+    fn tar_with(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        for (name, kind, data, link) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            if let Some(l) = link {
+                header.set_link_name(l).unwrap();
+            }
+            header.set_cksum();
+            builder.append_data(&mut header, name, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn metrics_that_cannot_be_trusted_are_refused_with_the_reason() {
+        use tar::EntryType::{Directory, Link, Regular, Symlink};
+        let big = vec![b' '; MAX_METRICS_BYTES as usize + 1];
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                tar_with(&[
+                    ("metrics.json", Regular, br#"{"mape": 5}"#, None),
+                    ("model.joblib", Regular, b"m", None),
+                    ("./metrics.json", Regular, br#"{"mape": 50}"#, None),
+                ]),
+                "more than one metrics.json",
+            ),
+            (
+                tar_with(&[(
+                    "metrics.json",
+                    Symlink,
+                    b"",
+                    Some("/opt/ml/output/metrics.json"),
+                )]),
+                "a symbolic link to `/opt/ml/output/metrics.json`",
+            ),
+            (
+                tar_with(&[("metrics.json", Link, b"", Some("model.joblib"))]),
+                "a hard link",
+            ),
+            (
+                tar_with(&[("metrics.json", Directory, b"", None)]),
+                "a directory",
+            ),
+            (
+                tar_with(&[("metrics.json", Regular, &big, None)]),
+                "65537 bytes",
+            ),
+        ];
+        for (archive, says) in cases {
+            let e = metrics_from_model_tar(&mut &archive[..]).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub struct RunRequest {
     pub trigger: Trigger,
     pub force: bool,
     pub mape_threshold: f64,
+    /// The plausibility floor (configuration only): a threshold override must stay above it.
+    pub mape_floor: f64,
     pub poll_seconds: u32,
     pub training: TrainingResources,
     /// Approval path: the version to deploy.
@@ -73,6 +75,7 @@ pub fn normalise(input: &Value, cfg: &Config) -> Result<RunRequest> {
         trigger: Trigger::Manual,
         force: false,
         mape_threshold: cfg.mape_threshold,
+        mape_floor: cfg.mape_floor,
         poll_seconds: cfg.poll_seconds,
         training: cfg.training.clone(),
         approval: None,
@@ -100,6 +103,15 @@ fn manual(input: Value, base: RunRequest) -> Result<RunRequest> {
             return Err(WorkerError::invalid(
                 "mape_threshold",
                 format!("{t} is outside (0, 100]"),
+            ));
+        }
+        if t <= req.mape_floor {
+            return Err(WorkerError::invalid(
+                "mape_threshold",
+                format!(
+                    "{t} is at or below the plausibility floor {} (MAPE_PLAUSIBILITY_FLOOR): no model could deploy",
+                    req.mape_floor
+                ),
             ));
         }
         req.mape_threshold = t;
@@ -261,6 +273,7 @@ mod tests {
             "mape_threshold"
         );
         assert_eq!(err_field(json!({"mape_threshold": -3})), "mape_threshold");
+        assert_eq!(err_field(json!({"mape_threshold": 0.5})), "mape_threshold");
         assert_eq!(err_field(json!({"force": "yes"})), "force");
         assert_eq!(err_field(json!({"treshold": 10})), "treshold");
         assert_eq!(

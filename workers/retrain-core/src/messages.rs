@@ -4,6 +4,7 @@ use crate::payload::DataReport;
 
 pub const SUBJECT_NEEDS_APPROVAL: &str = "Model Needs Manual Approval";
 pub const SUBJECT_MAPE_UNKNOWN: &str = "Model MAPE Unknown - Manual Review Needed";
+pub const SUBJECT_MAPE_IMPLAUSIBLE: &str = "Model MAPE Implausibly Low - Manual Review Needed";
 pub const SUBJECT_TRAINING_FAILED: &str = "Model Retraining Failed";
 pub const SUBJECT_DEADLINE: &str = "Model Retraining Timed Out";
 pub const SUBJECT_DEPLOY_FAILED: &str = "Model Deployment Failed";
@@ -40,6 +41,24 @@ pub fn mape_unknown(
          Still serving: {serving}\n\
          New version (PendingManualApproval): {version_arn}\n\
          Training job: {job}"
+    )
+}
+
+pub fn mape_implausible(
+    mape: f64,
+    floor: f64,
+    serving: &str,
+    version_arn: &str,
+    job: &str,
+) -> String {
+    format!(
+        "New model reports an implausibly low MAPE: {mape}% (plausibility floor {floor}%): \
+         check the trainer's units and data. MAPE is a percentage (25 for 25%, not 0.25), over \
+         daily counts. It was not deployed.\n\n\
+         Still serving: {serving}\n\
+         New version (PendingManualApproval): {version_arn}\n\
+         Training job: {job}\n\
+         Approving the version in the model registry deploys it."
     )
 }
 

@@ -124,6 +124,10 @@ impl CompletedJob<'_> {
     }
 }
 
+fn default_mape_floor() -> f64 {
+    1.0
+}
+
 /// Written by StartTraining: the normalised request and what it started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -134,6 +138,9 @@ pub struct Run {
     pub reason: String,
     /// The MAPE gate in force for this run, percent.
     pub mape_threshold: f64,
+    /// Below this MAPE (percent) a model is implausible and waits for a person.
+    #[serde(default = "default_mape_floor")]
+    pub mape_floor: f64,
     /// Seconds between status checks (the Wait state's SecondsPath).
     pub poll_seconds: u32,
     /// Past this many seconds since the job was created, the wait loop gives up.
@@ -311,6 +318,8 @@ pub enum AlertMode {
     Rejected,
     /// MAPE unknown: register PendingManualApproval, alert.
     UnknownMape,
+    /// MAPE below the plausibility floor: register PendingManualApproval, alert.
+    ImplausibleMape,
     /// The training job Failed or was Stopped.
     TrainingFailed,
     /// The training job outlived the wait loop's deadline.

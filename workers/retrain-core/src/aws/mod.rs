@@ -161,7 +161,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // A declared operation is sent (and fails to connect here).
-        let err = s3::get_bytes(&ctx.s3, "b", "k").await.unwrap_err();
+        let err = s3::get_bytes(&ctx.s3, "b", "k", 1024).await.unwrap_err();
         assert_eq!(err.name(), "AwsTransient", "{err}");
     }
 
@@ -180,6 +180,37 @@ mod tests {
         let doc: Option<serde_json::Value> = s3::get_json(&ctx.s3, "b", "k").await.unwrap();
         assert_eq!(doc, Some(serde_json::json!({})));
         assert_eq!(get.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn documents_over_their_cap_are_refused_naming_the_size() {
+        // Content-Length says 50 MB: refused before the body is read.
+        let announced = mock!(aws_sdk_s3::Client::get_object).then_output(|| {
+            GetObjectOutput::builder()
+                .content_length(50_000_000)
+                .body(ByteStream::from_static(b"{}"))
+                .build()
+        });
+        // No Content-Length, a body over the cap: refused after reading cap + 1 bytes.
+        let unannounced = mock!(aws_sdk_s3::Client::get_object).then_output(|| {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(vec![b' '; 2000]))
+                .build()
+        });
+        for rule in [&announced, &unannounced] {
+            let clients = Clients {
+                s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[rule]),
+                ..unreachable()
+            };
+            let ctx = Context::new(Config::example(), clients, &READER);
+            match s3::get_bytes(&ctx.s3, "b", "Model/metrics.json", 1024).await {
+                Err(WorkerError::BadData { location, reason }) => {
+                    assert_eq!(location, "s3://b/Model/metrics.json");
+                    assert!(reason.contains("at most 1024"), "{reason}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -66,38 +66,59 @@ pub async fn list_csvs_since(
     Ok(found)
 }
 
-/// An object's bytes and LastModified, or None when the key does not exist.
+/// The largest JSON document the pipeline keeps in the lake (`Model/last_trained.json`,
+/// `statistics/latest.json`): a few hundred bytes each; one over this is not ours.
+pub const MAX_DOCUMENT_BYTES: u64 = 1 << 20;
+
+/// An object's bytes and LastModified, or None when the key does not exist. An object over
+/// `max` bytes is `BadData` saying so, and is not read: its size is checked before the body
+/// (Content-Length), and the body is read no further than `max + 1` bytes in case that lied.
 pub async fn get_bytes(
     s3: &Client,
     bucket: &str,
     key: &str,
+    max: u64,
 ) -> Result<Option<(Vec<u8>, Option<DateTime<Utc>>)>> {
+    use tokio::io::AsyncReadExt;
     let out = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
         Err(e) => return Err(aws_error("GetObject", e)),
     };
+    let too_large = |size: u64| {
+        WorkerError::bad_data(
+            format!("s3://{bucket}/{key}"),
+            format!("{size} bytes; the pipeline reads at most {max} from this key"),
+        )
+    };
+    if let Some(size) = out.content_length().filter(|&n| n as u64 > max) {
+        return Err(too_large(size as u64));
+    }
     let modified = out.last_modified().map(from_smithy);
-    let bytes = out
-        .body
-        .collect()
+    let mut bytes = Vec::new();
+    out.body
+        .into_async_read()
+        .take(max + 1)
+        .read_to_end(&mut bytes)
         .await
         .map_err(|e| WorkerError::AwsTransient {
             operation: "GetObject".into(),
             message: format!("reading s3://{bucket}/{key}: {e}"),
-        })?
-        .into_bytes();
-    Ok(Some((bytes.to_vec(), modified)))
+        })?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(Some((bytes, modified)))
 }
 
-/// A JSON document, or None when the key does not exist. A document that does not parse is
-/// `BadData` naming the key.
+/// A JSON document (at most [`MAX_DOCUMENT_BYTES`]), or None when the key does not exist. A
+/// document that does not parse, or is too large, is `BadData` naming the key.
 pub async fn get_json<T: DeserializeOwned>(
     s3: &Client,
     bucket: &str,
     key: &str,
 ) -> Result<Option<T>> {
-    match get_bytes(s3, bucket, key).await? {
+    match get_bytes(s3, bucket, key, MAX_DOCUMENT_BYTES).await? {
         None => Ok(None),
         Some((bytes, _)) => serde_json::from_slice(&bytes)
             .map(Some)
