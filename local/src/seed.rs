@@ -12,9 +12,11 @@ use crate::scenario::{daily_counts, weekly_files, Scenario};
 pub const HISTORY_DAYS: i64 = 728;
 pub const SEED: u64 = 42;
 
-/// The first day of the synthetic timeline (a Monday).
+/// The first day of the synthetic timeline (a Monday). The two years of history end on
+/// 2024-11-25 and the simulated weeks follow, so every ticket is dated in the past of any clock
+/// that runs the demo: StartTraining refuses tickets dated over a day past its clock.
 pub fn origin() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2024, 11, 25).expect("valid date")
+    NaiveDate::from_ymd_opt(2022, 11, 28).expect("valid date")
 }
 
 /// The lake of a local run, written with the harness's context.

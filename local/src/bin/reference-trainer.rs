@@ -10,7 +10,7 @@ use local::forecast::{cross_validate, daily_series, forecast, periods};
 use retrain_core::archive::build_model_tar;
 use retrain_core::aws::s3::{list_csvs_since, put_bytes, read_streaming, FIXED_METRICS_KEY};
 use retrain_core::aws::{ops, Clients};
-use retrain_core::tickets::{count_daily, DailyCounts};
+use retrain_core::tickets::{count_daily, DailyCounts, DateWindow};
 use retrain_core::Worker;
 use serde_json::json;
 
@@ -35,16 +35,42 @@ async fn run() -> Result<(), String> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let s3 = Clients::from_sdk(&sdk).guarded(&TRAINER).s3;
 
+    // The plausible window StartTraining passes; rows dated outside it are not trained on.
+    let date = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .map(|v| {
+                chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d")
+                    .map_err(|e| format!("{name}: {e}"))
+            })
+            .transpose()
+    };
+    let now = chrono::Utc::now();
+    let mut window = DateWindow::at(
+        date("EARLIEST_TICKET_DATE")?.unwrap_or(chrono::NaiveDate::MIN),
+        now,
+    );
+    if let Some(latest) = date("LATEST_TICKET_DATE")? {
+        window.latest = latest;
+    }
     let files = list_csvs_since(&s3, &bucket, &prefix, None)
         .await
         .map_err(|e| e.to_string())?;
     let mut total = DailyCounts::default();
     for f in &files {
-        match read_streaming(&s3, &bucket, &f.key, |r| count_daily(r))
+        match read_streaming(&s3, &bucket, &f.key, move |r| count_daily(r, window))
             .await
             .map_err(|e| e.to_string())?
         {
-            Some(Ok(c)) => total.merge(c),
+            Some(Ok(scan)) => {
+                if let Some((line, why)) = &scan.first_bad {
+                    eprintln!(
+                        "{}: {} rows left out, the first at line {line}: {why}",
+                        f.key, scan.counts.bad_rows
+                    );
+                }
+                total.merge(scan.counts)
+            }
             Some(Err(e)) => eprintln!("skipping {}: {e}", f.key),
             None => {}
         }

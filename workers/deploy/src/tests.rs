@@ -257,7 +257,7 @@ fn state(mape: Value, threshold: f64) -> Value {
             "mape_threshold": threshold, "poll_seconds": 60, "deadline_seconds": 5400,
             "training": {"job_name": JOB, "output_path": "s3://ticket-forecasting-lake/training-output/",
                          "created_at": t0().to_rfc3339(), "adopted": false},
-            "data": {"new_files": 7, "rows": 700, "bad_rows": 0, "bad_files": [], "days": 7,
+            "data": {"new_files": 7, "rows": 700, "bad_rows": 0, "unusable_files": [], "days": 7,
                      "mean_daily_tickets": 100.0, "baseline_mean": 95.0, "relative_change": 0.05,
                      "drift": false, "forced": false, "newest_file": null}
         },

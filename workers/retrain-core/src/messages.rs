@@ -10,6 +10,58 @@ pub const SUBJECT_DEADLINE: &str = "Model Retraining Timed Out";
 pub const SUBJECT_DEPLOY_FAILED: &str = "Model Deployment Failed";
 pub const SUBJECT_PIPELINE_ERROR: &str = "Model Retraining Pipeline Error";
 pub const SUBJECT_DATA_DRIFT: &str = "Data Drift Detected";
+pub const SUBJECT_DATA_UNUSABLE: &str = "Ticket Data Unusable - Retraining Skipped";
+pub const SUBJECT_DATA_QUALITY: &str = "Ticket Data Quality Alert";
+
+fn file_lines(report: &DataReport) -> String {
+    let mut out = String::new();
+    for f in &report.unusable_files {
+        out.push_str(&format!("- {} (unusable): {}\n", f.key, f.reason));
+    }
+    let more = report.unusable_count as usize
+        - report
+            .unusable_files
+            .len()
+            .min(report.unusable_count as usize);
+    if more > 0 {
+        out.push_str(&format!("- ... and {more} more unusable files\n"));
+    }
+    for f in &report.files_with_bad_rows {
+        out.push_str(&format!("- {} (bad rows): {}\n", f.key, f.reason));
+    }
+    out
+}
+
+/// The new files hold no usable row: nothing was trained.
+pub fn data_unusable(report: &DataReport) -> String {
+    format!(
+        "None of the {} new ticket files under bronze/ holds a usable row, so the model was not \
+         retrained and nothing was changed: the serving model stays. Fix or remove these files; \
+         the next run reads them again.\n\n{}",
+        report.new_files,
+        file_lines(report)
+    )
+}
+
+/// Too many bad rows (or unusable files) among the new data; training went on without them.
+pub fn data_quality(report: &DataReport, alert_rate: f64) -> String {
+    format!(
+        "{} of {} new ticket rows are unusable ({}; alert above {:.1}%), {} of them dated outside \
+         the plausible window; {} of {} new files hold no usable row. Training goes on with the \
+         usable rows only.\n\n{}",
+        report.bad_rows,
+        report.rows + report.bad_rows,
+        report
+            .bad_row_rate
+            .map(|r| format!("{:.1}%", r * 100.0))
+            .unwrap_or_else(|| "n/a".into()),
+        alert_rate * 100.0,
+        report.out_of_window_rows,
+        report.unusable_count,
+        report.new_files,
+        file_lines(report)
+    )
+}
 
 pub fn needs_approval(
     mape: f64,

@@ -166,11 +166,33 @@ pub struct TrainingJob {
 /// What StartTraining saw in the new ticket files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct DataReport {
+    /// Ticket files newer than the last training.
     pub new_files: u64,
+    /// Of those, files with at least one usable row: only these count as new data.
+    #[serde(default)]
+    pub usable_files: u64,
+    /// Usable rows (a readable `created_date` inside the plausible window).
     pub rows: u64,
+    /// Rows that cannot be read or dated, or are dated outside the window.
     pub bad_rows: u64,
-    /// Files that could not be read at all (no `created_date` column, not CSV).
-    pub bad_files: Vec<String>,
+    /// Of `bad_rows`: rows dated outside the window.
+    #[serde(default)]
+    pub out_of_window_rows: u64,
+    /// bad_rows / (rows + bad_rows) of the new files.
+    #[serde(default)]
+    pub bad_row_rate: Option<f64>,
+    /// True when the bad-row rate passed `BAD_ROW_ALERT_RATE` or a file was unusable.
+    #[serde(default)]
+    pub quality_alert: bool,
+    /// How many new files hold no usable row.
+    #[serde(default)]
+    pub unusable_count: u64,
+    /// The first of them (at most [`MAX_LISTED_FILES`]) with the reason.
+    #[serde(default)]
+    pub unusable_files: Vec<FileProblem>,
+    /// Usable files with bad rows: the first of them, with their first bad line.
+    #[serde(default)]
+    pub files_with_bad_rows: Vec<FileProblem>,
     pub days: u64,
     pub mean_daily_tickets: Option<f64>,
     pub baseline_mean: Option<f64>,
@@ -179,6 +201,16 @@ pub struct DataReport {
     pub forced: bool,
     /// Newest LastModified of the files read.
     pub newest_file: Option<DateTime<Utc>>,
+}
+
+/// Files listed in a report (the state payload stays far below Step Functions' 256 KiB).
+pub const MAX_LISTED_FILES: usize = 20;
+
+/// A ticket file and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileProblem {
+    pub key: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

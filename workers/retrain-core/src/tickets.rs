@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::excerpt::quote;
 
 pub const DATE_COLUMN: &str = "created_date";
 
@@ -58,53 +60,165 @@ pub fn parse_day(field: &str) -> Option<NaiveDate> {
         .ok()
 }
 
-/// Count one CSV stream. Errors only when the file has no `created_date` column (or no header);
-/// a row that cannot be read or dated is counted in `bad_rows`.
-pub fn count_daily(reader: impl Read) -> Result<DailyCounts, String> {
+/// The days a ticket may plausibly be dated: from the configured earliest day to one day past
+/// the clock (clock skew between the ticket system and AWS).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DateWindow {
+    pub earliest: NaiveDate,
+    pub latest: NaiveDate,
+}
+
+impl DateWindow {
+    pub fn at(earliest: NaiveDate, now: DateTime<Utc>) -> Self {
+        DateWindow {
+            earliest,
+            latest: (now + Duration::days(1)).date_naive(),
+        }
+    }
+
+    /// Why `day` is outside the window, None when inside.
+    fn refuses(&self, day: NaiveDate) -> Option<String> {
+        if day < self.earliest {
+            Some(format!(
+                "dated {day}, before the earliest plausible day {} (EARLIEST_TICKET_DATE)",
+                self.earliest
+            ))
+        } else if day > self.latest {
+            Some(format!(
+                "dated {day}, after the latest plausible day {} (a day past the clock)",
+                self.latest
+            ))
+        } else {
+            None
+        }
+    }
+}
+
+/// One file's scan: its usable rows per day, its bad rows and the first one's line and reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileScan {
+    pub counts: DailyCounts,
+    /// Of `counts.bad_rows`: rows with a readable date outside the window.
+    pub out_of_window: u64,
+    /// The first bad row: its line number (1 is the header) and why.
+    pub first_bad: Option<(u64, String)>,
+    /// The header as read (an excerpt).
+    pub header: String,
+}
+
+impl FileScan {
+    /// Why the file holds nothing to train on, when it holds no usable row.
+    pub fn unusable(&self) -> Option<String> {
+        if self.counts.rows > 0 {
+            return None;
+        }
+        Some(match &self.first_bad {
+            None => format!("header only, no ticket rows (header: {})", self.header),
+            Some((line, why)) => format!(
+                "no usable row: {} bad rows, the first at line {line}: {why} (header: {})",
+                self.counts.bad_rows, self.header
+            ),
+        })
+    }
+
+    fn bad(&mut self, line: u64, why: impl FnOnce() -> String) {
+        self.counts.bad_rows += 1;
+        if self.first_bad.is_none() {
+            self.first_bad = Some((line, why()));
+        }
+    }
+}
+
+/// Count one CSV stream, keeping rows dated inside `window`. `Err` says why the file is not a
+/// ticket CSV at all (empty, binary, no header, no `created_date` column, a read error); a row
+/// that cannot be read or dated, or is dated outside the window, is a bad row.
+pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, String> {
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
         .from_reader(reader);
+    let raw_header = csv
+        .byte_headers()
+        .map_err(|e| format!("unreadable header: {e}"))?
+        .clone();
+    if raw_header.is_empty()
+        || raw_header
+            .iter()
+            .all(|f| f.iter().all(u8::is_ascii_whitespace))
+    {
+        return Err("empty: no header and no rows".into());
+    }
+    if raw_header.iter().any(|f| f.contains(&0)) {
+        return Err("binary, not a CSV text file (NUL bytes in the first line)".into());
+    }
     let headers = csv
         .headers()
-        .map_err(|e| format!("unreadable header: {e}"))?;
+        .map_err(|e| format!("binary or not UTF-8 text (the header is not UTF-8: {e})"))?
+        .clone();
+    let header = quote(&headers.iter().collect::<Vec<_>>().join(","));
     let column = headers
         .iter()
         .position(|h| normalise_header(h) == DATE_COLUMN)
-        .ok_or_else(|| {
-            format!(
-                "no `{DATE_COLUMN}` column (header: {})",
-                headers.iter().collect::<Vec<_>>().join(",")
-            )
-        })?;
-    let mut counts = DailyCounts::default();
+        .ok_or_else(|| format!("no `{DATE_COLUMN}` column (header: {header})"))?;
+    let mut scan = FileScan {
+        header,
+        ..Default::default()
+    };
     let mut record = csv::StringRecord::new();
     loop {
+        let line = csv.position().line();
         match csv.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 if record.iter().all(|f| f.trim().is_empty()) {
                     continue;
                 }
-                match record.get(column).and_then(parse_day) {
-                    Some(day) => {
-                        counts.rows += 1;
-                        *counts.per_day.entry(day).or_default() += 1;
-                    }
-                    None => counts.bad_rows += 1,
+                let line = record.position().map(|p| p.line()).unwrap_or(line);
+                let field = record.get(column).unwrap_or_default();
+                match parse_day(field) {
+                    None => scan.bad(line, || {
+                        format!("no readable `{DATE_COLUMN}`: {}", quote(field))
+                    }),
+                    Some(day) => match window.refuses(day) {
+                        Some(why) => {
+                            scan.out_of_window += 1;
+                            scan.bad(line, || why);
+                        }
+                        None => {
+                            scan.counts.rows += 1;
+                            *scan.counts.per_day.entry(day).or_default() += 1;
+                        }
+                    },
                 }
             }
             // An I/O error ends the stream; a malformed row (e.g. bad UTF-8) is one bad row.
             Err(e) if e.is_io_error() => return Err(format!("read failed: {e}")),
-            Err(_) => counts.bad_rows += 1,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(line);
+                scan.bad(line, || format!("unreadable row: {e}"));
+            }
         }
     }
-    Ok(counts)
+    Ok(scan)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 2000-01-01 to 2026-11-28 (the clock at 2026-11-27).
+    fn window() -> DateWindow {
+        DateWindow::at(
+            day("2000-01-01"),
+            DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    fn count(text: &[u8]) -> Result<DailyCounts, String> {
+        count_daily(text, window()).map(|s| s.counts)
+    }
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -118,7 +232,7 @@ mod tests {
                    3,11/03/2026,low\n\
                    \n\
                    4,2026-11-03,low\n";
-        let c = count_daily(csv.as_bytes()).unwrap();
+        let c = count(csv.as_bytes()).unwrap();
         assert_eq!(c.rows, 4);
         assert_eq!(c.bad_rows, 0);
         assert_eq!(c.per_day[&day("2026-11-02")], 2);
@@ -129,7 +243,7 @@ mod tests {
     #[test]
     fn bad_rows_are_counted_not_fatal() {
         let csv = b"CREATED_DATE,x\n2026-11-02,a\nnot a date,b\n,c\n2026-13-45,d\n\xff\xfe,e\n2026-11-04,f\n";
-        let c = count_daily(&csv[..]).unwrap();
+        let c = count(&csv[..]).unwrap();
         assert_eq!(c.rows, 2);
         assert_eq!(c.bad_rows, 4);
         assert_eq!(c.days(), 2);
@@ -137,20 +251,114 @@ mod tests {
 
     #[test]
     fn a_file_without_the_column_is_an_error() {
-        let e = count_daily("id,opened\n1,2026-11-02\n".as_bytes()).unwrap_err();
+        let e = count(b"id,opened\n1,2026-11-02\n").unwrap_err();
         assert!(e.contains("created_date"), "{e}");
-        assert!(count_daily("".as_bytes()).is_err());
+        assert!(count(b"").is_err());
     }
 
     #[test]
     fn merging_adds_up() {
-        let mut a = count_daily("created_date\n2026-11-02\n2026-11-02\n".as_bytes()).unwrap();
-        a.merge(count_daily("created_date\n2026-11-02\n2026-11-05\nbad\n".as_bytes()).unwrap());
+        let mut a = count(b"created_date\n2026-11-02\n2026-11-02\n").unwrap();
+        a.merge(count(b"created_date\n2026-11-02\n2026-11-05\nbad\n").unwrap());
         assert_eq!(a.per_day[&day("2026-11-02")], 3);
         assert_eq!(a.rows, 4);
         assert_eq!(a.bad_rows, 1);
         assert_eq!(a.mean_daily(), Some(2.0));
         assert_eq!(DailyCounts::default().mean_daily(), None);
+    }
+
+    /// Every kind of file a new week can bring, and what the scan makes of it: refused as a
+    /// whole (the reason), or counted with its usable rows, bad rows and the first bad line.
+    #[test]
+    fn ticket_files_table() {
+        // (case, file, Err substring | (rows, bad rows, first bad line, unusable reason substring))
+        type Expect = Result<(u64, u64, Option<u64>, Option<&'static str>), &'static str>;
+        let cases: Vec<(&str, Vec<u8>, Expect)> = vec![
+            (
+                "good",
+                b"created_date\n2026-11-02\n2026-11-03\n".to_vec(),
+                Ok((2, 0, None, None)),
+            ),
+            ("empty", b"".to_vec(), Err("empty")),
+            ("blank lines", b"\n\n  \n".to_vec(), Err("empty")),
+            (
+                "header only",
+                b"ticket_id,Created Date\n".to_vec(),
+                Ok((0, 0, None, Some("header only"))),
+            ),
+            (
+                "no created_date",
+                b"id,opened_at\n1,2026-11-02\n".to_vec(),
+                Err("no `created_date` column (header: `id,opened_at`)"),
+            ),
+            (
+                "binary",
+                b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(),
+                Err("binary"),
+            ),
+            (
+                "gzip by mistake",
+                vec![0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03],
+                Err("binary"),
+            ),
+            (
+                "only bad dates",
+                b"created_date\nsoon\nn/a\n".to_vec(),
+                Ok((
+                    0,
+                    2,
+                    Some(2),
+                    Some("the first at line 2: no readable `created_date`: `soon`"),
+                )),
+            ),
+            (
+                "decades ahead",
+                b"created_date\n2026-11-02\n2061-03-01\n".to_vec(),
+                Ok((1, 1, Some(3), None)),
+            ),
+            (
+                "only future",
+                b"created_date\n2061-03-01\n".to_vec(),
+                Ok((
+                    0,
+                    1,
+                    Some(2),
+                    Some("after the latest plausible day 2026-11-28"),
+                )),
+            ),
+            (
+                "epoch default",
+                b"created_date\n1970-01-01\n2026-11-02\n".to_vec(),
+                Ok((1, 1, Some(2), None)),
+            ),
+            (
+                "a day of clock skew",
+                b"created_date\n2026-11-28T23:59:00Z\n".to_vec(),
+                Ok((1, 0, None, None)),
+            ),
+            (
+                "bad UTF-8 row",
+                b"created_date,x\n2026-11-02,\xff\n2026-11-02,a\n".to_vec(),
+                Ok((1, 1, Some(2), None)),
+            ),
+        ];
+        for (name, file, expect) in cases {
+            let got = count_daily(&file[..], window());
+            match (got, expect) {
+                (Err(e), Err(says)) => assert!(e.contains(says), "{name}: {e}"),
+                (Ok(s), Ok((rows, bad, first, unusable))) => {
+                    assert_eq!(s.counts.rows, rows, "{name}");
+                    assert_eq!(s.counts.bad_rows, bad, "{name}");
+                    assert_eq!(s.first_bad.as_ref().map(|f| f.0), first, "{name}");
+                    match (s.unusable(), unusable) {
+                        (None, None) => {}
+                        (Some(r), Some(says)) => assert!(r.contains(says), "{name}: {r}"),
+                        (got, want) => panic!("{name}: unusable {got:?}, expected {want:?}"),
+                    }
+                }
+                (got, want) => panic!("{name}: got {got:?}, expected {want:?}"),
+            }
+        }
     }
 
     #[test]

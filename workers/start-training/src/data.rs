@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
-use retrain_core::aws::notify::{publish, put_metric, METRIC_DATA_DRIFT};
+use retrain_core::aws::notify::{publish, put_metric, METRIC_BAD_ROW_RATE, METRIC_DATA_DRIFT};
 use retrain_core::aws::s3::{self, BRONZE_PREFIX, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::drift::data_drift;
 use retrain_core::messages;
-use retrain_core::payload::DataReport;
-use retrain_core::tickets::{count_daily, DailyCounts};
+use retrain_core::payload::{DataReport, FileProblem, MAX_LISTED_FILES};
+use retrain_core::tickets::{count_daily, DailyCounts, DateWindow, FileScan};
 use retrain_core::{Context, Result};
 
 /// Files read at once.
@@ -23,83 +23,157 @@ pub struct Scan {
     pub report: DataReport,
 }
 
-/// List and count the new files, check drift, and alert on drift when `alert` (a re-run that
-/// adopts its job does not alert twice).
+impl Scan {
+    /// New files were listed, but none holds a usable row.
+    pub fn nothing_usable(&self) -> bool {
+        self.new_files > 0 && self.report.usable_files == 0
+    }
+}
+
+/// List and count the new files, check drift and data quality, and alert on either when
+/// `alert` (a re-run that adopts its job does not alert twice).
 pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     let cfg = &ctx.cfg;
     let last: Option<LastTrained> = s3::get_json(&ctx.s3, &cfg.bucket, LAST_TRAINED_KEY).await?;
     let since = last.as_ref().map(LastTrained::trained_at).transpose()?;
     let files = s3::list_csvs_since(&ctx.s3, &cfg.bucket, BRONZE_PREFIX, since).await?;
     info!(files = files.len(), since = ?since, "new ticket files listed");
+    let window = DateWindow::at(cfg.earliest_ticket_date, ctx.now());
 
     // Owned keys and clients: the stream's futures must not borrow from the listing.
     let keys: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
-    let results: Vec<(String, std::result::Result<DailyCounts, String>)> = stream::iter(keys)
+    let mut results: Vec<(String, std::result::Result<FileScan, String>)> = stream::iter(keys)
         .map(|key| {
             let (s3, bucket) = (ctx.s3.clone(), cfg.bucket.clone());
             async move {
-                let counted = s3::read_streaming(&s3, &bucket, &key, |r| count_daily(r)).await?;
+                let counted =
+                    s3::read_streaming(&s3, &bucket, &key, move |r| count_daily(r, window)).await?;
                 // A file deleted between list and read is simply gone.
                 Ok::<_, retrain_core::WorkerError>((
                     key,
-                    counted.unwrap_or_else(|| Ok(DailyCounts::default())),
+                    counted.unwrap_or_else(|| Ok(FileScan::default())),
                 ))
             }
         })
         .buffer_unordered(CONCURRENT_READS)
         .try_collect()
         .await?;
+    results.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut total = DailyCounts::default();
-    let mut bad_files = Vec::new();
+    let mut report = DataReport {
+        new_files: files.len() as u64,
+        forced,
+        newest_file: files.iter().map(|f| f.last_modified).max(),
+        ..Default::default()
+    };
     for (key, counted) in results {
-        match counted {
-            Ok(c) => total.merge(c),
-            Err(reason) => {
-                warn!(key = %key, reason = %reason, "unreadable ticket file skipped");
-                bad_files.push(key);
+        let problem = match counted {
+            Ok(scan) => {
+                report.out_of_window_rows += scan.out_of_window;
+                let unusable = scan.unusable();
+                if unusable.is_none() {
+                    report.usable_files += 1;
+                    if let (Some((line, why)), true) = (
+                        &scan.first_bad,
+                        report.files_with_bad_rows.len() < MAX_LISTED_FILES,
+                    ) {
+                        report.files_with_bad_rows.push(FileProblem {
+                            key: key.clone(),
+                            reason: format!(
+                                "{} bad rows, the first at line {line}: {why}",
+                                scan.counts.bad_rows
+                            ),
+                        });
+                    }
+                }
+                total.merge(scan.counts);
+                unusable
+            }
+            Err(reason) => Some(reason),
+        };
+        if let Some(reason) = problem {
+            warn!(key = %key, reason = %reason, "ticket file holds no usable row");
+            report.unusable_count += 1;
+            if report.unusable_files.len() < MAX_LISTED_FILES {
+                report.unusable_files.push(FileProblem { key, reason });
             }
         }
     }
-    bad_files.sort();
+    report.rows = total.rows;
+    report.bad_rows = total.bad_rows;
+    report.days = total.days();
+    let seen = total.rows + total.bad_rows;
+    report.bad_row_rate = (seen > 0).then(|| total.bad_rows as f64 / seen as f64);
+    report.quality_alert = report.unusable_count > 0
+        || report
+            .bad_row_rate
+            .is_some_and(|r| r > cfg.bad_row_alert_rate);
     if total.bad_rows > 0 {
         warn!(
             bad_rows = total.bad_rows,
-            "rows without a readable created_date were skipped"
+            out_of_window = report.out_of_window_rows,
+            "rows without a usable created_date were left out"
         );
     }
 
     let baseline: Option<Statistics> = s3::get_json(&ctx.s3, &cfg.bucket, STATISTICS_KEY).await?;
     let mean = total.mean_daily();
-    let baseline_mean = baseline.map(|b| b.mean_daily_tickets);
-    let check = data_drift(mean, baseline_mean, cfg.drift_threshold);
-    let report = DataReport {
+    report.mean_daily_tickets = mean;
+    report.baseline_mean = baseline.map(|b| b.mean_daily_tickets);
+    let check = data_drift(mean, report.baseline_mean, cfg.drift_threshold);
+    report.relative_change = check.relative_change;
+    report.drift = check.drift;
+    let scan = Scan {
+        since,
         new_files: files.len() as u64,
-        rows: total.rows,
-        bad_rows: total.bad_rows,
-        bad_files,
-        days: total.days(),
-        mean_daily_tickets: mean,
-        baseline_mean,
-        relative_change: check.relative_change,
-        drift: check.drift,
-        forced,
-        newest_file: files.iter().map(|f| f.last_modified).max(),
+        report,
     };
-    if check.drift && alert {
-        warn!(mean = ?mean, baseline = ?baseline_mean, change = ?check.relative_change, "data drift");
+    if !alert {
+        return Ok(scan);
+    }
+    let report = &scan.report;
+    if let Some(rate) = report.bad_row_rate {
+        put_metric(
+            &ctx.cw,
+            cfg,
+            METRIC_BAD_ROW_RATE,
+            rate * 100.0,
+            StandardUnit::Percent,
+        )
+        .await?;
+    }
+    if scan.nothing_usable() {
+        // The run ends skipped; this alert is the one it sends.
+        publish(
+            &ctx.sns,
+            &cfg.topic_arn,
+            messages::SUBJECT_DATA_UNUSABLE,
+            &messages::data_unusable(report),
+        )
+        .await?;
+        return Ok(scan);
+    }
+    if report.quality_alert {
+        warn!(rate = ?report.bad_row_rate, unusable = report.unusable_count, "data quality");
+        publish(
+            &ctx.sns,
+            &cfg.topic_arn,
+            messages::SUBJECT_DATA_QUALITY,
+            &messages::data_quality(report, cfg.bad_row_alert_rate),
+        )
+        .await?;
+    }
+    if check.drift {
+        warn!(mean = ?mean, baseline = ?report.baseline_mean, change = ?check.relative_change, "data drift");
         put_metric(&ctx.cw, cfg, METRIC_DATA_DRIFT, 1.0, StandardUnit::Count).await?;
         publish(
             &ctx.sns,
             &cfg.topic_arn,
             messages::SUBJECT_DATA_DRIFT,
-            &messages::data_drift(&report, cfg.drift_threshold),
+            &messages::data_drift(report, cfg.drift_threshold),
         )
         .await?;
     }
-    Ok(Scan {
-        since,
-        new_files: files.len() as u64,
-        report,
-    })
+    Ok(scan)
 }

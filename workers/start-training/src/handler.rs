@@ -70,11 +70,30 @@ async fn decide(
     // A retry or redrive of this execution: adopt the job its earlier attempt started.
     let existing = crate::training::find(ctx, job_name).await?;
     let data = crate::data::scan(ctx, request.force, existing.is_none()).await?;
-    if existing.is_none() && data.new_files == 0 && !request.force {
+    if existing.is_none() && !request.force && data.new_files == 0 {
         run.reason = match &data.since {
             Some(t) => format!("no new ticket files under bronze/ since {}", t.to_rfc3339()),
             None => "no ticket files under bronze/".to_string(),
         };
+        run.data = Some(data.report);
+        return Ok(run);
+    }
+    if existing.is_none() && !request.force && data.nothing_usable() {
+        let listed: Vec<String> = data
+            .report
+            .unusable_files
+            .iter()
+            .take(3)
+            .map(|f| format!("{}: {}", f.key, f.reason))
+            .collect();
+        run.reason = retrain_core::excerpt::clip(
+            &format!(
+                "none of the {} new ticket files holds a usable row ({})",
+                data.new_files,
+                listed.join("; ")
+            ),
+            1000,
+        );
         run.data = Some(data.report);
         return Ok(run);
     }
@@ -86,10 +105,13 @@ async fn decide(
     run.action = Action::Train;
     run.reason = if job.adopted {
         "adopted the training job an earlier attempt of this execution started".to_string()
-    } else if data.new_files == 0 {
-        "forced: training without new ticket files".to_string()
+    } else if data.report.usable_files == 0 {
+        "forced: training without new usable ticket files".to_string()
     } else {
-        format!("{} new ticket files", data.new_files)
+        format!(
+            "{} new ticket files with usable rows",
+            data.report.usable_files
+        )
     };
     run.training = Some(job);
     run.data = Some(data.report);

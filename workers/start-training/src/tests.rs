@@ -364,7 +364,15 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
     assert_eq!(env["S3_BUCKET"], "ticket-forecasting-lake");
     assert_eq!(env["EXECUTION_NAME"], EXECUTION);
     assert!(calls.publish.is_empty(), "no drift, no alert");
-    assert!(calls.metrics.is_empty());
+    // Only the bad-row rate (0 %): no drift metric.
+    let names: Vec<_> = calls
+        .metrics
+        .all()
+        .iter()
+        .flat_map(|m| m.metric_data().to_vec())
+        .map(|d| (d.metric_name().unwrap().to_string(), d.value().unwrap()))
+        .collect();
+    assert_eq!(names, vec![("TicketBadRowRate".to_string(), 0.0)]);
     assert!(calls.create_group.is_empty(), "the group exists");
 }
 
@@ -381,7 +389,9 @@ async fn drift_alerts_and_training_goes_on() {
     assert_eq!(data.baseline_mean, Some(4.0));
     assert!((data.relative_change.unwrap() - 1.5).abs() < 1e-9);
 
-    let metric = calls.metrics.one();
+    let metrics = calls.metrics.all();
+    assert_eq!(metrics.len(), 2, "the bad-row rate, then the drift");
+    let metric = &metrics[1];
     assert_eq!(metric.namespace(), Some("MLOps/Forecasting"));
     let datum = &metric.metric_data()[0];
     assert_eq!(datum.metric_name(), Some("DataDrift"));
@@ -498,7 +508,7 @@ async fn training_overrides_reach_the_job() {
 }
 
 #[tokio::test]
-async fn bad_rows_and_bad_files_are_reported_not_fatal() {
+async fn bad_rows_and_unusable_files_are_reported_and_alerted_training_goes_on() {
     let mut world = new_week();
     world.files.push((
         "bronze/broken.csv".into(),
@@ -518,10 +528,174 @@ async fn bad_rows_and_bad_files_are_reported_not_fatal() {
         .unwrap()
         .data
         .unwrap();
-    assert_eq!(data.bad_files, vec!["bronze/broken.csv".to_string()]);
-    assert_eq!(data.bad_rows, 1);
-    assert_eq!(data.rows, 52);
+    assert_eq!(data.unusable_count, 1);
+    assert_eq!(data.unusable_files[0].key, "bronze/broken.csv");
+    assert!(data.unusable_files[0]
+        .reason
+        .contains("no `created_date` column (header: `ticket_id,opened_at`)"));
+    assert_eq!(data.files_with_bad_rows[0].key, "bronze/messy.csv");
+    assert!(
+        data.files_with_bad_rows[0].reason.contains("line 3"),
+        "{:?}",
+        data.files_with_bad_rows
+    );
+    assert_eq!((data.bad_rows, data.rows, data.usable_files), (1, 52, 3));
+    assert!(data.quality_alert);
     assert_eq!(calls.create_job.len(), 1);
+    let alert = calls.publish.one();
+    assert_eq!(alert.subject(), Some("Ticket Data Quality Alert"));
+    let body = alert.message().unwrap();
+    assert!(
+        body.contains("bronze/broken.csv (unusable)")
+            && body.contains("bronze/messy.csv (bad rows)"),
+        "{body}"
+    );
+    let rate = calls
+        .metrics
+        .all()
+        .into_iter()
+        .flat_map(|m| m.metric_data().to_vec())
+        .find(|d| d.metric_name() == Some("TicketBadRowRate"))
+        .expect("the bad-row rate is published");
+    assert!((rate.value().unwrap() - 100.0 / 53.0).abs() < 1e-9);
+}
+
+/// New files that hold nothing to train on: the run is skipped with the reason, one alert
+/// lists the files and why, and nothing is started or moved. Files with some good rows train.
+#[tokio::test]
+async fn ticket_files_table() {
+    const SKIP: &str = "skip";
+    const TRAIN: &str = "train";
+    // (case, the one new file, action, reason says, alert subject)
+    let cases: [(&str, &[u8], &str, &str, Option<&str>); 10] = [
+        (
+            "empty",
+            b"",
+            SKIP,
+            "empty",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "header only",
+            b"ticket_id,created_date\n",
+            SKIP,
+            "header only",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "no created_date column",
+            b"id,Opened\n1,2026-11-20\n",
+            SKIP,
+            "no `created_date` column (header: `id,Opened`)",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "binary",
+            b"PK\x03\x04\0\0\x08\0",
+            SKIP,
+            "binary",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "only bad dates",
+            b"created_date\nn/a\nsoon\n",
+            SKIP,
+            "the first at line 2",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "decades ahead only",
+            b"created_date\n2061-03-01\n",
+            SKIP,
+            "after the latest plausible day 2026-11-23",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "before the earliest day only",
+            b"created_date\n1970-01-01\n",
+            SKIP,
+            "before the earliest plausible day 2000-01-01",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "one row decades ahead among good ones",
+            b"created_date\n2026-11-20\n2026-11-21\n2061-03-01\n",
+            TRAIN,
+            "1 new ticket files with usable rows",
+            Some("Ticket Data Quality Alert"),
+        ),
+        (
+            "a few bad rows, under the alert rate",
+            &{
+                let mut f = tickets(&["2026-11-20", "2026-11-21"], 30).into_bytes();
+                f.extend_from_slice(b"61,not a date,email\n");
+                f
+            },
+            TRAIN,
+            "1 new ticket files with usable rows",
+            None,
+        ),
+        (
+            "tomorrow is clock skew, not a bad row",
+            b"created_date\n2026-11-23T08:00:00Z\n",
+            TRAIN,
+            "1 new ticket files with usable rows",
+            None,
+        ),
+    ];
+    for (name, file, action, says, subject) in cases {
+        let world = World {
+            last_trained: Some(last_trained_at(t0() - Duration::days(7))),
+            statistics: Some(stats(2.0)),
+            files: vec![(
+                "bronze/new.csv".into(),
+                t0() - Duration::days(1),
+                String::from_utf8_lossy(file).into_owned(),
+            )],
+            ..Default::default()
+        };
+        // Binary content is not UTF-8: keep the bytes as they are.
+        let world = if std::str::from_utf8(file).is_err() {
+            world
+        } else {
+            world
+        };
+        let (ctx, calls) = context(world);
+        let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+        let expected = if action == SKIP {
+            Action::Skip
+        } else {
+            Action::Train
+        };
+        assert_eq!(run.action, expected, "{name}: {}", run.reason);
+        assert!(run.reason.contains(says), "{name}: {}", run.reason);
+        let subjects: Vec<String> = calls
+            .publish
+            .all()
+            .iter()
+            .filter_map(|p| p.subject().map(str::to_string))
+            .filter(|s| s != "Data Drift Detected")
+            .collect();
+        assert_eq!(
+            subjects,
+            subject.into_iter().map(String::from).collect::<Vec<_>>(),
+            "{name}"
+        );
+        if action == SKIP {
+            assert!(calls.create_job.is_empty(), "{name}: nothing is trained");
+            assert!(
+                calls.create_group.is_empty(),
+                "{name}: nothing is registered"
+            );
+            let body = calls.publish.one().message().unwrap().to_string();
+            assert!(
+                body.contains("bronze/new.csv (unusable)") && body.contains(says),
+                "{name}: {body}"
+            );
+        } else {
+            assert_eq!(calls.create_job.len(), 1, "{name}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use retrain_core::aws::s3::{BRONZE_PREFIX, TRAINING_OUTPUT_PREFIX};
 use retrain_core::aws::training::{create_training_job, describe_training_job, NewTrainingJob};
 use retrain_core::config::TrainingResources;
 use retrain_core::payload::TrainingJob;
+use retrain_core::tickets::DateWindow;
 use retrain_core::{Context, Result, WorkerError};
 
 /// The job, if an earlier attempt already created it: adopted.
@@ -29,6 +30,9 @@ pub async fn start(
     let cfg = &ctx.cfg;
     // SageMaker writes <output_path><job>/output/model.tar.gz: one prefix per job.
     let output_path = format!("s3://{}/{}", cfg.bucket, TRAINING_OUTPUT_PREFIX);
+    // The same plausible window StartTraining counted with: the trainer drops rows outside it.
+    let window = DateWindow::at(cfg.earliest_ticket_date, ctx.now());
+    let (earliest, latest) = (window.earliest.to_string(), window.latest.to_string());
     let created = create_training_job(
         &ctx.sm,
         &NewTrainingJob {
@@ -41,6 +45,8 @@ pub async fn start(
                 ("S3_BUCKET", &cfg.bucket),
                 ("DATA_PREFIX", BRONZE_PREFIX),
                 ("EXECUTION_NAME", execution),
+                ("EARLIEST_TICKET_DATE", &earliest),
+                ("LATEST_TICKET_DATE", &latest),
             ],
             tags: &[("pipeline", "prophet-retraining"), ("execution", execution)],
         },

@@ -12,6 +12,8 @@ use crate::error::{aws_error, Result, WorkerError};
 pub const METRIC_MAPE: &str = "ModelMAPE";
 pub const METRIC_MODEL_DRIFT: &str = "ModelDriftDetected";
 pub const METRIC_DATA_DRIFT: &str = "DataDrift";
+/// Share of the new ticket rows StartTraining could not use, percent (published every run with new rows).
+pub const METRIC_BAD_ROW_RATE: &str = "TicketBadRowRate";
 pub const DIMENSION: &str = "EndpointName";
 
 /// One datum in `MLOps/Forecasting`, dimension EndpointName (what the alarm watches).
