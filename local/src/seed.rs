@@ -31,6 +31,19 @@ impl Lake<'_> {
             .map_err(|e| e.to_string())
     }
 
+    /// Put one file as it is (a test's malformed ticket file).
+    pub async fn put_file(&self, key: &str, body: &[u8]) -> Result<(), String> {
+        put_bytes(
+            &self.ctx.s3,
+            &self.ctx.cfg.bucket,
+            key,
+            "text/csv",
+            body.to_vec(),
+        )
+        .await
+        .map_err(|e| e.to_string())
+    }
+
     async fn put(&self, key: &str, body: String) -> Result<(), String> {
         put_bytes(
             &self.ctx.s3,
