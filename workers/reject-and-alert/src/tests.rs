@@ -360,6 +360,55 @@ async fn a_caught_error_is_reported() {
 }
 
 #[tokio::test]
+async fn an_implausibly_low_mape_waits_for_a_person_with_its_own_alert() {
+    let (ctx, calls) = context(WORLD);
+    let out = handle(&ctx, request("implausible_mape", state(json!(0.25))))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.subject,
+        "Model MAPE Implausibly Low - Manual Review Needed"
+    );
+    let reg = calls.register.one();
+    assert_eq!(
+        reg.model_approval_status(),
+        Some(&ModelApprovalStatus::PendingManualApproval)
+    );
+    let body = calls.publish.one().message().unwrap().to_string();
+    assert!(
+        body.contains("0.25%") && body.contains("check the trainer's units and data"),
+        "{body}"
+    );
+    assert!(calls.metrics.is_empty(), "an implausible MAPE is not drift");
+    // The mode must fit the MAPE: 10 % is not implausible.
+    let (ctx, calls) = context(WORLD);
+    let err = handle(&ctx, request("implausible_mape", state(json!(10.0))))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
+    assert!(calls.register.is_empty() && calls.publish.is_empty());
+}
+
+#[tokio::test]
+async fn a_failure_alert_with_a_huge_cause_still_goes_out() {
+    let (ctx, calls) = context(WORLD);
+    let cause = format!("States.Runtime: {}", "x".repeat(1 << 20));
+    let ev = json!({"mode": "error", "execution": "exec-9",
+                    "error": {"Error": "States.Runtime", "Cause": cause}});
+    handle(&ctx, ev).await.unwrap();
+    let sent = calls.publish.one();
+    let body = sent.message().unwrap();
+    assert!(body.len() < 8 * 1024, "{} bytes", body.len());
+    assert!(body.contains("bytes in all"), "the cut is stated");
+    assert!(
+        body.contains("Still serving: "),
+        "the tail of the alert is kept"
+    );
+    let subject = sent.subject().unwrap();
+    assert!(subject.len() < 100 && !subject.contains('\n'));
+}
+
+#[tokio::test]
 async fn a_mode_that_does_not_fit_the_state_changes_nothing() {
     let (ctx, calls) = context(WORLD);
     let err = handle(&ctx, request("rejected", state(json!(10.0))))

@@ -507,6 +507,72 @@ mod tests {
         }
     }
 
+    /// The configuration family of the refusals: every variable against the rule AWS (or the
+    /// pipeline) applies, each refusal naming the variable and saying why.
+    #[test]
+    fn configuration_table() {
+        let huge = "9".repeat(1 << 20);
+        let cases: Vec<(&str, &str, &str)> = vec![
+            ("SAGEMAKER_ROLE", "arn:aws:iam::1234:role/r", "IAM role ARN"),
+            (
+                "SAGEMAKER_ROLE",
+                "arn:aws:iam::123456789012:user/u",
+                "IAM role ARN",
+            ),
+            (
+                "SNS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:a.b",
+                "SNS topic ARN",
+            ),
+            (
+                "SNS_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:123456789012:t",
+                "the topic is in eu-west-1",
+            ),
+            (
+                "ECR_IMAGE_URI",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/Prophet:latest",
+                "lower-case",
+            ),
+            ("ECR_IMAGE_URI", "repo:tag with space", "no whitespace"),
+            ("ENDPOINT_NAME", "prophet_endpoint", "SageMaker name"),
+            ("MODEL_PACKAGE_GROUP", "-models", "SageMaker name"),
+            ("MAPE_PLAUSIBILITY_FLOOR", "20", "below MAPE_THRESHOLD"),
+            ("MAPE_PLAUSIBILITY_FLOOR", "-1", "at least 0"),
+            ("BAD_ROW_ALERT_RATE", "5", "outside [0, 1]"),
+            ("EARLIEST_TICKET_DATE", "2000/01/01", "YYYY-MM-DD"),
+            ("S3_BUCKET", "Ticket_Lake", "bucket name"),
+            ("TRAINING_INSTANCE_TYPE", "ml.m5.huge", "ml.m5.large"),
+            ("ROLLBACK_ALARMS", "a,b,c,d,e,f,g,h,i,j,k", "at most 10"),
+            ("MAPE_THRESHOLD", &huge, "bytes)"),
+        ];
+        for (var, value, says) in cases {
+            let lookup = env(&[(var, value), ("AWS_REGION", "us-east-1")]);
+            match Config::from_lookup(lookup) {
+                Err(e @ WorkerError::Config { .. }) => {
+                    let WorkerError::Config { var: v, reason } = &e else {
+                        unreachable!()
+                    };
+                    assert_eq!(v, var, "{value}");
+                    assert!(reason.contains(says), "{var}: {reason}");
+                    assert!(
+                        e.to_string().len() < 700,
+                        "{var}: the error quotes an excerpt"
+                    );
+                }
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+        let ok = Config::from_lookup(env(&[
+            ("AWS_REGION", "us-east-1"),
+            ("EARLIEST_TICKET_DATE", "2015-06-01"),
+            ("MAPE_PLAUSIBILITY_FLOOR", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(ok.earliest_ticket_date.to_string(), "2015-06-01");
+        assert_eq!(ok.mape_floor, 0.0);
+    }
+
     #[test]
     fn overrides_are_read() {
         let c = Config::from_lookup(env(&[

@@ -1,5 +1,6 @@
 //! The text of every alert. Subjects are the users' contract (they filter mail on them).
 
+use crate::excerpt::clip;
 use crate::payload::DataReport;
 
 pub const SUBJECT_NEEDS_APPROVAL: &str = "Model Needs Manual Approval";
@@ -115,6 +116,7 @@ pub fn mape_implausible(
 }
 
 pub fn training_failed(job: &str, status: &str, reason: &str, serving: &str) -> String {
+    let reason = clip(reason, MAX_ALERT_CAUSE_CHARS);
     format!(
         "Training job {job} ended {status}: {reason}\n\nStill serving: {serving}\nNothing was deployed."
     )
@@ -133,7 +135,12 @@ pub fn deploy_failed(endpoint: &str, status: &str, reason: &str, serving: &str) 
     )
 }
 
+/// The longest cause a failure alert quotes: the execution's own cause may be up to 32,768
+/// characters (Step Functions' limit); the alert stays readable and far inside SNS's 256 KiB.
+pub const MAX_ALERT_CAUSE_CHARS: usize = 4000;
+
 pub fn pipeline_error(execution: &str, error: &str, cause: &str, serving: &str) -> String {
+    let (error, cause) = (clip(error, 200), clip(cause, MAX_ALERT_CAUSE_CHARS));
     format!(
         "Execution {execution} failed: {error}: {cause}\n\nStill serving: {serving}\n\
          Fix the cause, then redrive the execution from the Step Functions console."
