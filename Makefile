@@ -2,7 +2,7 @@
 SCENARIO ?= normal
 WEEKS ?= 1
 
-.PHONY: demo setup test ci lambda
+.PHONY: demo setup test ci lambda bench-memory
 
 setup:
 	tools/setup.sh
@@ -17,6 +17,12 @@ demo: setup
 # scenarios against the emulator.
 test: setup
 	cargo test --workspace
+
+# Peak memory of StartTraining and EvaluateMape on 200 MB documents against the emulator, beside
+# reading the same objects whole (release build; writes target/bench/memory.json).
+bench-memory: setup
+	cargo build --release --workspace --bins --quiet
+	target/release/memory-bench --size-mb 200
 
 lambda: setup
 	tools/lambda-build.sh
