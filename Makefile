@@ -1,6 +1,9 @@
 # The project's commands. `make demo` is the first one to run.
 SCENARIO ?= normal
 WEEKS ?= 1
+# The shell command training jobs run; empty: the Rust reference trainer. The Prophet example:
+# TRAINING_COMMAND='.venv-prophet/bin/python examples/prophet-trainer/train.py'
+TRAINING_COMMAND ?=
 
 .PHONY: demo setup test ci lambda bench-memory
 
@@ -11,7 +14,8 @@ setup:
 # regime-change | no-new-data | short-history, WEEKS=n runs week after week on the same state.
 demo: setup
 	cargo build --workspace --bins --quiet
-	target/debug/local-run --scenario $(SCENARIO) --weeks $(WEEKS)
+	target/debug/local-run --scenario $(SCENARIO) --weeks $(WEEKS) \
+	  $(if $(TRAINING_COMMAND),--training-command '$(TRAINING_COMMAND)')
 
 # Every test: unit, mocked AWS, every path of the state machine, the template, and the
 # scenarios against the emulator.

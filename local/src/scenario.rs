@@ -19,14 +19,19 @@ pub enum Scenario {
     NoNewData,
     /// A new lake with a month of data: MAPE unknown: registered for manual approval.
     ShortHistory,
+    /// A normal week, but its files come as they do from several exports: header case and
+    /// spaces, a byte-order mark, CRLF, timestamps with and without a zone, a few bad rows and
+    /// an empty file. StartTraining counts what it can and alerts on data quality.
+    MessyFiles,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::Normal,
         Scenario::RegimeChange,
         Scenario::NoNewData,
         Scenario::ShortHistory,
+        Scenario::MessyFiles,
     ];
 
     pub fn name(self) -> &'static str {
@@ -35,6 +40,7 @@ impl Scenario {
             Scenario::RegimeChange => "regime-change",
             Scenario::NoNewData => "no-new-data",
             Scenario::ShortHistory => "short-history",
+            Scenario::MessyFiles => "messy-files",
         }
     }
 
@@ -93,32 +99,66 @@ pub fn daily_counts(
         .collect()
 }
 
-/// One CSV: a row per ticket. Header style varies by `style` (the files in the lake do).
-pub fn csv(days: &[(NaiveDate, u32)], style: usize, seed: u64) -> String {
-    let headers = [
+/// One CSV in the users' format: a row per ticket, the header `ticket_id,created_date,channel,
+/// priority`, calendar dates (`2024-11-25`): what a trainer written against their exports reads.
+pub fn csv(days: &[(NaiveDate, u32)], seed: u64) -> String {
+    rows(
+        days,
+        seed,
         "ticket_id,created_date,channel,priority",
+        "\n",
+        |d, _| d.to_string(),
+    )
+}
+
+/// The same tickets as exports of another system write them: `variant` picks the header style
+/// (case, spaces, a byte-order mark), line endings and timestamps (naive, `Z`, US dates).
+pub fn messy_csv(days: &[(NaiveDate, u32)], variant: usize, seed: u64) -> String {
+    let headers = [
         "Ticket ID,Created Date,Channel,Priority",
-        "id, CREATED_DATE ,channel,priority",
+        "\u{feff}id, CREATED_DATE ,channel,priority",
+        "ticket-id,created-date,channel,priority",
     ];
+    let eol = if variant.is_multiple_of(2) {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    rows(
+        days,
+        seed,
+        headers[variant % headers.len()],
+        eol,
+        |d, (h, m, s)| match variant % 3 {
+            0 => format!("{d} {h:02}:{m:02}:{s:02}"),
+            1 => format!("{d}T{h:02}:{m:02}:{s:02}Z"),
+            _ => d.format("%m/%d/%Y").to_string(),
+        },
+    )
+}
+
+fn rows(
+    days: &[(NaiveDate, u32)],
+    seed: u64,
+    header: &str,
+    eol: &str,
+    stamp: impl Fn(NaiveDate, (u32, u32, u32)) -> String,
+) -> String {
     let channels = ["email", "chat", "phone", "web"];
     let priorities = ["low", "normal", "high"];
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut out =
         String::with_capacity(days.iter().map(|(_, n)| *n as usize * 48).sum::<usize>() + 64);
-    out.push_str(headers[style % headers.len()]);
-    out.push('\n');
+    out.push_str(header);
+    out.push_str(eol);
     let mut id = seed * 1_000_000;
     for (d, n) in days {
         for _ in 0..*n {
             id += 1;
-            let (h, m, s) = (rng.u32(7..22), rng.u32(0..60), rng.u32(0..60));
-            let stamp = if style.is_multiple_of(2) {
-                format!("{d} {h:02}:{m:02}:{s:02}")
-            } else {
-                format!("{d}T{h:02}:{m:02}:{s:02}Z")
-            };
+            let time = (rng.u32(7..22), rng.u32(0..60), rng.u32(0..60));
             out.push_str(&format!(
-                "{id},{stamp},{},{}\n",
+                "{id},{},{},{}{eol}",
+                stamp(*d, time),
                 channels[rng.usize(..channels.len())],
                 priorities[rng.usize(..priorities.len())]
             ));
@@ -127,7 +167,7 @@ pub fn csv(days: &[(NaiveDate, u32)], style: usize, seed: u64) -> String {
     out
 }
 
-/// Split a series into weekly files: (key, csv).
+/// Split a series into weekly files in the users' format: (key, csv).
 pub fn weekly_files(series: &[(NaiveDate, u32)], seed: u64) -> Vec<(String, String)> {
     series
         .chunks(7)
@@ -136,10 +176,33 @@ pub fn weekly_files(series: &[(NaiveDate, u32)], seed: u64) -> Vec<(String, Stri
             let first = week[0].0;
             (
                 format!("bronze/tickets-{first}.csv"),
-                csv(week, i, seed + i as u64),
+                csv(week, seed + i as u64),
             )
         })
         .collect()
+}
+
+/// A week as `messy-files` brings it: a file per day in rotating export styles, one with a few
+/// bad rows, and an empty export. (key, csv)
+pub fn messy_week(week: &[(NaiveDate, u32)], seed: u64) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = week
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            (
+                format!("bronze/export-{}.csv", day.0),
+                messy_csv(std::slice::from_ref(day), i, seed + i as u64),
+            )
+        })
+        .collect();
+    if let Some((_, text)) = files.last_mut() {
+        text.push_str("999999999,not a date,email,low\n999999998,,chat,high\n");
+    }
+    files.push((
+        format!("bronze/export-{}-empty.csv", week[0].0),
+        String::new(),
+    ));
+    files
 }
 
 #[cfg(test)]
@@ -176,22 +239,54 @@ mod tests {
         );
     }
 
+    fn window() -> retrain_core::tickets::DateWindow {
+        retrain_core::tickets::DateWindow {
+            earliest: d("2000-01-01"),
+            latest: d("2100-01-01"),
+        }
+    }
+
     #[test]
     fn csv_files_count_back_to_the_series() {
         let s = daily_counts(d("2026-01-05"), 14, 3, None);
-        for (style, (_, text)) in weekly_files(&s, 9).iter().enumerate() {
-            let window = retrain_core::tickets::DateWindow {
-                earliest: d("2000-01-01"),
-                latest: d("2100-01-01"),
-            };
-            let counts = count_daily(text.as_bytes(), window).unwrap().counts;
-            assert_eq!(counts.bad_rows, 0, "style {style}");
-            let week: u64 = s[style * 7..style * 7 + 7]
-                .iter()
-                .map(|(_, n)| *n as u64)
-                .sum();
+        for (i, (_, text)) in weekly_files(&s, 9).iter().enumerate() {
+            // The users' format: the header lower-and-strip maps exactly, calendar dates.
+            let first = text.lines().nth(1).unwrap();
+            assert_eq!(
+                text.lines().next(),
+                Some("ticket_id,created_date,channel,priority")
+            );
+            assert_eq!(first.split(',').nth(1).unwrap().len(), 10, "{first}");
+            let counts = count_daily(text.as_bytes(), window()).unwrap().counts;
+            assert_eq!(counts.bad_rows, 0, "file {i}");
+            let week: u64 = s[i * 7..i * 7 + 7].iter().map(|(_, n)| *n as u64).sum();
             assert_eq!(counts.rows, week);
         }
+    }
+
+    #[test]
+    fn messy_files_hold_the_same_tickets_and_their_stated_defects() {
+        let s = daily_counts(d("2026-01-05"), 7, 3, None);
+        let files = messy_week(&s, 9);
+        assert_eq!(files.len(), 8);
+        let mut rows = 0;
+        let mut bad = 0;
+        for (key, text) in &files {
+            match count_daily(text.as_bytes(), window()) {
+                Ok(scan) => {
+                    rows += scan.counts.rows;
+                    bad += scan.counts.bad_rows;
+                }
+                Err(e) => assert!(
+                    key.ends_with("-empty.csv") && e.contains("empty"),
+                    "{key}: {e}"
+                ),
+            }
+        }
+        assert_eq!(rows, s.iter().map(|(_, n)| *n as u64).sum::<u64>());
+        assert_eq!(bad, 2);
+        assert!(files.iter().any(|(_, t)| t.starts_with('\u{feff}')));
+        assert!(files.iter().any(|(_, t)| t.contains("\r\n")));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use retrain_core::aws::s3::{create_bucket, put_bytes, put_json, LAST_TRAINED_KEY
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::Context;
 
-use crate::scenario::{daily_counts, weekly_files, Scenario};
+use crate::scenario::{daily_counts, messy_week, weekly_files, Scenario};
 
 /// Days of history a lake has before the first run (two years).
 pub const HISTORY_DAYS: i64 = 728;
@@ -152,6 +152,23 @@ pub async fn prepare(lake: &Lake<'_>, scenario: Scenario, week: i64) -> Result<S
             let n = lake.upload_days(week_start, 21, Some(week_start)).await?;
             said.push(format!(
                 "three new weeks after a regime change: {n} tickets"
+            ));
+        }
+        Scenario::MessyFiles => {
+            let series = daily_counts(
+                origin() + Duration::days(week_start),
+                7,
+                SEED + week_start as u64,
+                None,
+            );
+            let files = messy_week(&series, SEED + week_start as u64);
+            for (key, csv) in &files {
+                lake.put_file(key, csv.as_bytes()).await?;
+            }
+            said.push(format!(
+                "a normal week as {} messy exports: {} tickets, 2 bad rows, 1 empty file",
+                files.len(),
+                series.iter().map(|(_, n)| *n as u64).sum::<u64>()
             ));
         }
         Scenario::NoNewData => said.push("no new files".into()),

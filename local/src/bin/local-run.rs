@@ -19,12 +19,40 @@ use serde_json::json;
 #[derive(Parser)]
 #[command(about = "Run the retraining pipeline locally against an AWS emulator")]
 struct Args {
-    /// normal (deploys), regime-change (drift, rejected), no-new-data (skipped), short-history (MAPE unknown)
+    /// normal (deploys), regime-change (drift, rejected), no-new-data (skipped), short-history
+    /// (MAPE unknown), messy-files (a normal week as messy exports: data-quality alert)
     #[arg(long, default_value = "normal")]
     scenario: String,
     /// Weekly runs in a row against the same emulator state.
     #[arg(long, default_value_t = 1)]
     weeks: i64,
+    /// The shell command each training job runs (the training container's `train`), e.g.
+    /// `.venv-prophet/bin/python examples/prophet-trainer/train.py`. Default: the Rust
+    /// reference trainer beside this binary.
+    #[arg(long)]
+    training_command: Option<String>,
+}
+
+/// The first word of a shell command, when it names no program that exists: the error to show.
+fn missing_program(command: &str) -> Option<String> {
+    let program = command.split_whitespace().next()?;
+    let found = if program.contains('/') {
+        std::path::Path::new(program).is_file()
+    } else {
+        std::env::var_os("PATH").is_some_and(|paths| {
+            std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())
+        })
+    };
+    (!found).then(|| {
+        format!(
+            "the training command `{command}` names `{program}`, which does not exist{}",
+            if program.contains(".venv") {
+                " (run tools/setup.sh to make the venvs)"
+            } else {
+                ""
+            }
+        )
+    })
 }
 
 fn progress(started: Instant) -> asl_executor::Observer {
@@ -113,24 +141,48 @@ async fn main() {
         eprintln!("unknown scenario `{}`; one of {names:?}", args.scenario);
         std::process::exit(2);
     };
-    if let Err(e) = run(scenario, args.weeks).await {
-        eprintln!("local run failed: {e}");
-        std::process::exit(1);
+    match run(scenario, args.weeks, args.training_command).await {
+        Ok(0) => {}
+        Ok(failed) => {
+            eprintln!("local run: {failed} execution(s) failed (see FAILED above)");
+            std::process::exit(1);
+        }
+        Err(e) => {
+            eprintln!("local run failed: {e}");
+            std::process::exit(1);
+        }
     }
 }
 
-async fn run(scenario: Scenario, weeks: i64) -> Result<(), String> {
-    let trainer = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .with_file_name("reference-trainer");
-    if !trainer.exists() {
-        return Err(format!(
-            "{} is missing: build it with `cargo build --workspace --bins`",
-            trainer.display()
-        ));
+/// Run the weeks; the number of executions that failed.
+async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<usize, String> {
+    let command = match command.filter(|c| !c.trim().is_empty()) {
+        Some(c) => c,
+        None => {
+            let trainer = std::env::current_exe()
+                .map_err(|e| e.to_string())?
+                .with_file_name("reference-trainer");
+            if !trainer.exists() {
+                return Err(format!(
+                    "{} is missing: build it with `cargo build --workspace --bins`",
+                    trainer.display()
+                ));
+            }
+            trainer.display().to_string()
+        }
+    };
+    if let Some(e) = missing_program(&command) {
+        return Err(e);
     }
+    println!("training command: {command}");
+    // Jobs run in a directory of their own: relative paths in the command are this directory's.
+    let here = std::env::current_dir().map_err(|e| e.to_string())?;
+    let in_here = format!(
+        "cd '{}' && {command}",
+        here.display().to_string().replace('\'', r"'\''")
+    );
     let started = Instant::now();
-    let emulator = Emulator::start(&trainer.display().to_string())?;
+    let emulator = Emulator::start(&in_here)?;
     println!(
         "emulator on {} (log {})",
         emulator.url,
@@ -145,6 +197,7 @@ async fn run(scenario: Scenario, weeks: i64) -> Result<(), String> {
         Arc::new(Faults::default()),
         Some(progress(started)),
     );
+    let mut failed = 0;
     for week in 1..=weeks {
         let said = prepare(&lake, scenario, week).await?;
         println!("\n== week {week} ({}): {said}", scenario.name());
@@ -165,8 +218,16 @@ async fn run(scenario: Scenario, weeks: i64) -> Result<(), String> {
             exec.status,
             exec.duration().as_secs_f64()
         );
-        if exec.status == Status::Failed && end == "StartTraining" {
-            return Err(format!("{:?}: {:?}", exec.error, exec.cause));
+        if exec.status != Status::Succeeded {
+            failed += 1;
+            println!(
+                "== week {week} FAILED: {}: {}",
+                exec.error.as_deref().unwrap_or("?"),
+                exec.cause.as_deref().unwrap_or("")
+            );
+            if end == "StartTraining" {
+                break;
+            }
         }
     }
     let state = emulator.state()?;
@@ -176,5 +237,5 @@ async fn run(scenario: Scenario, weeks: i64) -> Result<(), String> {
         started.elapsed().as_secs_f64(),
         r.render()
     );
-    Ok(())
+    Ok(failed)
 }
