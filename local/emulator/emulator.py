@@ -188,7 +188,7 @@ def _finish_training_job(job: FakeTrainingJob, status: str, secondary: str,
         seconds = int((job.training_end_time - job.training_start_time).total_seconds())
         job.training_time_in_seconds = job.billable_time_in_seconds = max(seconds, 1)
     if failure_reason:
-        job.failure_reason = failure_reason[-1024:]  # AWS limit
+        job.failure_reason = failure_reason[:1024]  # AWS limit; the explanation comes first
     job.training_job_status = status
 
 
@@ -277,14 +277,41 @@ def _run_command(command: str, env: dict[str, str], cwd: str, timeout: float,
     timer = threading.Timer(timeout, kill)
     timer.daemon = True
     timer.start()
-    tail: collections.deque[str] = collections.deque(maxlen=20)
+    lines: collections.deque[str] = collections.deque(maxlen=5000)
     assert proc.stdout is not None
     for line in proc.stdout:
         sys.stderr.write(f"[training {label}] {line}")
-        tail.append(line.rstrip("\n"))
+        lines.append(line.rstrip("\n"))
     returncode = proc.wait()
     timer.cancel()
-    return (None if timed_out.is_set() else returncode), "\n".join(tail)
+    return (None if timed_out.is_set() else returncode), failure_summary(list(lines))
+
+
+# `ValueError: ...`, `pandas.errors.EmptyDataError: ...`, `KeyError: 'created_date'`: the line
+# a Python traceback ends with; also any line that says error or failed.
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b|Traceback)")
+_SAYS_FAILURE = re.compile(r"\b(error|failed|failure|fatal|panicked)\b", re.IGNORECASE)
+
+
+def failure_summary(lines: list[str], limit: int = 1024) -> str:
+    """What a failed job's output says about its failure, within `limit` characters: the lines
+    that explain it (exception lines, lines saying error or failed; the last few of them, most
+    recent last), then the last lines of output, never the same line twice."""
+    explaining = [l for l in lines
+                  if (_EXCEPTION_LINE.match(l) and not l.startswith("Traceback"))
+                  or _SAYS_FAILURE.search(l)]
+    chosen: list[str] = []
+    for line in explaining[-4:] + lines[-6:]:
+        line = line.strip()
+        if line and line not in chosen:
+            chosen.append(line)
+    out = ""
+    for line in chosen:
+        piece = line if not out else f" | {line}"
+        if len(out) + len(piece) > limit:
+            break
+        out += piece
+    return out or "no output"
 
 
 def _upload_model(account_id: str, job: FakeTrainingJob, model_dir: str) -> str:

@@ -134,6 +134,28 @@ def test_training_job_failure_and_duplicate(url):
     assert "already exists" in message
 
 
+def test_the_failure_reason_keeps_the_lines_that_explain_it():
+    from emulator import failure_summary
+    traceback = [
+        "INFO train: 12 files",
+        "Traceback (most recent call last):",
+        '  File "/opt/program/train", line 80, in <module>',
+        "    main()",
+        *[f"  frame {i}" for i in range(40)],
+        "KeyError: 'created_date'",
+        "During handling of the above exception, another exception occurred:",
+        *[f"  cleanup {i}" for i in range(30)],
+    ]
+    reason = failure_summary(traceback)
+    assert reason.startswith("KeyError: 'created_date'"), reason
+    assert "cleanup 29" in reason, "the tail follows"
+    assert len(reason) <= 1024
+    long = ["x" * 5000, "ValueError: " + "y" * 3000]
+    assert len(failure_summary(long)) <= 1024
+    assert failure_summary([]) == "no output"
+    assert failure_summary(["training failed: no ticket files"]).startswith("training failed")
+
+
 def test_missing_resources_are_not_found(url):
     sm = client(url, "sagemaker")
     for call, fragment in [

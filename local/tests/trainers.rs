@@ -1,0 +1,114 @@
+//! The training command is the user's choice: the Prophet example trainer (Python, the
+//! contract's reference implementation) through the whole pipeline against the emulator, and a
+//! failing command through `local-run`, which must fail loudly with the reason.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use asl_executor::{Event, Status};
+use local::emulator::{repo_root, Emulator};
+use local::harness;
+use local::pipeline::{Faults, Pipeline};
+use local::scenario::Scenario;
+use local::seed::{prepare, Lake};
+use retrain_core::archive::metrics_from_model_tar;
+use retrain_core::aws::s3::{parse_uri, read_streaming};
+use serde_json::{json, Value};
+
+fn prophet_command() -> String {
+    let root = repo_root();
+    let python = root.join(".venv-prophet/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run tools/setup.sh",
+        python.display()
+    );
+    format!(
+        "{} {}",
+        python.display(),
+        root.join("examples/prophet-trainer/train.py").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
+    let emulator = Emulator::start(&prophet_command()).expect("emulator (run tools/setup.sh)");
+    let sdk = emulator.sdk_config(harness::HARNESS.name).await;
+    let harness = harness::connect(&sdk).await.unwrap();
+    prepare(&Lake { ctx: &harness }, Scenario::Normal, 1)
+        .await
+        .unwrap();
+    let pipeline = Pipeline::new(&sdk, &harness.cfg, Arc::new(Faults::default()), None);
+    let exec = pipeline
+        .run("prophet-normal", json!({"poll_seconds": 1}))
+        .await;
+    assert_eq!(
+        exec.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    let output = |state: &str| -> Value {
+        exec.history
+            .iter()
+            .rev()
+            .find_map(|e| match &e.event {
+                Event::TaskSucceeded { state: s, output } if s == state => Some(output.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{state} never succeeded"))
+    };
+    // The MAPE the trainer wrote into its own archive is the MAPE EvaluateMape read.
+    let job = output("CheckStatus");
+    let (bucket, key) = parse_uri(job["model_artifact"].as_str().unwrap()).unwrap();
+    let written = read_streaming(&harness.s3, &bucket, &key, metrics_from_model_tar)
+        .await
+        .unwrap()
+        .expect("the archive exists")
+        .unwrap()
+        .expect("the archive holds metrics.json");
+    let written: Value = serde_json::from_slice(&written).unwrap();
+    let evaluation = output("EvaluateMape");
+    assert_eq!(evaluation["source"], "job_artifact");
+    let mape = evaluation["mape"].as_f64().expect("a known MAPE");
+    assert_eq!(Some(mape), written["mape"].as_f64());
+    assert!(written["rmse"].as_f64().is_some() && written["mae"].as_f64().is_some());
+    // And the decision that follows: the normal week deploys with Prophet too (README states
+    // each scenario's outcome per trainer).
+    assert!((1.0..20.0).contains(&mape), "MAPE {mape}");
+    assert_eq!(exec.states_entered().last(), Some(&"Deployed"));
+}
+
+#[test]
+fn a_failing_training_command_fails_the_local_run_with_its_reason() {
+    let dir = std::env::temp_dir().join(format!("failing-trainer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("train.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'Traceback (most recent call last):'\n\
+         echo '  File \"train.py\", line 3'\n\
+         echo \"KeyError: 'created_date'\" >&2\n\
+         for i in 1 2 3 4 5 6 7 8 9 10; do echo \"cleanup $i\"; done\nexit 3\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_local-run"))
+        .args(["--training-command", &format!("sh {}", script.display())])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("FAILED") && stdout.contains("KeyError: 'created_date'"),
+        "{stdout}"
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_local-run"))
+        .args(["--training-command", "/nonexistent/python train.py"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr)
+        .contains("`/nonexistent/python`, which does not exist"));
+    let _ = std::fs::remove_dir_all(dir);
+}
