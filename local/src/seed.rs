@@ -2,6 +2,13 @@
 //! and what an earlier run would have left (`Model/last_trained.json`, `statistics/latest.json`).
 
 use chrono::{Duration, NaiveDate, Utc};
+use retrain_core::archive::build_model_tar;
+use retrain_core::aws::endpoint::describe_endpoint;
+use retrain_core::aws::registry::ensure_group;
+use retrain_core::aws::Clients;
+use serde_json::json;
+
+use crate::emulator::identity;
 use retrain_core::aws::s3::{create_bucket, put_bytes, put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::Context;
@@ -19,10 +26,17 @@ pub fn origin() -> NaiveDate {
     NaiveDate::from_ymd_opt(2022, 11, 28).expect("valid date")
 }
 
-/// The lake of a local run, written with the harness's context.
+/// The lake of a local run, written with the harness's context. `sdk` is the emulator's SDK
+/// configuration: the model an earlier run deployed is deployed by the Deploy worker itself.
 pub struct Lake<'a> {
     pub ctx: &'a Context,
+    pub sdk: &'a aws_config::SdkConfig,
 }
+
+/// The training job of the run before the first one (its model serves when a lake starts).
+pub const PREVIOUS_JOB: &str = "prophet-retrain-previous-run";
+/// Its MAPE, as `Model/last_trained.json` records it.
+pub const PREVIOUS_MAPE: f64 = 9.8;
 
 impl Lake<'_> {
     pub async fn create_bucket(&self) -> Result<(), String> {
@@ -73,9 +87,93 @@ impl Lake<'_> {
         Ok(series.iter().map(|(_, n)| *n as u64).sum())
     }
 
-    /// What a previous run that deployed would have left: `trained_at` now (every file uploaded
-    /// so far is old data), and the drift baseline of the last four weeks of history.
+    /// The model an earlier run deployed, serving: its archive, version (Approved), model,
+    /// endpoint config and endpoint, made by the Deploy worker from that run's state, then
+    /// waited for until InService. Returns what `Model/last_trained.json` records of it.
+    async fn previous_model(&self) -> Result<LastTrained, String> {
+        let cfg = &self.ctx.cfg;
+        let artifact_key = format!("training-output/{PREVIOUS_JOB}/output/model.tar.gz");
+        let metrics = format!(r#"{{"mape": {PREVIOUS_MAPE}, "rmse": 20.0, "mae": 15.0}}"#);
+        let archive = build_model_tar(&[
+            (
+                "model.json",
+                br#"{"model": "the model an earlier run deployed"}"#,
+            ),
+            ("metrics.json", metrics.as_bytes()),
+        ]);
+        put_bytes(
+            &self.ctx.s3,
+            &cfg.bucket,
+            &artifact_key,
+            "application/gzip",
+            archive,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let started = Utc::now() - Duration::days(7);
+        let state = json!({
+            "run": {"execution": "previous-run", "trigger": "schedule", "action": "train",
+                    "reason": "the run before this lake's first", "mape_threshold": cfg.mape_threshold,
+                    "mape_floor": cfg.mape_floor, "poll_seconds": 60, "deadline_seconds": 5400,
+                    "training": {"job_name": PREVIOUS_JOB,
+                                 "output_path": format!("s3://{}/training-output/", cfg.bucket),
+                                 "created_at": started.to_rfc3339(), "adopted": false}},
+            "job": {"kind": "training", "name": PREVIOUS_JOB, "status": "Completed",
+                    "outcome": "succeeded", "started_at": started.to_rfc3339(),
+                    "model_artifact": format!("s3://{}/{artifact_key}", cfg.bucket),
+                    "elapsed_seconds": 900, "deadline_passed": false},
+            "evaluation": {"job_name": PREVIOUS_JOB, "mape": PREVIOUS_MAPE, "rmse": 20.0,
+                           "mae": 15.0, "threshold": cfg.mape_threshold,
+                           "source": "job_artifact", "passed": true}
+        });
+        // StartTraining ensures the group; then Deploy registers and serves, as in a real run.
+        let starter = Context::new(
+            cfg.clone(),
+            Clients::from_sdk(&identity(self.sdk, start_training::WORKER.name)),
+            &start_training::WORKER,
+        );
+        ensure_group(&starter.sm, &cfg.model_package_group)
+            .await
+            .map_err(|e| e.to_string())?;
+        let deployer = Context::new(
+            cfg.clone(),
+            Clients::from_sdk(&identity(self.sdk, deploy::WORKER.name)),
+            &deploy::WORKER,
+        );
+        let deployed = deploy::handler::handle(&deployer, state)
+            .await
+            .map_err(|e| format!("deploying the earlier model: {e}"))?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let status = describe_endpoint(&self.ctx.sm, &cfg.endpoint_name)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|e| e.status);
+            if status.as_deref() == Some("InService") {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "the earlier model's endpoint is {status:?}, not InService"
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(LastTrained {
+            trained_at: Utc::now().to_rfc3339(),
+            mape: Some(PREVIOUS_MAPE),
+            approval: "Approved".into(),
+            training_job: Some(PREVIOUS_JOB.into()),
+            model_package_arn: Some(deployed.model_package_arn),
+            deployed_at: Some(Utc::now().to_rfc3339()),
+        })
+    }
+
+    /// What a previous run that deployed would have left: its model serving the endpoint,
+    /// `trained_at` now (every file uploaded so far is old data), and the drift baseline of the
+    /// last four weeks of history.
     pub async fn previous_run(&self, history_end_day: i64) -> Result<(), String> {
+        let last_trained = self.previous_model().await?;
         let last = daily_counts(
             origin() + Duration::days(history_end_day - 28),
             28,
@@ -99,21 +197,9 @@ impl Lake<'_> {
         )
         .await
         .map_err(|e| e.to_string())?;
-        put_json(
-            s3,
-            bucket,
-            LAST_TRAINED_KEY,
-            &LastTrained {
-                trained_at: Utc::now().to_rfc3339(),
-                mape: Some(9.8),
-                approval: "Approved".into(),
-                training_job: None,
-                model_package_arn: None,
-                deployed_at: None,
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        put_json(s3, bucket, LAST_TRAINED_KEY, &last_trained)
+            .await
+            .map_err(|e| e.to_string())?;
         // S3 keeps LastModified to the second: files uploaded next must be strictly newer.
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         Ok(())

@@ -19,6 +19,8 @@ use std::sync::Arc;
 struct Run {
     exec: Execution,
     before: Option<Value>,
+    /// What the emulator held before the execution: the earlier model serving, its version.
+    earlier: Report,
     report: Report,
 }
 
@@ -29,7 +31,10 @@ async fn run(training_command: &str, new_file: Option<&[u8]>, input: Value) -> R
     let emulator = Emulator::start(training_command).expect("emulator (run tools/setup.sh)");
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness: Context = harness::connect(&sdk).await.unwrap();
-    let lake = Lake { ctx: &harness };
+    let lake = Lake {
+        ctx: &harness,
+        sdk: &sdk,
+    };
     prepare(&lake, Scenario::NoNewData, 1).await.unwrap();
     if let Some(body) = new_file {
         lake.put_file("bronze/tickets-new.csv", body).await.unwrap();
@@ -37,12 +42,14 @@ async fn run(training_command: &str, new_file: Option<&[u8]>, input: Value) -> R
     let before = get_json(&harness.s3, &harness.cfg.bucket, LAST_TRAINED_KEY)
         .await
         .unwrap();
+    let earlier = collect(&harness, &emulator.state().unwrap()).await.unwrap();
     let pipeline = Pipeline::new(&sdk, &harness.cfg, Arc::new(Faults::default()), None);
     let exec = pipeline.run("refusal", input).await;
     let report = collect(&harness, &emulator.state().unwrap()).await.unwrap();
     Run {
         exec,
         before,
+        earlier,
         report,
     }
 }
@@ -110,7 +117,11 @@ async fn ticket_files_that_hold_nothing_usable_skip_the_run() {
             "{name}: {body}"
         );
         assert!(r.report.training_jobs.is_empty(), "{name}: nothing trained");
-        assert!(r.report.versions.is_empty(), "{name}: nothing registered");
+        assert_eq!(
+            r.report.versions, r.earlier.versions,
+            "{name}: nothing registered"
+        );
+        assert_eq!(r.report.serving_model, r.earlier.serving_model, "{name}");
         assert_eq!(
             r.report.last_trained, r.before,
             "{name}: last_trained.json moved"
@@ -171,14 +182,20 @@ async fn metrics_documents_that_cannot_deploy_wait_for_a_person() {
         assert_eq!(alerts.len(), 1, "{name}: {alerts:?}");
         assert_eq!(alerts[0].0, subject, "{name}");
         assert!(alerts[0].1.contains(says), "{name}: {}", alerts[0].1);
-        assert_eq!(r.report.endpoint_status, None, "{name}: no endpoint");
+        assert_eq!(
+            r.report.serving_model, r.earlier.serving_model,
+            "{name}: the earlier model keeps serving"
+        );
+        assert!(alerts[0]
+            .1
+            .contains(&format!("Still serving: {}", r.earlier.serving_model)));
         let statuses: Vec<&str> = r
             .report
             .versions
             .iter()
             .map(|v| v.status.as_str())
             .collect();
-        assert_eq!(statuses, ["PendingManualApproval"], "{name}");
+        assert_eq!(statuses, ["Approved", "PendingManualApproval"], "{name}");
         assert_eq!(
             r.report.last_trained, r.before,
             "{name}: last_trained.json moved"
@@ -233,10 +250,10 @@ async fn execution_inputs_that_do_not_fit_fail_naming_the_field() {
             "{field}"
         );
         assert!(
-            r.report.training_jobs.is_empty() && r.report.versions.is_empty(),
+            r.report.training_jobs.is_empty() && r.report.versions == r.earlier.versions,
             "{field}"
         );
-        assert_eq!(r.report.endpoint_status, None, "{field}");
+        assert_eq!(r.report.serving_model, r.earlier.serving_model, "{field}");
         assert_eq!(r.report.last_trained, r.before, "{field}");
     }
 }

@@ -12,7 +12,7 @@ use local::harness;
 use local::pipeline::{Faults, Pipeline};
 use local::report::{collect, Report};
 use local::scenario::Scenario;
-use local::seed::{prepare, Lake};
+use local::seed::{prepare, Lake, PREVIOUS_JOB};
 use retrain_core::aws::registry::{list_versions, set_approval};
 use retrain_core::aws::s3::get_json;
 use retrain_core::names::training_job_name;
@@ -25,6 +25,7 @@ struct Local {
     cfg: Config,
     faults: Arc<Faults>,
     pipeline: Pipeline,
+    sdk: aws_config::SdkConfig,
 }
 
 async fn local() -> Local {
@@ -41,6 +42,7 @@ async fn local() -> Local {
         cfg,
         faults,
         pipeline,
+        sdk,
     }
 }
 
@@ -51,9 +53,16 @@ impl Local {
     }
 
     async fn prepare(&self, scenario: Scenario, week: i64) {
-        prepare(&Lake { ctx: &self.harness }, scenario, week)
-            .await
-            .unwrap();
+        prepare(
+            &Lake {
+                ctx: &self.harness,
+                sdk: &self.sdk,
+            },
+            scenario,
+            week,
+        )
+        .await
+        .unwrap();
     }
 
     async fn run(&self, scenario: Scenario, week: i64) -> Execution {
@@ -117,13 +126,19 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
     assert!(mape < 20.0, "MAPE {mape}");
     assert_eq!(output_of(&exec, "EvaluateMape")["source"], "job_artifact");
     let deployed = output_of(&exec, "Deploy");
-    assert_eq!(deployed["action"], "created");
+    // The lake was trained and deployed before: its earlier model served, and is replaced.
+    assert_eq!(deployed["action"], "updated");
 
     let r = l.report().await;
     assert_eq!(r.endpoint_status.as_deref(), Some("InService"));
     assert_eq!(r.serving_model, deployed["model_name"].as_str().unwrap());
-    assert_eq!(r.versions.len(), 1);
-    assert_eq!(r.versions[0].status, ModelApprovalStatus::Approved.as_str());
+    assert_eq!(
+        r.versions.len(),
+        2,
+        "the earlier model's version, and this run's"
+    );
+    assert!(r.versions[0].description.contains(PREVIOUS_JOB));
+    assert_eq!(r.versions[1].status, ModelApprovalStatus::Approved.as_str());
     assert_eq!(
         r.training_jobs,
         vec![(training_job_name("normal-week1"), "Completed".to_string())]
@@ -152,7 +167,8 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
     let r = l.report().await;
     assert_eq!(
         r.versions.iter().filter(|v| v.status == "Approved").count(),
-        2
+        3,
+        "the earlier model's, week 1's and week 2's"
     );
     assert_eq!(
         r.serving_model,
@@ -183,9 +199,14 @@ async fn a_regime_change_alerts_drift_and_is_rejected() {
     assert!(mape >= 20.0, "MAPE {mape}");
 
     let r = l.report().await;
-    assert_eq!(r.serving_model, "none");
-    assert_eq!(r.versions.len(), 1);
-    assert_eq!(r.versions[0].status, "PendingManualApproval");
+    // The earlier model keeps serving, and the alert names it.
+    let earlier = r.serving_model.clone();
+    assert!(
+        earlier.starts_with("prophet-forecasting-models-v1-"),
+        "{earlier}"
+    );
+    assert_eq!(r.versions.len(), 2);
+    assert_eq!(r.versions[1].status, "PendingManualApproval");
     let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
         subjects,
@@ -198,7 +219,10 @@ async fn a_regime_change_alerts_drift_and_is_rejected() {
         )),
         "{body}"
     );
-    assert!(body.contains("Still serving: none"), "{body}");
+    assert!(
+        body.contains(&format!("Still serving: {earlier}")),
+        "{body}"
+    );
     assert_eq!(metric(&r, "DataDrift"), vec![1.0]);
     assert_eq!(metric(&r, "ModelDriftDetected"), vec![1.0]);
     assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
@@ -224,7 +248,8 @@ async fn no_new_data_is_skipped() {
         (Status::Succeeded, "NothingToDo")
     );
     let r = l.report().await;
-    assert!(r.training_jobs.is_empty() && r.versions.is_empty() && r.alerts.is_empty());
+    assert!(r.training_jobs.is_empty() && r.alerts.is_empty());
+    assert_eq!(r.versions.len(), 1, "only the earlier model's version");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,10 +314,10 @@ async fn a_fault_during_deploy_redrives_without_doing_anything_twice() {
     assert_eq!(r.training_jobs.len(), 1, "exactly one training job");
     assert_eq!(
         r.versions.iter().filter(|v| v.status == "Approved").count(),
-        1,
-        "exactly one Approved version"
+        2,
+        "exactly one Approved version beside the earlier model's"
     );
-    assert_eq!(r.versions.len(), 1);
+    assert_eq!(r.versions.len(), 2);
     assert_eq!(r.endpoint_status.as_deref(), Some("InService"));
     assert_eq!(
         r.serving_model,
@@ -308,7 +333,13 @@ async fn approving_a_pending_version_deploys_that_version_once() {
     let versions = list_versions(&l.harness.sm, &l.cfg.model_package_group)
         .await
         .unwrap();
-    let arn = versions[0].version.arn.clone();
+    let arn = versions
+        .iter()
+        .find(|v| v.version.status == "PendingManualApproval")
+        .expect("the rejected version")
+        .version
+        .arn
+        .clone();
     set_approval(
         &l.harness.sm,
         &arn,
@@ -341,7 +372,11 @@ async fn approving_a_pending_version_deploys_that_version_once() {
     assert_eq!(deployed["model_package_arn"], arn.as_str());
     let r = l.report().await;
     assert_eq!(r.serving_model, deployed["model_name"].as_str().unwrap());
-    assert_eq!(r.versions.len(), 1);
+    assert_eq!(
+        r.versions.len(),
+        2,
+        "the earlier model's and the approved one"
+    );
     let last = l.s3_json("Model/last_trained.json").await.unwrap();
     assert_eq!(last["approval"], "ManualApproval");
     assert_eq!(last["model_package_arn"], arn.as_str());

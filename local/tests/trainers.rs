@@ -35,9 +35,16 @@ async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
     let emulator = Emulator::start(&prophet_command()).expect("emulator (run tools/setup.sh)");
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness = harness::connect(&sdk).await.unwrap();
-    prepare(&Lake { ctx: &harness }, Scenario::Normal, 1)
-        .await
-        .unwrap();
+    prepare(
+        &Lake {
+            ctx: &harness,
+            sdk: &sdk,
+        },
+        Scenario::Normal,
+        1,
+    )
+    .await
+    .unwrap();
     let pipeline = Pipeline::new(&sdk, &harness.cfg, Arc::new(Faults::default()), None);
     let exec = pipeline
         .run("prophet-normal", json!({"poll_seconds": 1}))

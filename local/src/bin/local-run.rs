@@ -190,7 +190,10 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
     );
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness = harness::connect(&sdk).await?;
-    let lake = Lake { ctx: &harness };
+    let lake = Lake {
+        ctx: &harness,
+        sdk: &sdk,
+    };
     let pipeline = Pipeline::new(
         &sdk,
         &harness.cfg,
