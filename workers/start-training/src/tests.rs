@@ -362,7 +362,31 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
     );
     let env = req.environment().unwrap();
     assert_eq!(env["S3_BUCKET"], "ticket-forecasting-lake");
+    assert_eq!(env["DATA_PREFIX"], "bronze/");
     assert_eq!(env["EXECUTION_NAME"], EXECUTION);
+    // The plausible window StartTraining counted with (the clock is 2026-11-22).
+    assert_eq!(env["EARLIEST_TICKET_DATE"], "2000-01-01");
+    assert_eq!(env["LATEST_TICKET_DATE"], "2026-11-23");
+    // README's training-container contract names every variable the job is given, and no other.
+    let readme = include_str!("../../../README.md");
+    let contract = &readme[readme.find("## The training-container contract").unwrap()..];
+    let contract = &contract[..contract.find("**What it must produce**").unwrap()];
+    let mut named: Vec<&str> = contract
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .flat_map(|l| l.split('|').nth(1).unwrap().split(','))
+        .map(str::trim)
+        .filter(|v| v.starts_with('`'))
+        .map(|v| v.split(' ').next().unwrap().trim_matches('`'))
+        .filter(|v| !v.starts_with("SM_") && !v.starts_with("AWS_") && !v.starts_with('/'))
+        .collect();
+    named.sort();
+    let mut given: Vec<&str> = env.keys().map(String::as_str).collect();
+    given.sort();
+    assert_eq!(
+        given, named,
+        "README's contract table and the job's Environment differ"
+    );
     assert!(calls.publish.is_empty(), "no drift, no alert");
     // Only the bad-row rate (0 %): no drift metric.
     let names: Vec<_> = calls
