@@ -12,14 +12,16 @@ setup:
 
 # The whole retraining job on this machine against the AWS emulator: SCENARIO=normal |
 # regime-change | no-new-data | short-history, WEEKS=n runs week after week on the same state.
-demo: setup
+demo:
+	tools/setup.sh demo
 	cargo build --workspace --bins --quiet
 	target/debug/local-run --scenario $(SCENARIO) --weeks $(WEEKS) \
 	  $(if $(TRAINING_COMMAND),--training-command '$(TRAINING_COMMAND)')
 
 # Every test: unit, mocked AWS, every path of the state machine, the template, and the
 # scenarios against the emulator.
-test: setup
+test:
+	tools/setup.sh test
 	cargo test --workspace
 
 # Peak memory of StartTraining and EvaluateMape on 200 MB documents against the emulator, beside
