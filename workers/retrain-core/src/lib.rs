@@ -29,4 +29,6 @@ pub use config::Config;
 pub use error::{Result, WorkerError};
 
 #[cfg(feature = "test-support")]
+pub mod runtime_api;
+#[cfg(feature = "test-support")]
 pub mod testing;
