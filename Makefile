@@ -13,7 +13,7 @@ setup:
 # The whole retraining job on this machine against the AWS emulator: SCENARIO=normal |
 # regime-change | no-new-data | short-history, WEEKS=n runs week after week on the same state.
 demo:
-	tools/setup.sh demo
+	tools/setup.sh $(if $(findstring .venv-prophet,$(TRAINING_COMMAND)),test,demo)
 	cargo build --workspace --bins --quiet
 	target/debug/local-run --scenario $(SCENARIO) --weeks $(WEEKS) \
 	  $(if $(TRAINING_COMMAND),--training-command '$(TRAINING_COMMAND)')
