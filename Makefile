@@ -5,7 +5,7 @@ WEEKS ?= 1
 # TRAINING_COMMAND='.venv-prophet/bin/python examples/prophet-trainer/train.py'
 TRAINING_COMMAND ?=
 
-.PHONY: demo setup test ci lambda bench-memory
+.PHONY: demo setup test ci lambda bench bench-memory
 
 setup:
 	tools/setup.sh
@@ -24,9 +24,15 @@ test:
 	tools/setup.sh test
 	cargo test --workspace
 
+# Every benchmark beside its baseline (release build): the workers' memory on large documents,
+# then the drift scan against Python's csv and pandas; target/bench/results.json.
+bench: bench-memory
+	target/release/bench
+
 # Peak memory of StartTraining and EvaluateMape on 200 MB documents against the emulator, beside
 # reading the same objects whole (release build; writes target/bench/memory.json).
-bench-memory: setup
+bench-memory:
+	tools/setup.sh test
 	cargo build --release --workspace --bins --quiet
 	target/release/memory-bench --size-mb 200
 
