@@ -25,14 +25,16 @@ test:
 	cargo test --workspace
 
 # Every benchmark beside its baseline (release build): the workers' memory on large documents,
-# then the drift scan against Python's csv and pandas; target/bench/results.json.
+# every worker's cold start beside Python's (awslambdaric, boto3), the drift scan against
+# Python's csv and pandas; target/bench/results.json.
 bench: bench-memory
+	target/release/coldstart-bench --runs 10
 	target/release/bench
 
 # Peak memory of StartTraining and EvaluateMape on 200 MB documents against the emulator, beside
 # reading the same objects whole (release build; writes target/bench/memory.json).
 bench-memory:
-	tools/setup.sh test
+	tools/setup.sh
 	cargo build --release --workspace --bins --quiet
 	target/release/memory-bench --size-mb 200
 

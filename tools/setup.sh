@@ -3,8 +3,9 @@
 # requirements change). What is installed depends on what it is for:
 #   tools/setup.sh demo   the AWS emulator's venv (.venv-emulator/: moto server): all `make demo` needs
 #   tools/setup.sh test   and the Prophet example trainer's (.venv-prophet/): all `make test` needs
-#   tools/setup.sh        (all) and the CI tools: .venv/ (cfn-lint, the SAM CLI, cargo-lambda, zig,
-#                         parliament), .venv-checkov/, and the npm tools (node_modules/)
+#   tools/setup.sh        (all) and the benchmarks' Python baselines (.venv-bench/), the CI tools:
+#                         .venv/ (cfn-lint, the SAM CLI, cargo-lambda, zig, parliament),
+#                         .venv-checkov/, and the npm tools (node_modules/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for_what=${1:-all}
@@ -26,6 +27,8 @@ venv .venv-emulator local/emulator/requirements.txt
 # The Prophet example trainer (examples/prophet-trainer), run as a training command by the tests.
 venv .venv-prophet examples/prophet-trainer/requirements.txt
 [ "$for_what" = test ] && exit 0
+# The cold-start benchmark's Python baselines (awslambdaric, boto3).
+venv .venv-bench local/bench/requirements.txt
 venv .venv tools/requirements.txt
 # checkov too: it pins boto3 and networkx older than the SAM CLI's.
 venv .venv-checkov tools/requirements-checkov.txt

@@ -1,8 +1,9 @@
 //! The project's benchmarks that need no AWS emulator, each beside its baseline, measured in the
 //! same run on the same machine: the drift scan's throughput and memory (the worker's own
 //! `count_daily` against Python's `csv` module and pandas on the same files), and the workers'
-//! bootstrap sizes when an arm64 build exists. It folds in `memory-bench`'s results when they
-//! are there, and writes a Markdown table to stdout and `target/bench/results.json`.
+//! bootstrap sizes when an arm64 build exists. It folds in `coldstart-bench`'s and
+//! `memory-bench`'s results when they are there, and writes a Markdown table to stdout and
+//! `target/bench/results.json`.
 //!
 //! `bench --short` (CI) runs the same code on small inputs to prove the harness works; no figure
 //! is asserted anywhere: a benchmark reports, tests decide.
@@ -255,8 +256,13 @@ fn main() -> Result<(), String> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
+    let coldstart: Value = std::fs::read(dir.join("coldstart.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
     let doc = json!({"machine": machine(), "build": build, "short": args.short,
-                     "scan": scan, "bootstrap_bytes": sizes, "memory": memory});
+                     "workers": coldstart["workers"], "scan": scan, "bootstrap_bytes": sizes,
+                     "memory": memory});
     std::fs::write(&args.out, serde_json::to_vec_pretty(&doc).expect("json"))
         .map_err(|e| e.to_string())?;
     eprintln!("wrote {}", args.out.display());

@@ -86,9 +86,8 @@ fn a_missing_variable_fails_the_cold_start_naming_it() {
         stderr.contains("SNS_TOPIC_ARN") && stderr.contains("is required and not set"),
         "{stderr}"
     );
-    assert_eq!(
-        api.answer(Duration::from_millis(200)),
-        None,
+    assert!(
+        api.answer(Duration::from_millis(200)).is_none(),
         "no event was taken"
     );
 }

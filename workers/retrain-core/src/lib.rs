@@ -28,7 +28,7 @@ pub use aws::{Context, Worker};
 pub use config::Config;
 pub use error::{Result, WorkerError};
 
-#[cfg(feature = "test-support")]
+#[cfg(feature = "runtime-api")]
 pub mod runtime_api;
 #[cfg(feature = "test-support")]
 pub mod testing;

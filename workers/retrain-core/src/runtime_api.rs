@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const PREFIX: &str = "/2018-06-01/runtime";
 
 /// What the function posted back.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Answer {
     /// The request id it answered, or None for an init error.
     pub request_id: Option<String>,
@@ -20,12 +20,15 @@ pub struct Answer {
     /// `Lambda-Runtime-Function-Error-Type` of an error.
     pub error_type: Option<String>,
     pub body: String,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 pub struct RuntimeApi {
     /// `host:port`, for `AWS_LAMBDA_RUNTIME_API`.
     pub address: String,
     answers: mpsc::Receiver<Answer>,
+    nexts: mpsc::Receiver<Instant>,
     server: std::sync::Arc<tiny_http::Server>,
     thread: Option<JoinHandle<()>>,
 }
@@ -42,14 +45,22 @@ impl RuntimeApi {
             .map(|a| a.to_string())
             .ok_or_else(|| std::io::Error::other("no IP address"))?;
         let (tx, answers) = mpsc::channel();
+        let (next_tx, nexts) = mpsc::channel();
         let srv = server.clone();
-        let thread = std::thread::spawn(move || serve(&srv, events.into(), tx));
+        let thread = std::thread::spawn(move || serve(&srv, events.into(), tx, next_tx));
         Ok(RuntimeApi {
             address,
             answers,
+            nexts,
             server,
             thread: Some(thread),
         })
+    }
+
+    /// When the function next asked for an event (`GET .../invocation/next`), within `timeout`:
+    /// the first one marks the end of its initialisation.
+    pub fn next_requested(&self, timeout: Duration) -> Option<Instant> {
+        self.nexts.recv_timeout(timeout).ok()
     }
 
     /// The next answer the function posts, within `timeout`.
@@ -67,7 +78,12 @@ impl Drop for RuntimeApi {
     }
 }
 
-fn serve(server: &tiny_http::Server, mut events: VecDeque<String>, tx: mpsc::Sender<Answer>) {
+fn serve(
+    server: &tiny_http::Server,
+    mut events: VecDeque<String>,
+    tx: mpsc::Sender<Answer>,
+    next_tx: mpsc::Sender<Instant>,
+) {
     let header = |name: &str, value: &str| {
         tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
     };
@@ -81,6 +97,7 @@ fn serve(server: &tiny_http::Server, mut events: VecDeque<String>, tx: mpsc::Sen
             continue;
         };
         if path == "/invocation/next" {
+            let _ = next_tx.send(Instant::now());
             match events.pop_front() {
                 Some(event) => {
                     next_id += 1;
@@ -122,6 +139,7 @@ fn serve(server: &tiny_http::Server, mut events: VecDeque<String>, tx: mpsc::Sen
                 kind: "init-error".into(),
                 error_type,
                 body,
+                at: Instant::now(),
             })
         } else {
             let parts: Vec<&str> = path.trim_start_matches("/invocation/").split('/').collect();
@@ -131,6 +149,7 @@ fn serve(server: &tiny_http::Server, mut events: VecDeque<String>, tx: mpsc::Sen
                     kind: kind.to_string(),
                     error_type,
                     body,
+                    at: Instant::now(),
                 }),
                 _ => None,
             }

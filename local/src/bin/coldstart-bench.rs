@@ -1,0 +1,315 @@
+//! Cold starts of every worker beside its Python baseline, against the AWS emulator.
+//!
+//! Each sample is a fresh process under a local Lambda Runtime API (`retrain_core::runtime_api`)
+//! given one realistic event for its state: the worker's release binary, and the same step in
+//! Python with boto3 under awslambdaric (`local/bench/handlers.py`), making the same AWS calls
+//! with the same credentials (the emulator applies that function's IAM policy to both). Runs
+//! are interleaved (Rust, Python, Rust, ...); only successful invocations count. Per worker:
+//! init (spawn to the first `GET .../invocation/next`), first invoke (event handed out to its
+//! answer) and peak RSS (the process's VmHWM), medians over the runs, and the same for a
+//! minimal `lambda_runtime` function (`echo-lambda`) and a Python echo with boto3 imported:
+//! the floor each language starts from.
+//!
+//! `coldstart-bench` writes a Markdown table and `target/bench/coldstart.json`; `--short` (CI)
+//! takes one sample each to prove the harness works. No figure is asserted.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use local::emulator::{identity, repo_root, Emulator};
+use local::harness::{self, LOCAL_IMAGE, LOCAL_ROLE, TOPIC_ARN};
+use local::scenario::Scenario;
+use local::seed::{prepare, Lake};
+use retrain_core::archive::build_model_tar;
+use retrain_core::aws::endpoint::describe_endpoint;
+use retrain_core::aws::s3::put_bytes;
+use retrain_core::aws::{Clients, Context};
+use retrain_core::names::training_job_name;
+use retrain_core::runtime_api::RuntimeApi;
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(about = "Cold start, first invoke and peak memory of every worker beside Python")]
+struct Args {
+    /// Cold starts per worker and language.
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// CI's short mode: one cold start each.
+    #[arg(long)]
+    short: bool,
+    #[arg(long, default_value = "target/bench/coldstart.json")]
+    out: PathBuf,
+}
+
+/// (worker binary, Python handler)
+const STEPS: [(&str, &str); 6] = [
+    ("echo-lambda", "echo"),
+    ("start-training", "start_training"),
+    ("check-status", "check_status"),
+    ("evaluate-mape", "evaluate_mape"),
+    ("deploy", "deploy"),
+    ("reject-and-alert", "reject_and_alert"),
+];
+
+const DEPLOYED_JOB: &str = "prophet-retrain-bench-deployed";
+const REJECTED_JOB: &str = "prophet-retrain-bench-rejected";
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    init_ms: f64,
+    invoke_ms: f64,
+    rss_mb: f64,
+}
+
+fn hwm_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .unwrap_or(f64::NAN)
+        / 1024.0
+}
+
+/// The run state of a completed job whose archive says `mape`.
+fn state(job: &str, bucket: &str, mape: f64) -> Value {
+    let t0 = chrono::Utc::now() - chrono::Duration::hours(1);
+    json!({
+        "run": {"execution": "bench", "trigger": "manual", "action": "train", "reason": "bench",
+                "mape_threshold": 20.0, "mape_floor": 1.0, "poll_seconds": 60, "deadline_seconds": 5400,
+                "training": {"job_name": job, "output_path": format!("s3://{bucket}/training-output/"),
+                             "created_at": t0.to_rfc3339(), "adopted": false}},
+        "job": {"kind": "training", "name": job, "status": "Completed", "outcome": "succeeded",
+                "model_artifact": format!("s3://{bucket}/training-output/{job}/output/model.tar.gz"),
+                "started_at": t0.to_rfc3339(), "elapsed_seconds": 600, "deadline_passed": false},
+        "evaluation": {"job_name": job, "mape": mape, "rmse": 3.0, "mae": 2.0, "threshold": 20.0,
+                       "source": "job_artifact", "passed": mape < 20.0}
+    })
+}
+
+/// Seed the emulator: the normal scenario's lake (its earlier model serving), two completed
+/// jobs' archives, and the steady state a re-run of Deploy and RejectAndAlert finds (their
+/// first runs, in process, not measured). Returns the event of each step.
+async fn seed(emulator: &Emulator) -> Result<Vec<(String, String)>, String> {
+    let sdk = emulator.sdk_config(harness::HARNESS.name).await;
+    let h = harness::connect(&sdk).await?;
+    prepare(&Lake { ctx: &h, sdk: &sdk }, Scenario::Normal, 1).await?;
+    let bucket = h.cfg.bucket.clone();
+    let e = |e: retrain_core::WorkerError| e.to_string();
+    for (job, mape) in [(DEPLOYED_JOB, 12.5), (REJECTED_JOB, 25.0)] {
+        let metrics = format!(r#"{{"mape": {mape}, "rmse": 3.0, "mae": 2.0}}"#);
+        let tar = build_model_tar(&[("model.json", b"{}"), ("metrics.json", metrics.as_bytes())]);
+        let key = format!("training-output/{job}/output/model.tar.gz");
+        put_bytes(&h.s3, &bucket, &key, "application/gzip", tar)
+            .await
+            .map_err(e)?;
+    }
+    let ctx = |worker: &'static retrain_core::Worker| {
+        Context::new(
+            h.cfg.clone(),
+            Clients::from_sdk(&identity(&sdk, worker.name)),
+            worker,
+        )
+    };
+    deploy::handler::handle(&ctx(&deploy::WORKER), state(DEPLOYED_JOB, &bucket, 12.5))
+        .await
+        .map_err(e)?;
+    let until = Instant::now() + Duration::from_secs(30);
+    while describe_endpoint(&h.sm, &h.cfg.endpoint_name)
+        .await
+        .map_err(e)?
+        .is_none_or(|d| d.status != "InService")
+    {
+        if Instant::now() > until {
+            return Err("the endpoint did not come back InService".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let rejected = json!({"mode": "rejected", "execution": "bench",
+                          "state": state(REJECTED_JOB, &bucket, 25.0)});
+    reject_and_alert::handler::handle(&ctx(&reject_and_alert::WORKER), rejected.clone())
+        .await
+        .map_err(e)?;
+    let warm = json!({"input": {}, "execution": "bench-warmup"});
+    start_training::handler::handle(&ctx(&start_training::WORKER), warm)
+        .await
+        .map_err(e)?;
+    let status = json!({"kind": "training", "name": training_job_name("bench-warmup"),
+                        "deadline_seconds": 5400, "execution": "bench", "poll_seconds": 60});
+    Ok(vec![
+        ("echo-lambda".into(), json!({"hello": "world"}).to_string()),
+        ("start-training".into(), String::new()), // per run: a new execution
+        ("check-status".into(), status.to_string()),
+        (
+            "evaluate-mape".into(),
+            state(DEPLOYED_JOB, &bucket, 12.5).to_string(),
+        ),
+        (
+            "deploy".into(),
+            state(DEPLOYED_JOB, &bucket, 12.5).to_string(),
+        ),
+        ("reject-and-alert".into(), rejected.to_string()),
+    ])
+}
+
+fn one(
+    command: &mut Command,
+    event: String,
+    access_key: &str,
+    emulator_url: &str,
+) -> Result<Sample, String> {
+    let api = RuntimeApi::serve(vec![event]).map_err(|e| e.to_string())?;
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", access_key)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", access_key)
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_ENDPOINT_URL", emulator_url)
+        .env("ECR_IMAGE_URI", LOCAL_IMAGE)
+        .env("SAGEMAKER_ROLE", LOCAL_ROLE)
+        .env("SNS_TOPIC_ARN", TOPIC_ARN)
+        .env("POLL_SECONDS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let result = (|| {
+        let ready = api
+            .next_requested(Duration::from_secs(60))
+            .ok_or("no GET /next within 60 s")?;
+        let answer = api
+            .answer(Duration::from_secs(120))
+            .ok_or("no answer within 120 s")?;
+        let rss_mb = hwm_mb(child.id());
+        if answer.kind != "response" {
+            return Err(format!("{}: {}", answer.kind, answer.body));
+        }
+        Ok(Sample {
+            init_ms: (ready - started).as_secs_f64() * 1000.0,
+            invoke_ms: (answer.at - ready).as_secs_f64() * 1000.0,
+            rss_mb,
+        })
+    })();
+    let _ = child.kill();
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    result.map_err(|e| format!("{e}\n{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn medians(samples: &[Sample]) -> Value {
+    json!({
+        "init_ms": median(samples.iter().map(|s| s.init_ms).collect()),
+        "invoke_ms": median(samples.iter().map(|s| s.invoke_ms).collect()),
+        "rss_mb": median(samples.iter().map(|s| s.rss_mb).collect()),
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    let runs = if args.short { 1 } else { args.runs.max(1) };
+    let python = repo_root().join(".venv-bench/bin/python");
+    if !python.exists() {
+        return Err(format!(
+            "{} is missing: run tools/setup.sh",
+            python.display()
+        ));
+    }
+    let bin_dir = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("");
+    let emulator = Emulator::start("true")?;
+    let events = seed(&emulator).await?;
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    let mut rows = Vec::new();
+    for ((worker, handler), (_, event)) in STEPS.iter().zip(events) {
+        let mut rust = Vec::new();
+        let mut py = Vec::new();
+        let mut failed = 0;
+        for i in 0..runs {
+            for lang in ["rust", "python"] {
+                let event = if *worker == "start-training" {
+                    json!({"input": {}, "execution": format!("bench-{lang}-{i}")}).to_string()
+                } else {
+                    event.clone()
+                };
+                let mut cmd = if lang == "rust" {
+                    Command::new(bin_dir.join(worker))
+                } else {
+                    let mut c = Command::new(&python);
+                    c.args(["-m", "awslambdaric", &format!("handlers.{handler}")])
+                        .current_dir(repo_root().join("local/bench"));
+                    c
+                };
+                match one(&mut cmd, event, worker, &emulator.url) {
+                    Ok(s) if lang == "rust" => rust.push(s),
+                    Ok(s) => py.push(s),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{worker} ({lang}) run {i} not counted: {e}");
+                    }
+                }
+            }
+        }
+        let (r, p) = (medians(&rust), medians(&py));
+        let ratio = |k: &str| p[k].as_f64().unwrap_or(f64::NAN) / r[k].as_f64().unwrap_or(f64::NAN);
+        eprintln!(
+            "{worker}: rust init {:.1} ms, python init {:.1} ms",
+            r["init_ms"].as_f64().unwrap_or(f64::NAN),
+            p["init_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+        rows.push(json!({
+            "name": worker, "runs": runs, "not_counted": failed,
+            "rust": r, "python": p,
+            "python_over_rust": {"init": ratio("init_ms"), "invoke": ratio("invoke_ms"), "rss": ratio("rss_mb")},
+        }));
+    }
+    let echo_init = rows[0]["rust"]["init_ms"].as_f64().unwrap_or(f64::NAN);
+    println!("## Cold start, first invoke, peak RSS ({build} build, medians of {runs} interleaved cold starts)\n");
+    println!("| function | Rust init | Rust invoke | Rust RSS | Python init | Python invoke | Python RSS | init Py/Rust | RSS Py/Rust | Rust init / echo |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let f = |a: &str, b: &str| r[a][b].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "| {} | {:.1} ms | {:.1} ms | {:.1} MB | {:.1} ms | {:.1} ms | {:.1} MB | {:.1}x | {:.1}x | {:.2} |",
+            r["name"].as_str().unwrap_or_default(),
+            f("rust", "init_ms"), f("rust", "invoke_ms"), f("rust", "rss_mb"),
+            f("python", "init_ms"), f("python", "invoke_ms"), f("python", "rss_mb"),
+            f("python_over_rust", "init"), f("python_over_rust", "rss"),
+            f("rust", "init_ms") / echo_init,
+        );
+    }
+    let doc = json!({"build": build, "runs": runs, "workers": rows});
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    std::fs::write(&args.out, serde_json::to_vec_pretty(&doc).expect("json"))
+        .map_err(|e| e.to_string())?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
