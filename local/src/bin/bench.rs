@@ -191,6 +191,58 @@ fn bootstrap_sizes() -> Value {
     Value::Object(sizes)
 }
 
+/// The cost of a weekly run that deploys, for a 30- and a 60-minute training job (a 10-minute
+/// endpoint update, 60 s polls), every invocation billed as a cold start (init + first invoke of
+/// `coldstart-bench`, 128 MB arm64; 100 ms when not measured), beside the original design.
+fn cost_section(coldstart: &Value) -> Result<Value, String> {
+    use local::cost::{cost, deploying_run, Prices};
+    let prices: Prices = serde_json::from_slice(
+        &std::fs::read(repo_root().join("local/bench/prices.json")).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let ms_of = |worker: &str| {
+        coldstart["workers"]
+            .as_array()
+            .and_then(|ws| ws.iter().find(|w| w["name"] == worker))
+            .and_then(|w| Some(w["rust"]["init_ms"].as_f64()? + w["rust"]["invoke_ms"].as_f64()?))
+            .filter(|ms| ms.is_finite())
+            .unwrap_or(100.0)
+    };
+    println!("\n## Cost of a weekly run that deploys (us-east-1 list prices, no free tier)\n");
+    println!("| training job | state transitions | Lambda invocations | Lambda | Step Functions | this design | the original (256 MB Lambda held through training, max 15 min) | original / this |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut runs = Vec::new();
+    for minutes in [30u64, 60] {
+        let path = deploying_run(minutes * 60, 600, 60);
+        let c = cost(&path, ms_of, minutes * 60, &prices);
+        println!(
+            "| {minutes} min | {} | {} | ${:.6} | ${:.6} | ${:.6} | ${:.6}{} | {:.1}x |",
+            c.transitions,
+            c.invocations,
+            c.lambda_usd,
+            c.step_functions_usd,
+            c.total_usd,
+            c.original_usd,
+            if minutes * 60 > 900 {
+                " (times out at 15 min)"
+            } else {
+                ""
+            },
+            c.original_usd / c.total_usd
+        );
+        runs.push(
+            json!({"training_minutes": minutes, "transitions": c.transitions,
+                         "invocations": c.invocations, "lambda_usd": c.lambda_usd,
+                         "step_functions_usd": c.step_functions_usd, "run_usd": c.total_usd,
+                         "original_usd": c.original_usd,
+                         "lambda_only_ratio": c.original_usd / c.lambda_usd}),
+        );
+    }
+    Ok(
+        json!({"runs": runs, "run_usd": runs[0]["run_usd"], "original_usd": runs[0]["original_usd"]}),
+    )
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -260,9 +312,10 @@ fn main() -> Result<(), String> {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null);
+    let cost = cost_section(&coldstart)?;
     let doc = json!({"machine": machine(), "build": build, "short": args.short,
-                     "workers": coldstart["workers"], "scan": scan, "bootstrap_bytes": sizes,
-                     "memory": memory});
+                     "workers": coldstart["workers"], "scan": scan, "cost": cost,
+                     "bootstrap_bytes": sizes, "memory": memory});
     std::fs::write(&args.out, serde_json::to_vec_pretty(&doc).expect("json"))
         .map_err(|e| e.to_string())?;
     eprintln!("wrote {}", args.out.display());
