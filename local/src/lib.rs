@@ -6,6 +6,7 @@ pub mod cost;
 pub mod emulator;
 pub mod forecast;
 pub mod harness;
+pub mod measure;
 pub mod pipeline;
 pub mod report;
 pub mod scenario;

@@ -27,6 +27,16 @@ pub struct Faults {
     pub deploy_lost_replies: AtomicUsize,
 }
 
+/// The output of the last successful call of Task state `state` in `exec`'s history.
+pub fn last_output(exec: &Execution, state: &str) -> Option<Value> {
+    exec.history.iter().rev().find_map(|e| match &e.event {
+        asl_executor::Event::TaskSucceeded { state: s, output } if s == state => {
+            Some(output.clone())
+        }
+        _ => None,
+    })
+}
+
 pub struct Pipeline {
     pub executor: Executor,
     /// RejectAndAlert's context, for the alert the execution-status rule sends.

@@ -4,10 +4,10 @@
 //! (files), no deploy (metrics), no version or endpoint (inputs), `Model/last_trained.json`
 //! untouched. README.md's "What the pipeline refuses" table is these cases.
 
-use asl_executor::{Event, Execution, Status};
+use asl_executor::{Execution, Status};
 use local::emulator::Emulator;
 use local::harness;
-use local::pipeline::{Faults, Pipeline};
+use local::pipeline::{last_output, Faults, Pipeline};
 use local::report::{collect, Report};
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};
@@ -55,14 +55,7 @@ async fn run(training_command: &str, new_file: Option<&[u8]>, input: Value) -> R
 }
 
 fn output_of(exec: &Execution, state: &str) -> Value {
-    exec.history
-        .iter()
-        .rev()
-        .find_map(|e| match &e.event {
-            Event::TaskSucceeded { state: s, output } if s == state => Some(output.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{state} never succeeded"))
+    last_output(exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
 }
 
 fn end(exec: &Execution) -> &str {

@@ -5,11 +5,11 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use asl_executor::{Event, Execution, Status};
+use asl_executor::{Execution, Status};
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
 use local::emulator::Emulator;
 use local::harness;
-use local::pipeline::{Faults, Pipeline};
+use local::pipeline::{last_output, Faults, Pipeline};
 use local::report::{collect, Report};
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake, PREVIOUS_JOB};
@@ -93,14 +93,7 @@ fn end(exec: &Execution) -> &str {
 
 /// The output of the last successful call of a Task state.
 fn output_of(exec: &Execution, state: &str) -> Value {
-    exec.history
-        .iter()
-        .rev()
-        .find_map(|e| match &e.event {
-            Event::TaskSucceeded { state: s, output } if s == state => Some(output.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{state} never succeeded"))
+    last_output(exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
 }
 
 fn metric(r: &Report, name: &str) -> Vec<f64> {

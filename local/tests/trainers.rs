@@ -5,10 +5,10 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use asl_executor::{Event, Status};
+use asl_executor::Status;
 use local::emulator::{repo_root, Emulator};
 use local::harness;
-use local::pipeline::{Faults, Pipeline};
+use local::pipeline::{last_output, Faults, Pipeline};
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};
 use retrain_core::archive::metrics_from_model_tar;
@@ -57,14 +57,7 @@ async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
         exec.cause
     );
     let output = |state: &str| -> Value {
-        exec.history
-            .iter()
-            .rev()
-            .find_map(|e| match &e.event {
-                Event::TaskSucceeded { state: s, output } if s == state => Some(output.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("{state} never succeeded"))
+        last_output(&exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
     };
     // The MAPE the trainer wrote into its own archive is the MAPE EvaluateMape read.
     let job = output("CheckStatus");

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use local::emulator::repo_root;
+use local::measure::{machine, status_mb};
 use local::scenario::{csv, daily_counts};
 use retrain_core::tickets::{count_daily, DateWindow};
 use serde_json::{json, Value};
@@ -74,19 +75,6 @@ print(json.dumps({"rows": int(counts.sum()), "seconds": time.perf_counter() - t,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 "#;
 
-fn status_mb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
 /// A ticket file of about `mb` MB in the sample layout (the users' format), made from the
 /// sample series repeated.
 fn write_tickets(path: &Path, mb: usize) -> std::io::Result<u64> {
@@ -132,7 +120,7 @@ fn scan_here(path: &Path) -> Result<(), String> {
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",
-        json!({"rows": scan.counts.rows, "seconds": seconds, "rss_mb": status_mb("VmHWM:")})
+        json!({"rows": scan.counts.rows, "seconds": seconds, "rss_mb": status_mb(None, "VmHWM:")})
     );
     Ok(())
 }
@@ -241,22 +229,6 @@ fn cost_section(coldstart: &Value) -> Result<Value, String> {
     Ok(
         json!({"runs": runs, "run_usd": runs[0]["run_usd"], "original_usd": runs[0]["original_usd"]}),
     )
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    format!("{cores} cores, {cpu}")
 }
 
 fn main() -> Result<(), String> {

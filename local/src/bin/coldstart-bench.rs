@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use local::emulator::{identity, repo_root, Emulator};
 use local::harness::{self, LOCAL_IMAGE, LOCAL_ROLE, TOPIC_ARN};
+use local::measure::status_mb;
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};
 use retrain_core::archive::build_model_tar;
@@ -61,19 +62,6 @@ struct Sample {
     init_ms: f64,
     invoke_ms: f64,
     rss_mb: f64,
-}
-
-fn hwm_mb(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-        })
-        .unwrap_or(f64::NAN)
-        / 1024.0
 }
 
 /// The run state of a completed job whose archive says `mape`.
@@ -193,7 +181,7 @@ fn one(
         let answer = api
             .answer(Duration::from_secs(120))
             .ok_or("no answer within 120 s")?;
-        let rss_mb = hwm_mb(child.id());
+        let rss_mb = status_mb(Some(child.id()), "VmHWM:");
         if answer.kind != "response" {
             return Err(format!("{}: {}", answer.kind, answer.body));
         }

@@ -18,6 +18,7 @@ use std::time::Instant;
 use clap::Parser;
 use local::emulator::{identity, Emulator};
 use local::harness::{self, local_config, TOPIC_ARN};
+use local::measure::{machine, status_kib};
 use retrain_core::archive::{build_model_tar, metrics_from_model_tar};
 use retrain_core::aws::s3::{create_bucket, put_bytes, FIXED_METRICS_KEY};
 use retrain_core::aws::{Clients, Context, Worker};
@@ -66,18 +67,6 @@ const CASES: &[(&str, &str, &str)] = &[
         "fixed-whole",
     ),
 ];
-
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 async fn context(url: &str, worker: &'static Worker) -> Context {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -129,7 +118,7 @@ async fn run_case(case: &str, url: &str) -> Result<(String, u64), String> {
         _ => &harness::HARNESS,
     };
     let ctx = context(url, worker).await;
-    let before = status_kib("VmRSS:");
+    let before = status_kib(None, "VmRSS:").unwrap_or(0);
     let what = match case {
         "start-training" => {
             let state = start_training::handler::handle(
@@ -178,7 +167,12 @@ async fn run_case(case: &str, url: &str) -> Result<(String, u64), String> {
         }
         other => return Err(format!("unknown case {other}")),
     };
-    Ok((what, status_kib("VmHWM:").saturating_sub(before)))
+    Ok((
+        what,
+        status_kib(None, "VmHWM:")
+            .unwrap_or(0)
+            .saturating_sub(before),
+    ))
 }
 
 /// A ticket CSV of about `mb` MB: one row per ticket over the two years before 2024-11-25.
@@ -236,22 +230,6 @@ async fn seed(emulator: &Emulator, mb: usize) -> Result<(), String> {
     )
     .await
     .map_err(e)
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    format!("{cores} cores, {cpu}")
 }
 
 #[tokio::main]

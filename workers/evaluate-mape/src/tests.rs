@@ -8,7 +8,7 @@ use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use retrain_core::archive::build_model_tar;
+use retrain_core::archive::{build_model_tar, build_tar};
 use retrain_core::payload::MetricsSource;
 use retrain_core::testing::Recorder;
 use retrain_core::time::to_smithy;
@@ -199,24 +199,6 @@ async fn no_archive_and_no_fixed_key_is_unknown() {
     assert!(e.unknown_reason.unwrap().contains("does not exist"));
 }
 
-/// A tar.gz with raw entries (kind, link target) that `build_model_tar` cannot make.
-fn raw_archive(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let mut builder = tar::Builder::new(gz);
-    for (name, kind, data, link) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_entry_type(*kind);
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        if let Some(l) = link {
-            header.set_link_name(l).unwrap();
-        }
-        header.set_cksum();
-        builder.append_data(&mut header, name, *data).unwrap();
-    }
-    builder.into_inner().unwrap().finish().unwrap()
-}
-
 /// Every metrics document a trainer can leave, and what EvaluateMape makes of it: the MAPE it
 /// reads (None: unknown), whether the gate passes, the reason it gives, and that nothing is
 /// published for an unknown MAPE. The fixed key is always fresh here: it must not stand in for
@@ -325,7 +307,7 @@ async fn metrics_documents_table() {
         ),
         (
             "two entries",
-            raw_archive(&[
+            build_tar(&[
                 ("metrics.json", Regular, br#"{"mape": 5}"#, None),
                 ("./metrics.json", Regular, br#"{"mape": 50}"#, None),
             ]),
@@ -335,7 +317,7 @@ async fn metrics_documents_table() {
         ),
         (
             "symlink",
-            raw_archive(&[("metrics.json", Symlink, b"", Some("/opt/ml/output/m.json"))]),
+            build_tar(&[("metrics.json", Symlink, b"", Some("/opt/ml/output/m.json"))]),
             None,
             false,
             "symbolic link",

@@ -81,14 +81,22 @@ fn describe(kind: tar::EntryType) -> &'static str {
     }
 }
 
-/// Build a model.tar.gz in memory (tests and the local trainer).
-pub fn build_model_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+/// One entry of an archive built in memory: name, kind, content, link target.
+pub type RawEntry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
+
+/// Build a tar.gz in memory with entries of any kind (regular files, links, directories):
+/// tests build the archives a trainer could leave, the good and the bad.
+pub fn build_tar(entries: &[RawEntry<'_>]) -> Vec<u8> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut builder = tar::Builder::new(gz);
-    for (name, data) in files {
+    for (name, kind, data, link) in entries {
         let mut header = tar::Header::new_gnu();
+        header.set_entry_type(*kind);
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
+        if let Some(l) = link {
+            header.set_link_name(l).expect("a valid link name");
+        }
         header.set_cksum();
         builder
             .append_data(&mut header, name, *data)
@@ -98,6 +106,15 @@ pub fn build_model_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
         .into_inner()
         .and_then(|gz| gz.finish())
         .expect("in-memory gzip")
+}
+
+/// Build a model.tar.gz of regular files in memory (tests and the local trainer).
+pub fn build_model_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let entries: Vec<RawEntry<'_>> = files
+        .iter()
+        .map(|(name, data)| (*name, tar::EntryType::Regular, *data, None))
+        .collect();
+    build_tar(&entries)
 }
 
 #[cfg(test)]
@@ -120,30 +137,13 @@ mod tests {
         assert_eq!(metrics_from_model_tar(&mut &tar[..]).unwrap(), None);
     }
 
-    fn tar_with(entries: &[(&str, tar::EntryType, &[u8], Option<&str>)]) -> Vec<u8> {
-        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let mut builder = tar::Builder::new(gz);
-        for (name, kind, data, link) in entries {
-            let mut header = tar::Header::new_gnu();
-            header.set_entry_type(*kind);
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            if let Some(l) = link {
-                header.set_link_name(l).unwrap();
-            }
-            header.set_cksum();
-            builder.append_data(&mut header, name, *data).unwrap();
-        }
-        builder.into_inner().unwrap().finish().unwrap()
-    }
-
     #[test]
     fn metrics_that_cannot_be_trusted_are_refused_with_the_reason() {
         use tar::EntryType::{Directory, Link, Regular, Symlink};
         let big = vec![b' '; MAX_METRICS_BYTES as usize + 1];
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (
-                tar_with(&[
+                build_tar(&[
                     ("metrics.json", Regular, br#"{"mape": 5}"#, None),
                     ("model.joblib", Regular, b"m", None),
                     ("./metrics.json", Regular, br#"{"mape": 50}"#, None),
@@ -151,7 +151,7 @@ mod tests {
                 "more than one metrics.json",
             ),
             (
-                tar_with(&[(
+                build_tar(&[(
                     "metrics.json",
                     Symlink,
                     b"",
@@ -160,15 +160,15 @@ mod tests {
                 "a symbolic link to `/opt/ml/output/metrics.json`",
             ),
             (
-                tar_with(&[("metrics.json", Link, b"", Some("model.joblib"))]),
+                build_tar(&[("metrics.json", Link, b"", Some("model.joblib"))]),
                 "a hard link",
             ),
             (
-                tar_with(&[("metrics.json", Directory, b"", None)]),
+                build_tar(&[("metrics.json", Directory, b"", None)]),
                 "a directory",
             ),
             (
-                tar_with(&[("metrics.json", Regular, &big, None)]),
+                build_tar(&[("metrics.json", Regular, &big, None)]),
                 "65537 bytes",
             ),
         ];
