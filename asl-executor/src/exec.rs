@@ -105,6 +105,11 @@ pub enum Event {
         from_state: String,
         redrive_count: u32,
     },
+    ExecutionAborted {
+        state: String,
+        error: String,
+        cause: String,
+    },
 }
 
 impl Event {
@@ -139,6 +144,8 @@ pub enum Status {
     Running,
     Succeeded,
     Failed,
+    /// Stopped from outside (StopExecution): can be redriven, like a failure.
+    Aborted,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +159,8 @@ pub struct Execution {
     pub cause: Option<String>,
     pub history: Vec<HistoryEvent>,
     pub redrive_count: u32,
+    /// When the execution was last redriven.
+    pub redrive_time: Option<DateTime<Utc>>,
     /// The state being run and its raw input: where a redrive resumes.
     #[serde(skip)]
     current: Option<(String, Value)>,
@@ -210,10 +219,10 @@ impl Execution {
             .collect()
     }
 
-    /// The state the execution failed in, if it failed.
+    /// The state the execution failed in (or was stopped in), if it failed or was stopped.
     pub fn failed_state(&self) -> Option<&str> {
         match self.status {
-            Status::Failed => self.current.as_ref().map(|(s, _)| s.as_str()),
+            Status::Failed | Status::Aborted => self.current.as_ref().map(|(s, _)| s.as_str()),
             _ => None,
         }
     }
@@ -243,7 +252,14 @@ pub struct Executor {
     pub max_history_events: u64,
     /// The state machine's name in execution ARNs and the `States.*` context (see [`Self::named`]).
     pub state_machine_name: String,
+    /// The region and account of the ARNs (see [`Self::in_account`]).
+    pub region: String,
+    pub account: String,
 }
+
+/// Stops an execution from outside, as StopExecution does: the execution ends `Aborted` at the
+/// state it was in; a Task invocation in flight runs on to its end, its result unused.
+pub type StopSignal = tokio_util::sync::CancellationToken;
 
 impl Executor {
     /// Every Resource of the definition must have a handler.
@@ -264,7 +280,32 @@ impl Executor {
             rng: Mutex::new(fastrand::Rng::with_seed(0x5eed)),
             max_history_events: AWS_HISTORY_EVENT_LIMIT,
             state_machine_name: "state-machine".into(),
+            region: "local".into(),
+            account: "000000000000".into(),
         })
+    }
+
+    /// Put the state machine in `region` and `account` (its ARN and its executions').
+    pub fn in_account(mut self, region: impl Into<String>, account: impl Into<String>) -> Self {
+        self.region = region.into();
+        self.account = account.into();
+        self
+    }
+
+    /// The state machine's ARN.
+    pub fn state_machine_arn(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{}",
+            self.region, self.account, self.state_machine_name
+        )
+    }
+
+    /// The ARN of this state machine's execution `name`.
+    pub fn execution_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:execution:{}:{name}",
+            self.region, self.account, self.state_machine_name
+        )
     }
 
     /// Name the state machine (execution ARNs and the context object carry it).
@@ -293,6 +334,11 @@ impl Executor {
     }
 
     pub async fn start(&self, name: &str, input: Value) -> Execution {
+        self.start_stoppable(name, input, StopSignal::new()).await
+    }
+
+    /// [`Self::start`], stopped (Aborted) when `stop` is cancelled.
+    pub async fn start_stoppable(&self, name: &str, input: Value, stop: StopSignal) -> Execution {
         let mut exec = Execution {
             name: name.to_string(),
             start_time: Utc::now(),
@@ -303,6 +349,7 @@ impl Executor {
             cause: None,
             history: Vec::new(),
             redrive_count: 0,
+            redrive_time: None,
             current: None,
             started: Some(Instant::now()),
             aws_history_events: 0,
@@ -313,21 +360,27 @@ impl Executor {
                 input: input.clone(),
             },
         );
-        self.run(&mut exec, self.def.start_at.clone(), input).await;
+        self.run(&mut exec, self.def.start_at.clone(), input, stop)
+            .await;
         exec
     }
 
-    /// Resume a failed execution at the state it failed in, with that state's input. States that
-    /// succeeded are not run again. The machine-level timeout starts over.
+    /// Resume a failed (or stopped) execution at the state it failed in, with that state's input.
+    /// States that succeeded are not run again. The machine-level timeout starts over.
     pub async fn redrive(&self, exec: &mut Execution) -> Result<(), String> {
-        if exec.status != Status::Failed {
-            return Err(format!(
-                "execution {} is {:?}: only failed executions redrive",
-                exec.name, exec.status
-            ));
-        }
+        self.redrive_stoppable(exec, StopSignal::new()).await
+    }
+
+    /// [`Self::redrive`], stopped (Aborted) when `stop` is cancelled.
+    pub async fn redrive_stoppable(
+        &self,
+        exec: &mut Execution,
+        stop: StopSignal,
+    ) -> Result<(), String> {
+        Self::check_redrivable(exec)?;
         let (state, input) = exec.current.clone().ok_or("no failed state recorded")?;
         exec.redrive_count += 1;
+        exec.redrive_time = Some(Utc::now());
         exec.status = Status::Running;
         exec.error = None;
         exec.cause = None;
@@ -338,20 +391,59 @@ impl Executor {
                 redrive_count: exec.redrive_count,
             },
         );
-        self.run(exec, state, input).await;
+        self.run(exec, state, input, stop).await;
         Ok(())
     }
 
-    async fn run(&self, exec: &mut Execution, state: String, input: Value) {
-        let outcome = match self.def.timeout_seconds {
-            Some(secs) => {
-                tokio::time::timeout(Duration::from_secs(secs), self.run_loop(exec, state, input))
+    /// Why `exec` cannot be redriven, if it cannot: only failed or stopped executions redrive.
+    pub fn check_redrivable(exec: &Execution) -> Result<(), String> {
+        match exec.status {
+            Status::Failed | Status::Aborted => Ok(()),
+            other => Err(format!(
+                "execution {} is {other:?}: only failed or stopped executions redrive",
+                exec.name
+            )),
+        }
+    }
+
+    async fn run(&self, exec: &mut Execution, state: String, input: Value, stop: StopSignal) {
+        let outcome = {
+            let run = async {
+                match self.def.timeout_seconds {
+                    Some(secs) => tokio::time::timeout(
+                        Duration::from_secs(secs),
+                        self.run_loop(exec, state, input),
+                    )
                     .await
                     .unwrap_or_else(|_| {
                         Step::Fail(errors::TIMEOUT.into(), "The execution timed out".into())
-                    })
+                    }),
+                    None => self.run_loop(exec, state, input).await,
+                }
+            };
+            tokio::select! {
+                step = run => Some(step),
+                _ = stop.cancelled() => None,
             }
-            None => self.run_loop(exec, state, input).await,
+        };
+        let Some(outcome) = outcome else {
+            exec.status = Status::Aborted;
+            let state = exec
+                .current
+                .as_ref()
+                .map(|(s, _)| s.clone())
+                .unwrap_or_default();
+            exec.error = Some("States.Aborted".into());
+            exec.cause = Some("the execution was stopped".into());
+            self.emit(
+                exec,
+                Event::ExecutionAborted {
+                    state,
+                    error: "States.Aborted".into(),
+                    cause: "the execution was stopped".into(),
+                },
+            );
+            return;
         };
         match outcome {
             Step::Succeed(output) => {
@@ -382,17 +474,22 @@ impl Executor {
     }
 
     fn context(&self, exec: &Execution, state: &str, retry_count: u32) -> Value {
+        let mut execution = json!({
+            "Id": self.execution_arn(&exec.name),
+            "Name": exec.name,
+            "StartTime": exec.start_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "Input": exec.input,
+            "RedriveCount": exec.redrive_count,
+        });
+        if let Some(t) = exec.redrive_time {
+            execution["RedriveTime"] =
+                json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        }
         json!({
-            "Execution": {
-                "Id": format!("arn:aws:states:local:000000000000:execution:{}:{}", self.state_machine_name, exec.name),
-                "Name": exec.name,
-                "StartTime": exec.start_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                "Input": exec.input,
-                "RedriveCount": exec.redrive_count,
-            },
+            "Execution": execution,
             "State": {"Name": state, "EnteredTime": Utc::now().to_rfc3339(), "RetryCount": retry_count},
             "StateMachine": {
-                "Id": format!("arn:aws:states:local:000000000000:stateMachine:{}", self.state_machine_name),
+                "Id": self.state_machine_arn(),
                 "Name": self.state_machine_name,
             },
         })
@@ -619,12 +716,27 @@ impl Executor {
                     input: params.clone(),
                 },
             );
-            let call = handler(params.clone());
-            let outcome = match t.timeout_seconds {
-                Some(s) => tokio::time::timeout(Duration::from_secs(s), call)
-                    .await
-                    .unwrap_or_else(|_| Err(TaskError::new(errors::TIMEOUT, "Task timed out"))),
-                None => call.await,
+            // Its own task: a stopped execution leaves the invocation in flight to finish, as a
+            // Lambda invocation does on AWS; a timed-out one is cut off, as Lambda's own timeout
+            // cuts off the function.
+            let mut call = tokio::spawn(handler(params.clone()));
+            let joined = match t.timeout_seconds {
+                Some(s) => match tokio::time::timeout(Duration::from_secs(s), &mut call).await {
+                    Ok(joined) => Some(joined),
+                    Err(_) => {
+                        call.abort();
+                        None
+                    }
+                },
+                None => Some((&mut call).await),
+            };
+            let outcome = match joined {
+                None => Err(TaskError::new(errors::TIMEOUT, "Task timed out")),
+                Some(Ok(result)) => result,
+                Some(Err(panic)) => Err(TaskError::new(
+                    "Lambda.Unknown",
+                    format!("the handler panicked: {panic}"),
+                )),
             };
             match outcome {
                 Ok(v) => {

@@ -15,5 +15,6 @@ pub mod retry;
 
 pub use definition::{Definition, LoadError};
 pub use exec::{
-    handler, Event, Execution, Executor, Handler, HistoryEvent, Observer, Status, TaskError,
+    handler, Event, Execution, Executor, Handler, HistoryEvent, Observer, Status, StopSignal,
+    TaskError,
 };

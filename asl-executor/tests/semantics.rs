@@ -310,3 +310,88 @@ async fn a_cause_path_that_selects_no_string_is_a_runtime_error() {
         (Some("Boom"), Some("why"))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_execution_is_aborted_where_it_was_its_invocation_finishes_and_it_redrives() {
+    // T1 takes 10 s; the execution is stopped 5 s in. The invocation runs on to its end (as a
+    // Lambda invocation does when Step Functions stops the execution), the execution is Aborted
+    // at T1, and a redrive runs T1 again, then T2.
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    let slow = handler(move |_input: Value| {
+        let d = d.clone();
+        async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            d.fetch_add(1, Ordering::SeqCst);
+            Ok(json!({"slow": true}))
+        }
+    });
+    let def = json!({"StartAt": "T1", "States": {
+        "T1": {"Type": "Task", "Resource": "slow", "Next": "T2"},
+        "T2": {"Type": "Task", "Resource": "echo", "End": true}
+    }});
+    let ex = Arc::new(
+        exec(def, vec![("slow", slow), ("echo", echo())])
+            .named("machine")
+            .in_account("us-east-1", "123456789012"),
+    );
+    let stop = asl_executor::StopSignal::new();
+    let running = {
+        let (ex, stop) = (ex.clone(), stop.clone());
+        tokio::spawn(async move { ex.start_stoppable("run-1", json!({}), stop).await })
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.cancel();
+    let mut e = running.await.unwrap();
+    assert_eq!(e.status, Status::Aborted);
+    assert_eq!(e.failed_state(), Some("T1"));
+    assert_eq!(e.error.as_deref(), Some("States.Aborted"));
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        0,
+        "stopped before the call returned"
+    );
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        1,
+        "the invocation in flight ran to its end"
+    );
+
+    ex.redrive(&mut e).await.unwrap();
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(e.redrive_count, 1);
+    assert!(e.redrive_time.is_some());
+    assert_eq!(e.task_calls("T1"), 2);
+    assert_eq!(e.task_calls("T2"), 1);
+    assert_eq!(
+        ex.execution_arn("run-1"),
+        "arn:aws:states:us-east-1:123456789012:execution:machine:run-1"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_task_is_cut_off() {
+    let done = Arc::new(AtomicUsize::new(0));
+    let d = done.clone();
+    let slow = handler(move |_input: Value| {
+        let d = d.clone();
+        async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            d.fetch_add(1, Ordering::SeqCst);
+            Ok(json!({}))
+        }
+    });
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "slow", "TimeoutSeconds": 2, "End": true}
+    }});
+    let e = exec(def, vec![("slow", slow)]).start("t", json!({})).await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.Timeout"));
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(
+        done.load(Ordering::SeqCst),
+        0,
+        "the cut-off call never finished"
+    );
+}
