@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 /// The definition, relative to the repository root.
 pub const DEFINITION_FILE: &str = "statemachine/retrain.asl.json";
 
-/// The name the offline executor gives the state machine (CloudFormation names the deployed one
-/// after the stack).
-pub const STATE_MACHINE_NAME: &str = "retrain";
+/// The name the offline executor gives the state machine: the template names it after the stack
+/// (`Name: !Ref AWS::StackName`), and the local stack is called `retraining`.
+pub const STATE_MACHINE_NAME: &str = "retraining";
 
 /// `${...}` placeholder of the definition → the worker crate (and Lambda function) it names.
 pub const FUNCTIONS: &[(&str, &str)] = &[
@@ -72,7 +72,7 @@ pub fn failure_alert_for(exec: &Execution) -> Option<Value> {
         .error
         .as_deref()
         .is_some_and(|e| ALERTED_FAILURES.contains(&e));
-    (exec.status == asl_executor::Status::Failed && !alerted).then(|| {
+    (matches!(exec.status, asl_executor::Status::Failed | asl_executor::Status::Aborted) && !alerted).then(|| {
         failure_alert_request(
             &exec.name,
             exec.error.as_deref().unwrap_or("States.Runtime"),

@@ -115,13 +115,8 @@ impl Stubs {
     }
 
     fn start(&self, v: &Value) -> Result<Value, TaskError> {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct StartRequest {
-            input: Value,
-            execution: String,
-        }
-        let req: StartRequest = parse("start-training", v)?;
+        // The real worker's request: the definition must pass what it reads.
+        let req: start_training::handler::StartRequest = parse("start-training", v)?;
         // Validate the execution input as the real worker does.
         let request = retrain_core::input::normalise(&req.input, &retrain_core::Config::example())
             .map_err(|e| err(e.name(), e.to_string()))?;

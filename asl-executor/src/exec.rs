@@ -292,6 +292,11 @@ impl Executor {
         self
     }
 
+    /// The definition this executor runs.
+    pub fn definition(&self) -> &Definition {
+        &self.def
+    }
+
     /// The state machine's ARN.
     pub fn state_machine_arn(&self) -> String {
         format!(

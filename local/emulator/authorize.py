@@ -97,7 +97,8 @@ ADMIN_KEYS = frozenset({"local-harness"})
 TRAINING_KEY = "testing"  # emulator.FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 
 # botocore service name -> IAM service prefix.
-IAM_PREFIX = {"sagemaker": "sagemaker", "s3": "s3", "sns": "sns", "cloudwatch": "cloudwatch"}
+IAM_PREFIX = {"sagemaker": "sagemaker", "s3": "s3", "sns": "sns", "cloudwatch": "cloudwatch",
+              "stepfunctions": "states"}
 
 # S3 operations whose IAM action is not the operation's name (Amazon S3 User Guide, "Required
 # permissions for Amazon S3 API operations").  Everything else: the action named like the

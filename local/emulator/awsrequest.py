@@ -45,7 +45,7 @@ __all__ = ["AwsRequest", "parse_request", "service_model", "operation_model"]
 
 @dataclass
 class AwsRequest:
-    service: str            # botocore service name: "sagemaker", "s3", "sns", "cloudwatch"
+    service: str            # botocore service name: "sagemaker", "s3", "sns", "cloudwatch", ...
     operation: str          # botocore operation name, e.g. "CreateTrainingJob"
     params: dict            # input in botocore's input-shape form
     access_key: str | None  # SigV4 Credential=<key>/...
@@ -55,7 +55,8 @@ class AwsRequest:
 
 
 # Services this module parses: botocore name <- SigV4 signing name.
-SIGNING_NAMES = {"sagemaker": "sagemaker", "s3": "s3", "sns": "sns", "monitoring": "cloudwatch"}
+SIGNING_NAMES = {"sagemaker": "sagemaker", "s3": "s3", "sns": "sns", "monitoring": "cloudwatch",
+                 "states": "stepfunctions"}
 SERVICES = set(SIGNING_NAMES.values())
 # Smithy service name in an RPC v2 CBOR URL -> botocore service name.
 RPCV2_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}

@@ -28,6 +28,11 @@ CloudWatch
   * Smithy RPC v2 CBOR (used by aws-sdk-cloudwatch for Rust >= 1.100): requests
     to /service/GraniteServiceVersion20100801/operation/<Op> are translated to
     moto's awsJson1_0 CloudWatch API and the answer back to CBOR.
+Step Functions
+  * POST /_emulator/stepfunctions {"url": U} routes the Step Functions API
+    (X-Amz-Target: AWSStepFunctions.*) to the local Step Functions at U (the
+    Rust harness runs the executions) once a request has passed the IAM and
+    parameter checks; without a route, moto answers.
 Inspection
   * GET /_emulator/state: JSON with every SNS message published and every
     CloudWatch datum put (all accounts/regions).  Reset with POST /moto-api/reset.
@@ -93,6 +98,7 @@ from moto.sns.models import sns_backends
 from werkzeug.serving import run_simple
 
 import authorize
+import awsrequest
 import validate
 
 FAKE_CREDENTIALS = {
@@ -676,6 +682,33 @@ REQUEST_CHECKS.append(validate.check)
 REQUEST_CHECKS.insert(0, authorize.check)  # IAM first, as AWS authorizes before validating
 
 
+_SFN_ROUTE: dict[str, str] = {}
+
+
+def _forward_stepfunctions(environ: dict[str, Any], start_response: Callable) -> Any:
+    """Forward a Step Functions request to the routed local Step Functions."""
+    import urllib.error
+    import urllib.request
+    body = awsrequest._read_body(environ)
+    req = urllib.request.Request(
+        _SFN_ROUTE["url"] + "/", data=body, method="POST",
+        headers={"Content-Type": environ.get("CONTENT_TYPE", "application/x-amz-json-1.0"),
+                 "X-Amz-Target": environ.get("HTTP_X_AMZ_TARGET", "")})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            status, payload = resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        status, payload = e.code, e.read()
+    except OSError as e:
+        status = 500
+        payload = json.dumps({"__type": "InternalFailure",
+                              "message": f"local Step Functions unreachable: {e}"}).encode()
+    start_response(f"{status} {'OK' if status == 200 else 'Error'}",
+                   [("Content-Type", "application/x-amz-json-1.0"),
+                    ("Content-Length", str(len(payload)))])
+    return [payload]
+
+
 def make_app() -> Callable:
     """moto's server app, wrapped with the request checks, the CBOR shim and /_emulator/state."""
     moto_app = DomainDispatcherApplication(create_backend_app)
@@ -687,6 +720,11 @@ def make_app() -> Callable:
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
+        if path == "/_emulator/stepfunctions" and environ.get("REQUEST_METHOD") == "POST":
+            route = json.loads(awsrequest._read_body(environ) or b"{}")
+            _SFN_ROUTE["url"] = str(route["url"]).rstrip("/")
+            start_response("204 No Content", [("Content-Length", "0")])
+            return [b""]
         if not path.startswith("/moto-api"):
             for check in REQUEST_CHECKS:
                 refusal = check(environ)
@@ -695,6 +733,9 @@ def make_app() -> Callable:
                     headers = {**headers, "Content-Length": str(len(body))}
                     start_response(f"{status} Refused", list(headers.items()))
                     return [body]
+        if (_SFN_ROUTE and environ.get("REQUEST_METHOD") == "POST"
+                and environ.get("HTTP_X_AMZ_TARGET", "").startswith("AWSStepFunctions.")):
+            return _forward_stepfunctions(environ, start_response)
         match = _RPCV2_PATH.match(path)
         if (match and environ.get("REQUEST_METHOD") == "POST"
                 and match.group("service") in RPCV2_CBOR_SERVICES):

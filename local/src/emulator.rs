@@ -101,6 +101,16 @@ impl Emulator {
         Ok(body)
     }
 
+    /// Forward the Step Functions API (`X-Amz-Target: AWSStepFunctions.*`), once a request passes
+    /// the emulator's IAM and parameter checks, to the local Step Functions at `url`.
+    pub fn route_stepfunctions(&self, url: &str) -> Result<(), String> {
+        ureq::post(&format!("{}/_emulator/stepfunctions", self.url))
+            .header("Content-Type", "application/json")
+            .send(serde_json::json!({ "url": url }).to_string())
+            .map_err(|e| format!("the emulator refused the Step Functions route: {e}"))?;
+        Ok(())
+    }
+
     /// Every SNS message and CloudWatch datum so far (`GET /_emulator/state`).
     pub fn state(&self) -> Result<Value, String> {
         serde_json::from_str(&self.get("/_emulator/state")?).map_err(|e| e.to_string())

@@ -11,3 +11,4 @@ pub mod pipeline;
 pub mod report;
 pub mod scenario;
 pub mod seed;
+pub mod stepfunctions;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use asl_executor::{handler, Execution, Executor, Handler, Observer, TaskError};
+use asl_executor::{handler, Execution, Handler, Observer, TaskError};
 use retrain_core::aws::Clients;
 use retrain_core::{Config, Context, Worker, WorkerError};
 use serde::Serialize;
@@ -14,6 +14,7 @@ use serde_json::Value;
 use retraining_pipeline::failure_alert_for;
 
 use crate::emulator::identity;
+use crate::stepfunctions::{OnEnd, StepFunctions};
 
 fn to_task<T: Serialize>(r: Result<T, WorkerError>) -> Result<Value, TaskError> {
     r.map(|v| serde_json::to_value(v).expect("payloads serialise"))
@@ -38,9 +39,9 @@ pub fn last_output(exec: &Execution, state: &str) -> Option<Value> {
 }
 
 pub struct Pipeline {
-    pub executor: Executor,
-    /// RejectAndAlert's context, for the alert the execution-status rule sends.
-    alert: Context,
+    /// The local Step Functions that runs this pipeline's executions (and answers the Step
+    /// Functions API about them).
+    pub sfn: Arc<StepFunctions>,
 }
 
 /// A worker's handler as the executor calls it: with that worker's own context.
@@ -114,32 +115,63 @@ impl Pipeline {
                 reject_and_alert::handler::handle
             ),
         );
-        let mut executor = retraining_pipeline::executor(handlers)
-            .expect("the definition loads and every resource has a handler");
-        if let Some(o) = observer {
-            executor = executor.with_observer(o);
+        let build = move |recorder: Observer| {
+            let observer: Observer = match observer {
+                Some(o) => Arc::new(move |name: &str, e: &asl_executor::HistoryEvent| {
+                    recorder(name, e);
+                    o(name, e)
+                }),
+                None => recorder,
+            };
+            retraining_pipeline::executor(handlers)
+                .expect("the definition loads and every resource has a handler")
+                .in_account(REGION, ACCOUNT)
+                .with_observer(observer)
+        };
+        // When an execution fails or is stopped: the alert the execution-status rule sends.
+        let alert = Arc::new(alert);
+        let on_end: OnEnd = Arc::new(move |exec: Execution| {
+            let alert = alert.clone();
+            Box::pin(async move {
+                if let Some(request) = failure_alert_for(&exec) {
+                    if let Err(e) = reject_and_alert::handler::handle(&alert, request).await {
+                        tracing::warn!(error = %e, "the failure alert could not be sent");
+                    }
+                }
+            })
+        });
+        Pipeline {
+            sfn: StepFunctions::new(build, Some(on_end)),
         }
-        Pipeline { executor, alert }
     }
 
-    /// Run an execution; when it fails, send the alert the execution-status rule sends on AWS.
+    /// Run an execution to its end, as StartExecution would; when it fails, the alert the
+    /// execution-status rule sends on AWS goes out.
     pub async fn run(&self, name: &str, input: Value) -> Execution {
-        let exec = self.executor.start(name, input).await;
-        self.alert_on_failure(&exec).await;
-        exec
+        self.sfn
+            .run(name, input)
+            .await
+            .unwrap_or_else(|e| panic!("execution {name} could not start: {}", e.message))
     }
 
+    /// Redrive a failed (or stopped) execution and wait for its end; `exec` becomes its new view.
     pub async fn redrive(&self, exec: &mut Execution) -> Result<(), String> {
-        self.executor.redrive(exec).await?;
-        self.alert_on_failure(exec).await;
+        *exec = self
+            .sfn
+            .redrive_and_wait(&exec.name)
+            .await
+            .map_err(|e| e.message)?;
         Ok(())
     }
 
-    async fn alert_on_failure(&self, exec: &Execution) {
-        if let Some(request) = failure_alert_for(exec) {
-            if let Err(e) = reject_and_alert::handler::handle(&self.alert, request).await {
-                tracing::warn!(error = %e, "the failure alert could not be sent");
-            }
-        }
+    /// Serve this pipeline's Step Functions API and have `emulator` forward `AWSStepFunctions.*`
+    /// requests to it (after its IAM and parameter checks).
+    pub fn serve(&self, emulator: &crate::emulator::Emulator) -> Result<(), String> {
+        let url = crate::stepfunctions::server::serve(self.sfn.clone())?;
+        emulator.route_stepfunctions(&url)
     }
 }
+
+/// The region and account of the local "stack" (the emulator's).
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";

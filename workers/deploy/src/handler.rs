@@ -37,10 +37,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Deployment> {
         let chosen = match run.action {
             Action::DeployApproved => approved_by_a_person(ctx, &state).await?,
             Action::Train => registered_by_this_run(ctx, &state).await?,
-            Action::Skip => {
+            Action::Skip | Action::Wait => {
                 return Err(WorkerError::invalid(
                     "run.action",
-                    "a skipped run deploys nothing",
+                    "a skipped or waiting run deploys nothing",
                 ))
             }
         };

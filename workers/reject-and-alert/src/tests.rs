@@ -162,7 +162,13 @@ fn context(w: World) -> (Context, Calls) {
     (
         Context::new(
             Config::example(),
-            Clients { s3, sm, cw, sns },
+            Clients {
+                s3,
+                sm,
+                cw,
+                sns,
+                ..retrain_core::testing::clients()
+            },
             &crate::WORKER,
         ),
         calls,

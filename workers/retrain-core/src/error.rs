@@ -57,6 +57,10 @@ pub enum WorkerError {
     /// Data read from S3 is unusable (a JSON document that does not parse, a bad archive).
     #[error("bad data in {location}: {reason}")]
     BadData { location: String, reason: String },
+
+    /// An approval waited its longest for another run to end: not deployed, redrive it later.
+    #[error("another run is still in progress after {waited_seconds} s: {other}; redrive this execution once it has ended")]
+    RunInProgress { other: String, waited_seconds: u64 },
 }
 
 /// What a [`Context`](crate::aws::Context)'s client fails with when its worker does not declare
@@ -82,6 +86,7 @@ impl WorkerError {
             Self::NotFound { .. } => "NotFound",
             Self::GateRefused { .. } => "GateRefused",
             Self::BadData { .. } => "BadData",
+            Self::RunInProgress { .. } => "RunInProgress",
         }
     }
 

@@ -20,6 +20,7 @@ pub mod payload;
 mod payload_docs;
 pub mod polling;
 pub mod rollout;
+pub mod single_flight;
 pub mod tickets;
 pub mod time;
 pub mod versioning;

@@ -29,6 +29,8 @@ pub enum Action {
     Skip,
     /// A person approved a version in the registry: deploy it.
     DeployApproved,
+    /// An approval whose turn has not come (another run is in progress): wait, then ask again.
+    Wait,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

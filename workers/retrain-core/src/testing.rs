@@ -76,5 +76,6 @@ pub fn clients() -> crate::aws::Clients {
         sm: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, none),
         cw: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, none),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, none),
+        sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, none),
     }
 }

@@ -5,20 +5,39 @@ use serde::Deserialize;
 use serde_json::Value;
 use tracing::{info, Instrument};
 
+use chrono::{DateTime, Utc};
+use retrain_core::aws::executions::running;
 use retrain_core::aws::registry::ensure_group;
+use retrain_core::single_flight::{ahead_of, skip_reason, RunningExecution};
 use retrain_core::input::{normalise, RunRequest};
 use retrain_core::json::deserialize_named;
 use retrain_core::names::training_job_name;
 use retrain_core::payload::{Action, Run, State, Trigger};
 use retrain_core::{Context, Result};
 
-/// What the state machine passes: the execution input as it came, and the execution's name.
+/// What the state machine passes: the execution input as it came, the execution's name, ARN and
+/// start, and the state machine's ARN (from the context object, for single-flight).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StartRequest {
-    input: Value,
-    execution: String,
+pub struct StartRequest {
+    pub input: Value,
+    pub execution: String,
+    pub execution_arn: String,
+    pub started_at: DateTime<Utc>,
+    pub state_machine: String,
 }
+
+/// The execution's place in the single-flight queue.
+struct Turn<'a> {
+    execution_arn: &'a str,
+    started_at: DateTime<Utc>,
+    state_machine: &'a str,
+}
+
+/// An approval waits for the run ahead of it at most this long past the training deadline (the
+/// endpoint's own deadline): past it, the execution fails `RunInProgress` (alerted) and can be
+/// redriven.
+pub const APPROVAL_WAIT_SLACK_SECONDS: u64 = 5400;
 
 /// Slack on top of the job's max runtime for provisioning, image pull and upload: past
 /// `max_runtime + slack` since the job was created, the wait loop gives up.
@@ -32,8 +51,13 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<State> {
     let request = normalise(&req.input, &ctx.cfg)?;
     let job_name = training_job_name(&req.execution);
     let span = tracing::info_span!("start_training", execution = %req.execution, job = %job_name);
+    let turn = Turn {
+        execution_arn: &req.execution_arn,
+        started_at: req.started_at,
+        state_machine: &req.state_machine,
+    };
     async move {
-        let run = decide(ctx, &req.execution, &job_name, request).await?;
+        let run = decide(ctx, &req.execution, &job_name, request, &turn).await?;
         info!(action = ?run.action, reason = %run.reason, "run decided");
         Ok(State::started(run))
     }
@@ -46,6 +70,7 @@ async fn decide(
     execution: &str,
     job_name: &str,
     request: RunRequest,
+    turn: &Turn<'_>,
 ) -> Result<Run> {
     let mut run = Run {
         execution: execution.to_string(),
@@ -61,6 +86,18 @@ async fn decide(
         approval: request.approval.clone(),
     };
     if request.trigger == Trigger::Approval {
+        if let Some(other) = ahead(ctx, turn).await? {
+            let waited = (ctx.now() - turn.started_at).num_seconds().max(0) as u64;
+            if waited > run.deadline_seconds + APPROVAL_WAIT_SLACK_SECONDS {
+                return Err(retrain_core::WorkerError::RunInProgress {
+                    other: other.name,
+                    waited_seconds: waited,
+                });
+            }
+            run.action = Action::Wait;
+            run.reason = format!("{}; the approval waits", skip_reason(&other));
+            return Ok(run);
+        }
         let (action, reason) = crate::approval::check(ctx, &request).await?;
         run.action = action;
         run.reason = reason;
@@ -69,6 +106,12 @@ async fn decide(
 
     // A retry or redrive of this execution: adopt the job its earlier attempt started.
     let existing = crate::training::find(ctx, job_name).await?;
+    if existing.is_none() {
+        if let Some(other) = ahead(ctx, turn).await? {
+            run.reason = skip_reason(&other);
+            return Ok(run);
+        }
+    }
     let data = crate::data::scan(ctx, request.force, existing.is_none()).await?;
     if existing.is_none() && !request.force && data.new_files == 0 {
         run.reason = match &data.since {
@@ -116,6 +159,12 @@ async fn decide(
     run.training = Some(job);
     run.data = Some(data.report);
     Ok(run)
+}
+
+/// The running execution whose turn comes before this one's, if any.
+async fn ahead(ctx: &Context, turn: &Turn<'_>) -> Result<Option<RunningExecution>> {
+    let running = running(&ctx.sfn, turn.state_machine).await?;
+    Ok(ahead_of(turn.execution_arn, turn.started_at, &running).cloned())
 }
 
 #[cfg(test)]

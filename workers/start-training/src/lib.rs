@@ -24,5 +24,6 @@ pub static WORKER: Worker = Worker {
         ops::SM_DESCRIBE_ENDPOINT_CONFIG,
         ops::CW_PUT_METRIC_DATA,
         ops::SNS_PUBLISH,
+        ops::SFN_LIST_EXECUTIONS,
     ],
 };

@@ -28,6 +28,8 @@ use aws_sdk_sagemaker::types::{
     EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
     OutputDataConfig, ProductionVariant,
 };
+use aws_sdk_sfn::operation::list_executions::{ListExecutionsInput, ListExecutionsOutput};
+use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
 use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
 use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
 use chrono::{DateTime, Duration, Utc};
@@ -82,6 +84,9 @@ struct World {
     create_in_use: bool,
     group_exists: bool,
     s3_throttled: bool,
+    /// Other RUNNING executions of the state machine: (name, start). This execution is listed
+    /// too, started at t0.
+    running: Vec<(String, DateTime<Utc>)>,
 }
 
 struct Calls {
@@ -90,6 +95,7 @@ struct Calls {
     metrics: Recorder<PutMetricDataInput>,
     publish: Recorder<PublishInput>,
     list: Recorder<ListObjectsV2Input>,
+    executions: Recorder<ListExecutionsInput>,
 }
 
 fn context(world: World) -> (Context, Calls) {
@@ -99,6 +105,7 @@ fn context(world: World) -> (Context, Calls) {
         metrics: Recorder::default(),
         publish: Recorder::default(),
         list: Recorder::default(),
+        executions: Recorder::default(),
     };
     let w = Arc::new(world);
 
@@ -252,12 +259,53 @@ fn context(world: World) -> (Context, Calls) {
     (
         Context::new(
             Config::example(),
-            Clients { s3, sm, cw, sns },
+            Clients {
+                s3,
+                sm,
+                cw,
+                sns,
+                sfn: sfn_client(&w.running, &calls.executions),
+            },
             &crate::WORKER,
         )
         .at(t0()),
         calls,
     )
+}
+
+const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:retraining";
+
+fn execution_arn(name: &str) -> String {
+    format!("arn:aws:states:us-east-1:123456789012:execution:retraining:{name}")
+}
+
+/// ListExecutions: this execution (started at t0) and `others`, one page each, as AWS pages.
+fn sfn_client(
+    others: &[(String, DateTime<Utc>)],
+    rec: &Recorder<ListExecutionsInput>,
+) -> aws_sdk_sfn::Client {
+    let mut all = vec![(EXECUTION.to_string(), t0())];
+    all.extend(others.iter().cloned());
+    let rec = rec.clone();
+    let list = mock!(aws_sdk_sfn::Client::list_executions).then_compute_output(move |req| {
+        rec.record(req);
+        let i: usize = req.next_token().map(|t| t.parse().unwrap()).unwrap_or(0);
+        let (name, start) = &all[i];
+        let item = ExecutionListItem::builder()
+            .execution_arn(execution_arn(name))
+            .state_machine_arn(STATE_MACHINE)
+            .name(name)
+            .status(ExecutionStatus::Running)
+            .start_date(smithy(*start))
+            .build()
+            .unwrap();
+        let mut out = ListExecutionsOutput::builder().executions(item);
+        if i + 1 < all.len() {
+            out = out.next_token((i + 1).to_string());
+        }
+        out.build().unwrap()
+    });
+    mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&list])
 }
 
 fn last_trained_at(t: DateTime<Utc>) -> String {
@@ -269,7 +317,15 @@ fn stats(mean: f64) -> String {
 }
 
 fn event(input: Value) -> Value {
-    json!({"input": input, "execution": EXECUTION})
+    with_context(json!({"input": input, "execution": EXECUTION}))
+}
+
+/// What the state machine adds from the context object.
+fn with_context(mut e: Value) -> Value {
+    e["execution_arn"] = json!(execution_arn(EXECUTION));
+    e["started_at"] = json!(t0().to_rfc3339());
+    e["state_machine"] = json!(STATE_MACHINE);
+    e
 }
 
 /// A week of new files (10 tickets a day) after a run a week ago.
@@ -721,28 +777,29 @@ async fn ticket_files_table() {
 async fn bad_execution_input_changes_nothing() {
     let cases = [
         (
-            json!({"input": {"mape_threshold": 0}, "execution": EXECUTION}),
+            with_context(json!({"input": {"mape_threshold": 0}, "execution": EXECUTION})),
             "mape_threshold",
         ),
         (
-            json!({"input": {"mape_threshold": "20"}, "execution": EXECUTION}),
+            with_context(json!({"input": {"mape_threshold": "20"}, "execution": EXECUTION})),
             "mape_threshold",
         ),
         (
-            json!({"input": {"force": 1}, "execution": EXECUTION}),
+            with_context(json!({"input": {"force": 1}, "execution": EXECUTION})),
             "force",
         ),
         (
-            json!({"input": {"forse": true}, "execution": EXECUTION}),
+            with_context(json!({"input": {"forse": true}, "execution": EXECUTION})),
             "forse",
         ),
         (
-            json!({"input": {"training": {"volume_gb": 0}}, "execution": EXECUTION}),
+            with_context(json!({"input": {"training": {"volume_gb": 0}}, "execution": EXECUTION})),
             "training.volume_gb",
         ),
-        (json!({"input": [], "execution": EXECUTION}), "input"),
-        (json!({"input": {}}), "execution"),
-        (json!({"input": {}, "execution": "  "}), "execution"),
+        (with_context(json!({"input": [], "execution": EXECUTION})), "input"),
+        (with_context(json!({"input": {}})), "execution"),
+        (json!({"input": {}, "execution": EXECUTION}), "execution_arn"),
+        (with_context(json!({"input": {}, "execution": "  "})), "execution"),
     ];
     for (ev, field) in cases {
         let (ctx, calls) = context(new_week());
@@ -753,6 +810,7 @@ async fn bad_execution_input_changes_nothing() {
             other => panic!("{ev}: {other:?}"),
         }
         assert!(calls.list.is_empty() && calls.create_job.is_empty() && calls.publish.is_empty());
+        assert!(calls.executions.is_empty());
     }
 }
 
@@ -860,7 +918,11 @@ fn approval_context(status: &str, meta: &[(&str, &str)], serving: Option<&str>) 
     );
     Context::new(
         Config::example(),
-        Clients { sm, ..clients() },
+        Clients {
+            sm,
+            sfn: sfn_client(&[], &Recorder::default()),
+            ..clients()
+        },
         &crate::WORKER,
     )
     .at(t0())
@@ -924,4 +986,76 @@ async fn an_approval_already_serving_or_revoked_is_skipped() {
         .unwrap();
     assert_eq!(run.action, Action::Skip);
     assert!(run.reason.contains("Rejected"));
+}
+
+#[tokio::test]
+async fn a_run_behind_another_running_one_is_skipped_naming_it_and_starts_nothing() {
+    let mut world = new_week();
+    world.running = vec![
+        ("later".to_string(), t0() + Duration::seconds(30)),
+        ("weekly-earlier".to_string(), t0() - Duration::seconds(30)),
+    ];
+    let (ctx, calls) = context(world);
+    let out = handle(&ctx, event(json!({}))).await.unwrap();
+    let run = out.run.unwrap();
+    assert_eq!(run.action, Action::Skip);
+    assert_eq!(run.reason, "another run is in progress: weekly-earlier");
+    assert!(calls.create_job.is_empty() && calls.create_group.is_empty());
+    assert!(calls.list.is_empty(), "no scan of bronze/ for a run that is not its turn");
+    // Every page was read, for this state machine's running executions only.
+    let reqs = calls.executions.all();
+    assert_eq!(reqs.len(), 3);
+    for r in reqs {
+        assert_eq!(r.state_machine_arn(), Some(STATE_MACHINE));
+        assert_eq!(r.status_filter(), Some(&ExecutionStatus::Running));
+    }
+}
+
+#[tokio::test]
+async fn the_first_of_overlapping_runs_trains() {
+    let mut world = new_week();
+    world.running = vec![("later".to_string(), t0() + Duration::seconds(1))];
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+    assert_eq!(run.action, Action::Train, "{}", run.reason);
+    assert_eq!(calls.create_job.len(), 1);
+}
+
+#[tokio::test]
+async fn a_run_that_already_started_its_job_adopts_it_whoever_else_runs() {
+    // A retry after the job was created: the job is this run's, it goes on.
+    let mut world = new_week();
+    world.existing_job = true;
+    world.running = vec![("weekly-earlier".to_string(), t0() - Duration::seconds(30))];
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+    assert_eq!(run.action, Action::Train);
+    assert!(calls.create_job.is_empty());
+    assert!(calls.executions.is_empty(), "adoption needs no listing");
+}
+
+#[tokio::test]
+async fn an_approval_behind_a_running_run_waits_then_gives_up_as_an_error() {
+    let mut ctx = approval_context("Approved", &[], Some("prophet-forecasting-models-v6-abc"));
+    let earlier = [("weekly-earlier".to_string(), t0() - Duration::seconds(30))];
+    ctx.sfn = sfn_client(&earlier, &Recorder::default());
+    let run = handle(&ctx, approval_event(json!({})))
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Wait);
+    assert_eq!(
+        run.reason,
+        "another run is in progress: weekly-earlier; the approval waits"
+    );
+    // Still behind it past the training deadline and the endpoint's: the execution fails, named.
+    let late = t0()
+        + Duration::seconds(
+            (run.deadline_seconds + crate::handler::APPROVAL_WAIT_SLACK_SECONDS + 1) as i64,
+        );
+    let ctx = ctx.at(late);
+    let err = handle(&ctx, approval_event(json!({}))).await.unwrap_err();
+    assert_eq!(err.name(), "RunInProgress");
+    assert!(err.to_string().contains("weekly-earlier"), "{err}");
 }

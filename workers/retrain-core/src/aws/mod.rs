@@ -4,6 +4,7 @@
 //! reads those declarations, so the template's policies follow the code by construction.
 
 pub mod endpoint;
+pub mod executions;
 pub mod notify;
 pub mod registry;
 pub mod s3;
@@ -19,13 +20,14 @@ use crate::config::Config;
 pub use ops::Operation;
 pub use worker::Worker;
 
-/// The four service clients, before the guard of a worker is put on them.
+/// The service clients, before the guard of a worker is put on them.
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sm: aws_sdk_sagemaker::Client,
     pub cw: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 impl Clients {
@@ -42,6 +44,7 @@ impl Clients {
             sm: aws_sdk_sagemaker::Client::new(sdk),
             cw: aws_sdk_cloudwatch::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
         }
     }
 
@@ -59,6 +62,9 @@ impl Clients {
             ),
             sns: aws_sdk_sns::Client::from_conf(
                 self.sns.config().to_builder().interceptor(g).build(),
+            ),
+            sfn: aws_sdk_sfn::Client::from_conf(
+                self.sfn.config().to_builder().interceptor(g).build(),
             ),
         }
     }
@@ -79,6 +85,7 @@ pub struct Context {
     pub sm: aws_sdk_sagemaker::Client,
     pub cw: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sfn: aws_sdk_sfn::Client,
     clock: Clock,
 }
 
@@ -86,13 +93,20 @@ impl Context {
     /// The context of `worker`: each client refuses, before anything is sent, an operation the
     /// worker does not declare.
     pub fn new(cfg: Config, clients: Clients, worker: &'static Worker) -> Self {
-        let Clients { s3, sm, cw, sns } = clients.guarded(worker);
+        let Clients {
+            s3,
+            sm,
+            cw,
+            sns,
+            sfn,
+        } = clients.guarded(worker);
         Context {
             cfg,
             s3,
             sm,
             cw,
             sns,
+            sfn,
             clock: Clock::System,
         }
     }

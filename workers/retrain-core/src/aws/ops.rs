@@ -135,3 +135,7 @@ pub const CW_PUT_METRIC_ALARM: Operation = op(
 // SNS
 pub const SNS_PUBLISH: Operation = op("SNS", "Publish", &["sns:Publish"]);
 pub const SNS_CREATE_TOPIC: Operation = op("SNS", "CreateTopic", &["sns:CreateTopic"]);
+
+// Step Functions
+/// Single-flight: the state machine's running executions.
+pub const SFN_LIST_EXECUTIONS: Operation = op("SFN", "ListExecutions", &["states:ListExecutions"]);
