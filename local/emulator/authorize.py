@@ -126,6 +126,13 @@ ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("sns", "TopicName"): ("Name",),
 }
 
+# Actions whose "required" resource types are alternatives: the API takes one of them (Step
+# Functions ListExecutions: "You can specify either a mapRunArn or a stateMachineArn, but not
+# both"). The one the request names is checked; the others are not checked as "*".
+ALTERNATIVE_RESOURCES: dict[tuple[str, str], frozenset[str]] = {
+    ("states", "ListExecutions"): frozenset({"statemachine", "maprun"}),
+}
+
 # Resource types whose ARNs carry the name lower-cased (SageMaker).
 LOWERCASE_NAMES = {("sagemaker", t)
                    for t in ("endpoint", "endpoint-config", "model", "training-job")}
@@ -319,12 +326,16 @@ def required_checks(req: awsrequest.AwsRequest, principal: str = "") -> list[Che
             checks.append(Check(name, "*", _frozen(ctx)))
             continue
         by_type: dict[str, list[str]] = {}
+        alternatives = ALTERNATIVE_RESOURCES.get((prefix, entry["privilege"]), frozenset())
+        named = {rtype for rtype in alternatives if resource_arns(prefix, rtype, params, region)}
         for rtype, info in (entry.get("resource_types") or {}).items():
             if not rtype:
                 continue
             arns = resource_arns(prefix, rtype, params, region)
             if arns:
                 by_type[rtype] = arns
+            elif rtype in alternatives and named:
+                continue
             elif info.get("required"):
                 # Required, but this request does not name it (e.g. DescribeAlarms without
                 # AlarmNames): checked as "*".

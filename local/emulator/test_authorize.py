@@ -425,3 +425,16 @@ def test_an_unknown_key_is_refused(url):
         403, "InvalidClientTokenId")
     assert refused(lambda: client(url, "cloudwatch", "nobody").describe_alarms())[:2] == (
         403, "InvalidClientTokenId")
+
+
+def test_list_executions_is_authorized_on_the_state_machine_it_names():
+    # The reference marks stateMachine and mapRun both required; the API takes one of them.
+    machine = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:retraining"
+    assert checks("stepfunctions", "ListExecutions",
+                  {"stateMachineArn": machine, "statusFilter": "RUNNING"}) == [
+        ("states:ListExecutions", machine)]
+    run = f"arn:aws:states:us-east-1:{ACCOUNT}:mapRun:retraining/m:1"
+    assert checks("stepfunctions", "ListExecutions", {"mapRunArn": run}) == [
+        ("states:ListExecutions", run)]
+    # Naming neither: checked as "*", as any required resource the request does not name.
+    assert checks("stepfunctions", "ListExecutions", {}) == [("states:ListExecutions", "*")]

@@ -44,6 +44,7 @@ async fn run(training_command: &str, new_file: Option<&[u8]>, input: Value) -> R
         .unwrap();
     let earlier = collect(&harness, &emulator.state().unwrap()).await.unwrap();
     let pipeline = Pipeline::new(&sdk, &harness.cfg, Arc::new(Faults::default()), None);
+    pipeline.serve(&emulator).unwrap();
     let exec = pipeline.run("refusal", input).await;
     let report = collect(&harness, &emulator.state().unwrap()).await.unwrap();
     Run {

@@ -36,6 +36,7 @@ async fn local() -> Local {
     let cfg = harness.cfg.clone();
     let faults = Arc::new(Faults::default());
     let pipeline = Pipeline::new(&sdk, &cfg, faults.clone(), None);
+    pipeline.serve(&emulator).unwrap();
     Local {
         emulator,
         harness,

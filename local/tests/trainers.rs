@@ -46,6 +46,7 @@ async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
     .await
     .unwrap();
     let pipeline = Pipeline::new(&sdk, &harness.cfg, Arc::new(Faults::default()), None);
+    pipeline.serve(&emulator).unwrap();
     let exec = pipeline
         .run("prophet-normal", json!({"poll_seconds": 1}))
         .await;

@@ -200,6 +200,7 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
         Arc::new(Faults::default()),
         Some(progress(started)),
     );
+    pipeline.serve(&emulator)?;
     let mut failed = 0;
     for week in 1..=weeks {
         let said = prepare(&lake, scenario, week).await?;
