@@ -72,11 +72,15 @@ pub fn failure_alert_for(exec: &Execution) -> Option<Value> {
         .error
         .as_deref()
         .is_some_and(|e| ALERTED_FAILURES.contains(&e));
-    (matches!(exec.status, asl_executor::Status::Failed | asl_executor::Status::Aborted) && !alerted).then(|| {
-        failure_alert_request(
-            &exec.name,
-            exec.error.as_deref().unwrap_or("States.Runtime"),
-            exec.cause.as_deref().unwrap_or(""),
-        )
-    })
+    (matches!(
+        exec.status,
+        asl_executor::Status::Failed | asl_executor::Status::Aborted
+    ) && !alerted)
+        .then(|| {
+            failure_alert_request(
+                &exec.name,
+                exec.error.as_deref().unwrap_or("States.Runtime"),
+                exec.cause.as_deref().unwrap_or(""),
+            )
+        })
 }

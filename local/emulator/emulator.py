@@ -34,8 +34,9 @@ Step Functions
     Rust harness runs the executions) once a request has passed the IAM and
     parameter checks; without a route, moto answers.
 Inspection
-  * GET /_emulator/state: JSON with every SNS message published and every
-    CloudWatch datum put (all accounts/regions).  Reset with POST /moto-api/reset.
+  * GET /_emulator/state: JSON with every SNS message published, every
+    CloudWatch datum put (all accounts/regions) and every endpoint deployment
+    (CreateEndpoint / UpdateEndpoint accepted).  Reset with POST /moto-api/reset.
 
 Environment variables:
   EMULATOR_TRAINING_COMMAND  shell command run for each training job
@@ -366,6 +367,10 @@ def _create_endpoint_config(original: Callable, self: SageMakerModelBackend,
 # SageMaker: endpoints pass through Creating / Updating
 # ---------------------------------------------------------------------------
 
+# Every CreateEndpoint / UpdateEndpoint accepted, in order (GET /_emulator/state): how many
+# deployments a run made.
+_DEPLOYMENTS: list[dict[str, Any]] = []
+
 
 @_patch(SageMakerModelBackend, "create_endpoint")
 def _create_endpoint(original: Callable, self: SageMakerModelBackend, endpoint_name: str,
@@ -376,6 +381,8 @@ def _create_endpoint(original: Callable, self: SageMakerModelBackend, endpoint_n
                 endpoint_name, self.account_id, self.region_name))
         endpoint = original(self, endpoint_name, *args, **kwargs)
         endpoint.endpoint_status = "Creating"
+        _DEPLOYMENTS.append({"Operation": "CreateEndpoint", "EndpointName": endpoint_name,
+                             "EndpointConfigName": endpoint.endpoint_config_name})
 
     def in_service() -> None:
         with _LOCK:
@@ -396,6 +403,8 @@ def _update_endpoint(self: SageMakerModelBackend, endpoint_name: str,
         if endpoint.endpoint_status != "InService":
             raise ValidationError(message=f'Cannot update in-progress endpoint "{arn}".')
         config = self.describe_endpoint_config(endpoint_config_name)  # raises if missing
+        _DEPLOYMENTS.append({"Operation": "UpdateEndpoint", "EndpointName": endpoint_name,
+                             "EndpointConfigName": endpoint_config_name})
         now = utcnow()
         endpoint.endpoint_status = "Updating"
         endpoint.last_modified_time = now
@@ -664,7 +673,8 @@ def _state() -> dict[str, Any]:
                 else:
                     item["Value"] = datum.value
                 metrics.append(item)
-    return {"sns_messages": messages, "cloudwatch_metric_data": metrics}
+    return {"sns_messages": messages, "cloudwatch_metric_data": metrics,
+            "endpoint_deployments": list(_DEPLOYMENTS)}
 
 
 # ---------------------------------------------------------------------------
@@ -720,6 +730,8 @@ def make_app() -> Callable:
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
+        if path == "/moto-api/reset":
+            _DEPLOYMENTS.clear()
         if path == "/_emulator/stepfunctions" and environ.get("REQUEST_METHOD") == "POST":
             route = json.loads(awsrequest._read_body(environ) or b"{}")
             _SFN_ROUTE["url"] = str(route["url"]).rstrip("/")

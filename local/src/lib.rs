@@ -12,3 +12,4 @@ pub mod report;
 pub mod scenario;
 pub mod seed;
 pub mod stepfunctions;
+pub mod testbed;

@@ -30,6 +30,8 @@ pub struct Report {
     pub alerts: Vec<(String, String)>,
     pub alarm: Option<String>,
     pub last_trained: Option<Value>,
+    /// Every CreateEndpoint / UpdateEndpoint the emulator accepted: (operation, config).
+    pub deployments: Vec<(String, String)>,
 }
 
 /// Read back, with the harness's context, what the emulator holds.
@@ -103,6 +105,15 @@ pub async fn collect(harness: &Context, emulator_state: &Value) -> Result<Report
         alerts,
         alarm,
         last_trained,
+        deployments: emulator_state["endpoint_deployments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let text = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+                (text("Operation"), text("EndpointConfigName"))
+            })
+            .collect(),
     })
 }
 

@@ -3,89 +3,20 @@
 //! each with its own emulator; the assertions read the emulator's state back through the APIs.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use asl_executor::{Execution, Status};
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
-use local::emulator::Emulator;
-use local::harness;
-use local::pipeline::{last_output, Faults, Pipeline};
-use local::report::{collect, Report};
+use local::pipeline::last_output;
+use local::report::Report;
 use local::scenario::Scenario;
-use local::seed::{prepare, Lake, PREVIOUS_JOB};
+use local::seed::PREVIOUS_JOB;
+use local::testbed::Testbed;
 use retrain_core::aws::registry::{list_versions, set_approval};
-use retrain_core::aws::s3::get_json;
 use retrain_core::names::training_job_name;
-use retrain_core::{Config, Context};
 use serde_json::{json, Value};
 
-struct Local {
-    emulator: Emulator,
-    harness: Context,
-    cfg: Config,
-    faults: Arc<Faults>,
-    pipeline: Pipeline,
-    sdk: aws_config::SdkConfig,
-}
-
-async fn local() -> Local {
-    let emulator = Emulator::start(env!("CARGO_BIN_EXE_reference-trainer"))
-        .expect("emulator (run tools/setup.sh)");
-    let sdk = emulator.sdk_config(harness::HARNESS.name).await;
-    let harness = harness::connect(&sdk).await.unwrap();
-    let cfg = harness.cfg.clone();
-    let faults = Arc::new(Faults::default());
-    let pipeline = Pipeline::new(&sdk, &cfg, faults.clone(), None);
-    pipeline.serve(&emulator).unwrap();
-    Local {
-        emulator,
-        harness,
-        cfg,
-        faults,
-        pipeline,
-        sdk,
-    }
-}
-
-impl Local {
-    async fn week(&self, scenario: Scenario, week: i64) -> Execution {
-        self.prepare(scenario, week).await;
-        self.run(scenario, week).await
-    }
-
-    async fn prepare(&self, scenario: Scenario, week: i64) {
-        prepare(
-            &Lake {
-                ctx: &self.harness,
-                sdk: &self.sdk,
-            },
-            scenario,
-            week,
-        )
-        .await
-        .unwrap();
-    }
-
-    async fn run(&self, scenario: Scenario, week: i64) -> Execution {
-        self.pipeline
-            .run(
-                &format!("{}-week{week}", scenario.name()),
-                json!({"poll_seconds": 1}),
-            )
-            .await
-    }
-
-    async fn report(&self) -> Report {
-        collect(&self.harness, &self.emulator.state().unwrap())
-            .await
-            .unwrap()
-    }
-
-    async fn s3_json(&self, key: &str) -> Option<Value> {
-        get_json(&self.harness.s3, &self.cfg.bucket, key)
-            .await
-            .unwrap()
-    }
+async fn local() -> Testbed {
+    Testbed::start(env!("CARGO_BIN_EXE_reference-trainer")).await
 }
 
 fn end(exec: &Execution) -> &str {

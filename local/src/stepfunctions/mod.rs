@@ -17,8 +17,11 @@ use serde_json::{json, Value};
 use history::epoch;
 
 /// Called with each execution when it ends (the execution-status rule's alert, locally).
-pub type OnEnd =
-    Arc<dyn Fn(Execution) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+pub type OnEnd = Arc<
+    dyn Fn(Execution) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// An API error: its `__type` (the SDK's error code) and message.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,10 +81,12 @@ struct Registry {
 
 impl Registry {
     fn by_arn(&mut self, arn: &str) -> Result<&mut Record, ApiError> {
-        self.runs
-            .iter_mut()
-            .find(|r| r.arn == arn)
-            .ok_or_else(|| api_error("ExecutionDoesNotExist", format!("Execution Does Not Exist: '{arn}'")))
+        self.runs.iter_mut().find(|r| r.arn == arn).ok_or_else(|| {
+            api_error(
+                "ExecutionDoesNotExist",
+                format!("Execution Does Not Exist: '{arn}'"),
+            )
+        })
     }
 }
 
@@ -146,11 +151,10 @@ pub fn check_execution_name(name: &str) -> Result<(), String> {
     if !(1..=80).contains(&n) {
         return Err(format!("name must be 1 to 80 characters, not {n}"));
     }
-    if let Some(c) = name.chars().find(|c| {
-        c.is_whitespace()
-            || c.is_control()
-            || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c)
-    }) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c))
+    {
         return Err(format!("name may not contain {c:?}"));
     }
     Ok(())
@@ -243,7 +247,11 @@ impl StepFunctions {
     }
 
     /// StartExecution: registered at once (ListExecutions sees it RUNNING), run in the background.
-    pub fn start(self: &Arc<Self>, name: &str, input: Value) -> Result<(String, DateTime<Utc>), ApiError> {
+    pub fn start(
+        self: &Arc<Self>,
+        name: &str,
+        input: Value,
+    ) -> Result<(String, DateTime<Utc>), ApiError> {
         let (arn, start, stop) = match self.register(name, &input)? {
             Registered::Running(arn, start) => return Ok((arn, start)),
             Registered::New(arn, start, stop) => (arn, start, stop),
@@ -257,7 +265,10 @@ impl StepFunctions {
         Ok((arn, start))
     }
 
-    fn take_for_redrive(&self, arn: &str) -> Result<(Execution, StopSignal, DateTime<Utc>), ApiError> {
+    fn take_for_redrive(
+        &self,
+        arn: &str,
+    ) -> Result<(Execution, StopSignal, DateTime<Utc>), ApiError> {
         let mut reg = self.registry.lock().unwrap();
         let r = reg.by_arn(arn)?;
         let not_redrivable = |m: String| api_error("ExecutionNotRedrivable", m);
@@ -368,7 +379,10 @@ impl StepFunctions {
                 "StateMachineDoesNotExist",
                 format!("State Machine Does Not Exist: '{a}'"),
             )),
-            None => Err(api_error("ValidationException", "stateMachineArn is required")),
+            None => Err(api_error(
+                "ValidationException",
+                "stateMachineArn is required",
+            )),
         }
     }
 
@@ -381,7 +395,10 @@ impl StepFunctions {
                 let input: Value = match s("input") {
                     None => json!({}),
                     Some(text) => serde_json::from_str(text).map_err(|e| {
-                        api_error("InvalidExecutionInput", format!("Invalid State Machine Execution Input: {e}"))
+                        api_error(
+                            "InvalidExecutionInput",
+                            format!("Invalid State Machine Execution Input: {e}"),
+                        )
                     })?,
                 };
                 let name = s("name")
@@ -407,7 +424,11 @@ impl StepFunctions {
                 }
                 let redrivable = matches!(r.status, Status::Failed | Status::Aborted)
                     && Utc::now() - r.stop.unwrap_or(r.start) <= Duration::days(REDRIVE_DAYS);
-                v["redriveStatus"] = json!(if redrivable { "REDRIVABLE" } else { "NOT_REDRIVABLE" });
+                v["redriveStatus"] = json!(if redrivable {
+                    "REDRIVABLE"
+                } else {
+                    "NOT_REDRIVABLE"
+                });
                 if !redrivable {
                     v["redriveStatusReason"] = json!(match r.status {
                         Status::Running => "Execution is RUNNING and cannot be redriven",
@@ -420,7 +441,11 @@ impl StepFunctions {
             "ListExecutions" => {
                 self.check_machine(s("stateMachineArn"))?;
                 let filter = s("statusFilter");
-                let max = req.get("maxResults").and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(100) as usize;
+                let max = req
+                    .get("maxResults")
+                    .and_then(Value::as_u64)
+                    .filter(|n| *n > 0)
+                    .unwrap_or(100) as usize;
                 let from: usize = s("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
                 let reg = self.registry.lock().unwrap();
                 // Most recent first, as Step Functions lists them.
@@ -440,9 +465,16 @@ impl StepFunctions {
             }
             "GetExecutionHistory" => {
                 let arn = s("executionArn").unwrap_or_default();
-                let max = req.get("maxResults").and_then(Value::as_u64).filter(|n| *n > 0).unwrap_or(100) as usize;
+                let max = req
+                    .get("maxResults")
+                    .and_then(Value::as_u64)
+                    .filter(|n| *n > 0)
+                    .unwrap_or(100) as usize;
                 let from: usize = s("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-                let reverse = req.get("reverseOrder").and_then(Value::as_bool).unwrap_or(false);
+                let reverse = req
+                    .get("reverseOrder")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 let mut reg = self.registry.lock().unwrap();
                 let r = reg.by_arn(arn)?;
                 let mut events = Vec::new();

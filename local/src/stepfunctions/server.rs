@@ -39,7 +39,10 @@ pub fn serve(sfn: Arc<StepFunctions>) -> Result<String, String> {
                 if parsed.is_object() {
                     sfn.call(operation, &parsed)
                 } else {
-                    Err(super::api_error("SerializationException", "the body is not a JSON object"))
+                    Err(super::api_error(
+                        "SerializationException",
+                        "the body is not a JSON object",
+                    ))
                 }
             };
             let (status, payload) = match result {

@@ -67,7 +67,9 @@ mod tests {
 
     #[test]
     fn of_overlapping_runs_exactly_one_goes_ahead() {
-        let running: Vec<_> = (0..5).map(|i| run(&format!("r{i}"), 10 - i, None)).collect();
+        let running: Vec<_> = (0..5)
+            .map(|i| run(&format!("r{i}"), 10 - i, None))
+            .collect();
         let going: Vec<_> = running
             .iter()
             .filter(|r| ahead_of(&r.arn, r.start, &running).is_none())
@@ -90,7 +92,10 @@ mod tests {
     fn a_redriven_run_queues_behind_runs_started_before_its_redrive() {
         // "old" started first, failed, and was redriven after "new" started.
         let running = vec![run("old", 0, Some(100)), run("new", 50, None)];
-        assert_eq!(ahead_of(&running[0].arn, t(0), &running).unwrap().name, "new");
+        assert_eq!(
+            ahead_of(&running[0].arn, t(0), &running).unwrap().name,
+            "new"
+        );
         assert!(ahead_of(&running[1].arn, t(50), &running).is_none());
     }
 

@@ -8,11 +8,11 @@ use tracing::{info, Instrument};
 use chrono::{DateTime, Utc};
 use retrain_core::aws::executions::running;
 use retrain_core::aws::registry::ensure_group;
-use retrain_core::single_flight::{ahead_of, skip_reason, RunningExecution};
 use retrain_core::input::{normalise, RunRequest};
 use retrain_core::json::deserialize_named;
 use retrain_core::names::training_job_name;
 use retrain_core::payload::{Action, Run, State, Trigger};
+use retrain_core::single_flight::{ahead_of, skip_reason, RunningExecution};
 use retrain_core::{Context, Result};
 
 /// What the state machine passes: the execution input as it came, the execution's name, ARN and

@@ -796,10 +796,19 @@ async fn bad_execution_input_changes_nothing() {
             with_context(json!({"input": {"training": {"volume_gb": 0}}, "execution": EXECUTION})),
             "training.volume_gb",
         ),
-        (with_context(json!({"input": [], "execution": EXECUTION})), "input"),
+        (
+            with_context(json!({"input": [], "execution": EXECUTION})),
+            "input",
+        ),
         (with_context(json!({"input": {}})), "execution"),
-        (json!({"input": {}, "execution": EXECUTION}), "execution_arn"),
-        (with_context(json!({"input": {}, "execution": "  "})), "execution"),
+        (
+            json!({"input": {}, "execution": EXECUTION}),
+            "execution_arn",
+        ),
+        (
+            with_context(json!({"input": {}, "execution": "  "})),
+            "execution",
+        ),
     ];
     for (ev, field) in cases {
         let (ctx, calls) = context(new_week());
@@ -1001,7 +1010,10 @@ async fn a_run_behind_another_running_one_is_skipped_naming_it_and_starts_nothin
     assert_eq!(run.action, Action::Skip);
     assert_eq!(run.reason, "another run is in progress: weekly-earlier");
     assert!(calls.create_job.is_empty() && calls.create_group.is_empty());
-    assert!(calls.list.is_empty(), "no scan of bronze/ for a run that is not its turn");
+    assert!(
+        calls.list.is_empty(),
+        "no scan of bronze/ for a run that is not its turn"
+    );
     // Every page was read, for this state machine's running executions only.
     let reqs = calls.executions.all();
     assert_eq!(reqs.len(), 3);

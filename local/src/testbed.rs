@@ -1,0 +1,87 @@
+//! A whole local stack for a test: the emulator (training jobs run the reference trainer, or a
+//! given command), the harness, the pipeline behind its local Step Functions, and helpers to seed
+//! a week, run it and read back what the emulator holds.
+
+use std::sync::Arc;
+
+use asl_executor::Execution;
+use retrain_core::aws::s3::get_json;
+use retrain_core::{Config, Context};
+use serde_json::{json, Value};
+
+use crate::emulator::Emulator;
+use crate::harness;
+use crate::pipeline::{Faults, Pipeline};
+use crate::report::{collect, Report};
+use crate::scenario::Scenario;
+use crate::seed::{prepare, Lake};
+
+pub struct Testbed {
+    pub emulator: Emulator,
+    pub harness: Context,
+    pub cfg: Config,
+    pub faults: Arc<Faults>,
+    pub pipeline: Pipeline,
+    /// The harness's SDK configuration (an administrator of the emulator).
+    pub sdk: aws_config::SdkConfig,
+}
+
+impl Testbed {
+    /// Training jobs run `training_command`.
+    pub async fn start(training_command: &str) -> Testbed {
+        let emulator = Emulator::start(training_command).expect("emulator (run tools/setup.sh)");
+        let sdk = emulator.sdk_config(harness::HARNESS.name).await;
+        let harness = harness::connect(&sdk).await.unwrap();
+        let cfg = harness.cfg.clone();
+        let faults = Arc::new(Faults::default());
+        let pipeline = Pipeline::new(&sdk, &cfg, faults.clone(), None);
+        pipeline.serve(&emulator).unwrap();
+        Testbed {
+            emulator,
+            harness,
+            cfg,
+            faults,
+            pipeline,
+            sdk,
+        }
+    }
+
+    pub async fn week(&self, scenario: Scenario, week: i64) -> Execution {
+        self.prepare(scenario, week).await;
+        self.run(scenario, week).await
+    }
+
+    pub async fn prepare(&self, scenario: Scenario, week: i64) {
+        prepare(
+            &Lake {
+                ctx: &self.harness,
+                sdk: &self.sdk,
+            },
+            scenario,
+            week,
+        )
+        .await
+        .unwrap();
+    }
+
+    pub async fn run(&self, scenario: Scenario, week: i64) -> Execution {
+        self.pipeline
+            .run(
+                &format!("{}-week{week}", scenario.name()),
+                json!({"poll_seconds": 1}),
+            )
+            .await
+    }
+
+    pub async fn report(&self) -> Report {
+        collect(&self.harness, &self.emulator.state().unwrap())
+            .await
+            .unwrap()
+    }
+
+    pub async fn s3_json(&self, key: &str) -> Option<Value> {
+        get_json(&self.harness.s3, &self.cfg.bucket, key)
+            .await
+            .unwrap()
+    }
+}
