@@ -143,23 +143,6 @@ fn recorder(registry: Arc<Mutex<Registry>>) -> asl_executor::Observer {
     })
 }
 
-/// What StartExecution accepts as a name (Step Functions API reference, StartExecution `name`):
-/// 1 to 80 characters, none of them whitespace, brackets, wildcards, the listed punctuation or
-/// control characters.
-pub fn check_execution_name(name: &str) -> Result<(), String> {
-    let n = name.chars().count();
-    if !(1..=80).contains(&n) {
-        return Err(format!("name must be 1 to 80 characters, not {n}"));
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c))
-    {
-        return Err(format!("name may not contain {c:?}"));
-    }
-    Ok(())
-}
-
 impl StepFunctions {
     /// `executor` is built with [`StepFunctions::observer`] feeding `registry` (see
     /// [`StepFunctions::new`]).
@@ -186,7 +169,8 @@ impl StepFunctions {
     }
 
     fn register(&self, name: &str, input: &Value) -> Result<Registered, ApiError> {
-        check_execution_name(name).map_err(|m| api_error("InvalidName", m))?;
+        retrain_core::names::check_execution_name(name)
+            .map_err(|m| api_error("InvalidName", format!("name {m}")))?;
         let arn = self.executor.execution_arn(name);
         let mut reg = self.registry.lock().unwrap();
         if let Some(r) = reg.runs.iter().find(|r| r.name == name) {

@@ -138,3 +138,38 @@ mod tests {
         );
     }
 }
+
+/// What Step Functions accepts as an execution name (API reference, StartExecution `name`):
+/// 1 to 80 characters, none of them whitespace, brackets, wildcards, the listed punctuation or
+/// control characters.
+pub fn check_execution_name(name: &str) -> Result<(), String> {
+    let n = name.chars().count();
+    if !(1..=80).contains(&n) {
+        return Err(format!("must be 1 to 80 characters, not {n}"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c))
+    {
+        return Err(format!("may not contain {c:?}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod execution_name_tests {
+    use super::check_execution_name;
+
+    #[test]
+    fn step_functions_execution_names() {
+        assert!(check_execution_name("manual-20261127T180000Z").is_ok());
+        assert!(check_execution_name(&"a".repeat(80)).is_ok());
+        assert!(check_execution_name(&"a".repeat(81))
+            .unwrap_err()
+            .contains("81"));
+        assert!(check_execution_name("").is_err());
+        for bad in ["a b", "a/b", "a:b", "a*b", "a\u{7}b"] {
+            assert!(check_execution_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

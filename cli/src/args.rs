@@ -1,0 +1,111 @@
+//! The command line.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Operate the weekly retraining pipeline: start and follow runs, see what a run did and why,
+/// redrive a failed run, approve or reject a model version.
+///
+/// AWS configuration as the AWS CLI reads it (AWS_PROFILE, AWS_REGION, credentials);
+/// `--endpoint-url` points every call at another endpoint (the local emulator).
+#[derive(Debug, Parser)]
+#[command(name = "retrain", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The pipeline's state machine (the stack's `StateMachineArn` output).
+    #[arg(long, env = "RETRAIN_STATE_MACHINE_ARN", global = true)]
+    pub state_machine: Option<String>,
+    /// The model package group of the versions (`approve`, `reject`).
+    #[arg(
+        long,
+        env = "MODEL_PACKAGE_GROUP",
+        default_value = "prophet-forecasting-models",
+        global = true
+    )]
+    pub model_package_group: String,
+    /// A named profile of the AWS configuration files.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// The AWS region (else AWS_REGION or the profile's).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send every AWS call to this URL (e.g. the local emulator).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Print JSON for scripts instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a run (checked first with the pipeline's own input rules).
+    Start(Start),
+    /// What an execution did (default: the latest): state, MAPE and threshold, decision,
+    /// serving model, alerts, error.
+    Status {
+        /// Execution name or ARN.
+        execution: Option<String>,
+    },
+    /// One line per execution, newest first.
+    Runs {
+        /// How many.
+        #[arg(long, default_value_t = 10)]
+        last: i32,
+    },
+    /// Resume a failed, timed-out or stopped execution at the state it stopped in.
+    Redrive {
+        /// Execution name or ARN.
+        execution: String,
+    },
+    /// Approve a model version: the approval rule starts a run that deploys it.
+    Approve(Decide),
+    /// Reject a model version.
+    Reject(Decide),
+}
+
+#[derive(Debug, Args)]
+pub struct Start {
+    /// Deploy only below this MAPE (percent) for this run.
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Train even without new ticket files.
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds between status checks while training.
+    #[arg(long)]
+    pub poll_seconds: Option<u32>,
+    /// Training instance type, e.g. ml.m5.xlarge.
+    #[arg(long)]
+    pub instance_type: Option<String>,
+    #[arg(long)]
+    pub instance_count: Option<i32>,
+    #[arg(long)]
+    pub volume_gb: Option<i32>,
+    #[arg(long)]
+    pub max_runtime_seconds: Option<i32>,
+    /// The execution's name (default: manual-<UTC time>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Follow the run state by state; exit non-zero unless it succeeds.
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds between looks while following.
+    #[arg(long, default_value_t = 5, hide = true)]
+    pub follow_seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct Decide {
+    /// Version number in the group, or the model package ARN.
+    pub version: String,
+    /// Why: recorded as the version's approval description.
+    #[arg(long)]
+    pub note: Option<String>,
+}
