@@ -3,6 +3,7 @@
 
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
 use aws_sdk_sfn::error::ProvideErrorMetadata;
+use aws_sdk_sfn::operation::redrive_execution::RedriveExecutionError;
 use aws_sdk_sfn::types::HistoryEvent;
 use aws_smithy_types::date_time::Format;
 use serde_json::{json, Map, Value};
@@ -326,11 +327,15 @@ pub async fn redrive(ops: &Ops, arn: &str) -> Result<String, CliError> {
         .execution_arn(arn)
         .send()
         .await
-        .map_err(|e| match aws("RedriveExecution", e) {
-            CliError::Aws { code, message, .. } if code == "ExecutionNotRedrivable" => {
-                CliError::Refused(format!("{} cannot be redriven: {message}", d.name))
+        .map_err(|e| {
+            if let Some(RedriveExecutionError::ExecutionNotRedrivable(n)) = e.as_service_error() {
+                return CliError::Refused(format!(
+                    "{} cannot be redriven: {}",
+                    d.name,
+                    n.message().unwrap_or("Step Functions refused")
+                ));
             }
-            other => other,
+            aws("RedriveExecution", e)
         })?;
     Ok(date(out.redrive_date()))
 }

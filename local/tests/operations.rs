@@ -84,3 +84,124 @@ async fn of_five_overlapping_runs_one_trains_and_deploys_and_four_skip_naming_it
         .iter()
         .all(|e| e.status() == &aws_sdk_sfn::types::ExecutionStatus::Succeeded));
 }
+
+/// The `retrain` binary (built beside this test's binaries by `cargo test --workspace`).
+fn retrain_binary() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_BIN_EXE_local-run"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bin = dir.join("retrain");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it (cargo build -p retrain) or run cargo test --workspace",
+        bin.display()
+    );
+    bin
+}
+
+/// Run `retrain --endpoint-url <emulator> --state-machine <machine> ARGS` as an operator would,
+/// with static credentials in the environment (the harness's access key) and no other AWS
+/// configuration; (exit code, stdout, stderr).
+async fn retrain(t: &Testbed, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(retrain_binary());
+    cmd.args(["--endpoint-url", &t.emulator.url])
+        .args(["--state-machine", &t.pipeline.sfn.state_machine_arn()])
+        .args(args)
+        .env_clear()
+        .env("AWS_ACCESS_KEY_ID", local::harness::HARNESS.name)
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_command_starts_follows_explains_and_redrives_runs_on_the_emulator() {
+    let t = testbed().await;
+    t.prepare(Scenario::Normal, 1).await;
+
+    // A bad override: refused naming the flag, no execution exists.
+    let (code, _, err) = retrain(&t, &["start", "--threshold", "150"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("invalid --threshold: 150 is outside (0, 100]"),
+        "{err}"
+    );
+    let (_, listed, _) = retrain(&t, &["--json", "runs"]).await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&listed).unwrap(),
+        json!([])
+    );
+
+    // A run whose Deploy reply is lost: it fails at Deploy; `--wait` exits 1.
+    t.faults
+        .deploy_lost_replies
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let (code, out, err) = retrain(
+        &t,
+        &[
+            "start",
+            "--name",
+            "by-hand",
+            "--threshold",
+            "25",
+            "--poll-seconds",
+            "1",
+            "--wait",
+            "--follow-seconds",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}{err}");
+    for want in [
+        "-> StartTraining",
+        "-> EvaluateMape",
+        "-> Deploy",
+        "status        FAILED",
+        "failed at Deploy",
+        "threshold 25.00 %",
+        "Sandbox.Timedout",
+    ] {
+        assert!(out.contains(want), "{want:?} in\n{out}");
+    }
+
+    // status (the latest by default) says the same, from the history.
+    let (code, out, _) = retrain(&t, &["--json", "status"]).await;
+    assert_eq!(code, 0);
+    let s: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(s["name"], "by-hand");
+    assert_eq!(s["decision"], "failed at Deploy");
+    assert_eq!(s["trigger"], "manual");
+    assert!(s["mape"].as_f64().unwrap() < 25.0);
+
+    // Redrive it; it resumes at Deploy and deploys once.
+    let (code, out, err) = retrain(&t, &["redrive", "by-hand"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let arn = t.pipeline.sfn.executor().execution_arn("by-hand");
+    let exec = tokio::time::timeout(Duration::from_secs(120), t.pipeline.sfn.wait(&arn))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(exec.states_entered().last().copied(), Some("Deployed"));
+    let (_, out, _) = retrain(&t, &["status", "by-hand"]).await;
+    assert!(out.contains("decision      deployed"), "{out}");
+    assert!(out.contains("redriven      1 time(s)"), "{out}");
+    // Redriving a succeeded run is refused, saying why.
+    let (code, _, err) = retrain(&t, &["redrive", "by-hand"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("it is SUCCEEDED"), "{err}");
+    let (_, out, _) = retrain(&t, &["runs"]).await;
+    assert!(out.lines().nth(1).unwrap().contains("manual"), "{out}");
+    assert!(out.contains("deployed"), "{out}");
+}
