@@ -176,6 +176,8 @@ async fn the_operator_command_starts_follows_explains_and_redrives_runs_on_the_e
         assert!(out.contains(want), "{want:?} in\n{out}");
     }
 
+    let (_, text, _) = retrain(&t, &["status", "by-hand"]).await;
+    println!("{text}");
     // status (the latest by default) says the same, from the history.
     let (code, out, _) = retrain(&t, &["--json", "status"]).await;
     assert_eq!(code, 0);
