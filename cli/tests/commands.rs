@@ -14,7 +14,7 @@ use aws_sdk_sfn::types::{
     ExecutionStatus, HistoryEvent, HistoryEventType, StateEnteredEventDetails,
     StateExitedEventDetails,
 };
-use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
 use clap::Parser;
 use retrain::{run, Cli, CliError, Ops};
