@@ -110,7 +110,8 @@ mod tests {
     fn events_take_aws_names_and_details() {
         let def = Definition::from_value(&json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "r", "Next": "C"},
-            "C": {"Type": "Choice", "Choices": [], "Default": "S"},
+            "C": {"Type": "Choice", "Default": "S",
+                  "Choices": [{"Variable": "$.a", "NumericEquals": 1, "Next": "S"}]},
             "S": {"Type": "Succeed"}}}))
         .unwrap();
         let entered = aws_events(
