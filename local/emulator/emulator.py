@@ -33,6 +33,12 @@ Step Functions
     (X-Amz-Target: AWSStepFunctions.*) to the local Step Functions at U (the
     Rust harness runs the executions) once a request has passed the IAM and
     parameter checks; without a route, moto answers.
+Faults
+  * POST /_emulator/faults {"operation", "kind": throttle|error|delay, "after",
+    "count", "seconds"}: the next `count` requests of that operation (after
+    the IAM and parameter checks) are throttled, answered 500 (before or after
+    being applied), or answered `seconds` late; GET lists them and how many
+    fired.  Reset with POST /moto-api/reset.
 Inspection
   * GET /_emulator/state: JSON with every SNS message published, every
     CloudWatch datum put (all accounts/regions) and every endpoint deployment
@@ -64,6 +70,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 from datetime import datetime
 from typing import Any, Callable
 from urllib.parse import urlparse
@@ -719,32 +726,55 @@ def _forward_stepfunctions(environ: dict[str, Any], start_response: Callable) ->
     return [payload]
 
 
+# ---------------------------------------------------------------------------
+# Injected faults (POST /_emulator/faults)
+# ---------------------------------------------------------------------------
+
+# Each: {"operation": "CreateTrainingJob", "kind": "throttle" | "error" | "delay",
+#        "after": bool, "count": N, "seconds": S}.  "throttle" answers the throttling error of
+# the service (before the request is applied); "error" a 500 InternalFailure (with "after": the
+# request is applied first and its answer lost, the worst case of a 5xx); "delay" applies the
+# request and answers S seconds later (a caller with a shorter timeout is cut off mid-call).
+_FAULTS: list[dict[str, Any]] = []
+_FAULTS_LOCK = threading.Lock()
+_THROTTLING = {"s3": ("SlowDown", 503), "sns": ("Throttling", 400)}
+_INTERNAL = {"s3": ("InternalError", 500), "sns": ("InternalError", 500)}
+
+
+def _take_fault(operation: str) -> dict[str, Any] | None:
+    with _FAULTS_LOCK:
+        for fault in _FAULTS:
+            if fault.get("operation") == operation and int(fault.get("count", 1)) > 0:
+                fault["count"] = int(fault.get("count", 1)) - 1
+                fault["fired"] = int(fault.get("fired", 0)) + 1
+                return dict(fault)
+    return None
+
+
+def _fault_refusal(req: awsrequest.AwsRequest, fault: dict[str, Any]) -> Refusal:
+    if fault["kind"] == "throttle":
+        code, status = _THROTTLING.get(req.service, ("ThrottlingException", 400))
+        message = "Rate exceeded"
+    else:
+        code, status = _INTERNAL.get(req.service, ("InternalFailure", 500))
+        message = "We encountered an internal error. Please try again."
+    return validate.refusal(req, validate.Rejection(code, message, status))
+
+
+def _respond(start_response: Callable, refusal: Refusal) -> list[bytes]:
+    status, headers, body = refusal
+    headers = {**headers, "Content-Length": str(len(body))}
+    start_response(f"{status} Refused", list(headers.items()))
+    return [body]
+
+
 def make_app() -> Callable:
-    """moto's server app, wrapped with the request checks, the CBOR shim and /_emulator/state."""
+    """moto's server app, wrapped with the request checks, the CBOR shim, injected faults and
+    /_emulator/*."""
     moto_app = DomainDispatcherApplication(create_backend_app)
 
-    def app(environ: dict[str, Any], start_response: Callable) -> Any:
+    def serve(environ: dict[str, Any], start_response: Callable) -> Any:
         path = environ.get("PATH_INFO", "")
-        if path == "/_emulator/state":
-            body = json.dumps(_state(), default=str).encode()
-            start_response("200 OK", [("Content-Type", "application/json"),
-                                      ("Content-Length", str(len(body)))])
-            return [body]
-        if path == "/moto-api/reset":
-            _DEPLOYMENTS.clear()
-        if path == "/_emulator/stepfunctions" and environ.get("REQUEST_METHOD") == "POST":
-            route = json.loads(awsrequest._read_body(environ) or b"{}")
-            _SFN_ROUTE["url"] = str(route["url"]).rstrip("/")
-            start_response("204 No Content", [("Content-Length", "0")])
-            return [b""]
-        if not path.startswith("/moto-api"):
-            for check in REQUEST_CHECKS:
-                refusal = check(environ)
-                if refusal is not None:
-                    status, headers, body = refusal
-                    headers = {**headers, "Content-Length": str(len(body))}
-                    start_response(f"{status} Refused", list(headers.items()))
-                    return [body]
         if (_SFN_ROUTE and environ.get("REQUEST_METHOD") == "POST"
                 and environ.get("HTTP_X_AMZ_TARGET", "").startswith("AWSStepFunctions.")):
             return _forward_stepfunctions(environ, start_response)
@@ -755,7 +785,63 @@ def make_app() -> Callable:
                                match.group("service"), match.group("operation"))
         return moto_app(environ, start_response)
 
+    def app(environ: dict[str, Any], start_response: Callable) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_emulator/state":
+            body = json.dumps(_state(), default=str).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        if path == "/moto-api/reset":
+            _DEPLOYMENTS.clear()
+            with _FAULTS_LOCK:
+                _FAULTS.clear()
+        if path == "/_emulator/stepfunctions" and environ.get("REQUEST_METHOD") == "POST":
+            route = json.loads(awsrequest._read_body(environ) or b"{}")
+            _SFN_ROUTE["url"] = str(route["url"]).rstrip("/")
+            start_response("204 No Content", [("Content-Length", "0")])
+            return [b""]
+        if path == "/_emulator/faults":
+            if environ.get("REQUEST_METHOD") == "POST":
+                fault = json.loads(awsrequest._read_body(environ) or b"{}")
+                if fault.get("kind") not in ("throttle", "error", "delay"):
+                    start_response("400 Bad Request", [("Content-Length", "0")])
+                    return [b""]
+                with _FAULTS_LOCK:
+                    _FAULTS.append(fault)
+            with _FAULTS_LOCK:
+                body = json.dumps(_FAULTS).encode()
+            start_response("200 OK", [("Content-Type", "application/json"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        if path.startswith("/moto-api"):
+            return serve(environ, start_response)
+        for check in REQUEST_CHECKS:
+            refusal = check(environ)
+            if refusal is not None:
+                return _respond(start_response, refusal)
+        req = awsrequest.parse_request(environ) if _FAULTS else None
+        fault = _take_fault(req.operation) if req is not None else None
+        if fault is None:
+            return serve(environ, start_response)
+        _log_fault(req, fault)
+        if fault["kind"] == "throttle" or (fault["kind"] == "error" and not fault.get("after")):
+            return _respond(start_response, _fault_refusal(req, fault))
+        status, headers, body = _call_wsgi(serve, environ)  # applied
+        if fault["kind"] == "delay":
+            time.sleep(float(fault.get("seconds", 1)))
+            headers = {**headers, "Content-Length": str(len(body))}
+            start_response(f"{status} OK", list(headers.items()))
+            return [body]
+        return _respond(start_response, _fault_refusal(req, fault))
+
     return app
+
+
+def _log_fault(req: awsrequest.AwsRequest, fault: dict[str, Any]) -> None:
+    sys.stderr.write(f"[fault] {fault['kind']}{' after applying' if fault.get('after') else ''} "
+                     f"{req.service}.{req.operation} (key {req.access_key})\n")
+    sys.stderr.flush()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -382,3 +382,39 @@ def test_cloudwatch_cbor_raw(url):
     assert r.status_code == 200, r.content
 
 # The Rust SDK's CBOR requests are exercised by the integration tests in tests/ (the real workers).
+
+
+def test_injected_faults_throttle_fail_after_applying_and_delay(url):
+    no_retry = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    sm = boto3.client("sagemaker", endpoint_url=url, region_name="us-east-1",
+                      aws_access_key_id="testing", aws_secret_access_key="testing",
+                      config=no_retry)
+    group = {"ModelPackageGroupName": "g"}
+    requests.post(f"{url}/_emulator/faults",
+                  json={"operation": "CreateModelPackageGroup", "kind": "throttle", "count": 1})
+    with pytest.raises(ClientError) as e:
+        sm.create_model_package_group(**group)
+    assert e.value.response["Error"]["Code"] == "ThrottlingException"
+    with pytest.raises(ClientError):  # not applied: the group does not exist
+        sm.describe_model_package_group(**group)
+
+    # A 500 after applying: the caller sees an error, the group exists.
+    requests.post(f"{url}/_emulator/faults", json={
+        "operation": "CreateModelPackageGroup", "kind": "error", "after": True, "count": 1})
+    with pytest.raises(ClientError) as e:
+        sm.create_model_package_group(**group)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert sm.describe_model_package_group(**group)["ModelPackageGroupName"] == "g"
+
+    # A delay: answered late, applied.
+    requests.post(f"{url}/_emulator/faults", json={
+        "operation": "ListModelPackageGroups", "kind": "delay", "seconds": 0.6, "count": 1})
+    started = time.monotonic()
+    sm.list_model_package_groups()
+    assert time.monotonic() - started >= 0.6
+    # Spent faults stay listed with how often they fired; a reset clears them.
+    listed = requests.get(f"{url}/_emulator/faults").json()
+    assert [f["fired"] for f in listed] == [1, 1, 1]
+    assert requests.post(f"{url}/_emulator/faults", json={"kind": "nonsense"}).status_code == 400
+    requests.post(f"{url}/moto-api/reset")
+    assert requests.get(f"{url}/_emulator/faults").json() == []
