@@ -119,8 +119,13 @@ impl Emulator {
     /// The SDK configuration that talks to this emulator as `access_key` (a worker's name, or
     /// [`harness::HARNESS`]'s for the harness).
     pub async fn sdk_config(&self, access_key: &str) -> aws_config::SdkConfig {
+        self.sdk_config_via(&self.url, access_key).await
+    }
+
+    /// [`Self::sdk_config`] with the calls sent to `url` (a proxy in front of this emulator).
+    pub async fn sdk_config_via(&self, url: &str, access_key: &str) -> aws_config::SdkConfig {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.url)
+            .endpoint_url(url)
             .region(aws_config::Region::new("us-east-1"))
             .load()
             .await;

@@ -4,10 +4,12 @@
 
 pub mod cost;
 pub mod emulator;
+pub mod faults;
 pub mod forecast;
 pub mod harness;
 pub mod measure;
 pub mod pipeline;
+pub mod proxy;
 pub mod report;
 pub mod scenario;
 pub mod seed;

@@ -2,7 +2,6 @@
 //! emulator's): the whole retraining job on one machine.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use asl_executor::{handler, Execution, Handler, Observer, TaskError};
@@ -21,12 +20,7 @@ fn to_task<T: Serialize>(r: Result<T, WorkerError>) -> Result<Value, TaskError> 
         .map_err(|e| TaskError::new(e.name(), e.to_string()))
 }
 
-/// Faults a test can inject: the next `deploy_lost_replies` Deploy calls do their work, then
-/// fail as a Lambda that timed out after the work was done would.
-#[derive(Default)]
-pub struct Faults {
-    pub deploy_lost_replies: AtomicUsize,
-}
+pub use crate::faults::Faults;
 
 /// The output of the last successful call of Task state `state` in `exec`'s history.
 pub fn last_output(exec: &Execution, state: &str) -> Option<Value> {
@@ -69,47 +63,41 @@ impl Pipeline {
             let clients = Clients::from_sdk(&identity(sdk, worker.name));
             Context::new(cfg.clone(), clients, worker)
         };
-        let deploy = Arc::new(ctx(&deploy::WORKER));
         let alert = ctx(&reject_and_alert::WORKER);
 
         let mut handlers: HashMap<String, Handler> = HashMap::new();
-        handlers.insert(
-            start_training::WORKER.name.into(),
+        let mut add = |worker: &'static Worker, h: Handler| {
+            // Every call goes through the faults a test may have injected at that worker.
+            let faults = faults.clone();
+            handlers.insert(
+                worker.name.into(),
+                handler(move |v| {
+                    let (faults, h) = (faults.clone(), h.clone());
+                    async move { faults.around(worker.name, v, h).await }
+                }),
+            );
+        };
+        add(
+            &start_training::WORKER,
             task!(
                 ctx(&start_training::WORKER),
                 start_training::handler::handle
             ),
         );
-        handlers.insert(
-            check_status::WORKER.name.into(),
+        add(
+            &check_status::WORKER,
             task!(ctx(&check_status::WORKER), check_status::handler::handle),
         );
-        handlers.insert(
-            evaluate_mape::WORKER.name.into(),
+        add(
+            &evaluate_mape::WORKER,
             task!(ctx(&evaluate_mape::WORKER), evaluate_mape::handler::handle),
         );
-        handlers.insert(
-            deploy::WORKER.name.into(),
-            handler(move |v| {
-                let (d, faults) = (deploy.clone(), faults.clone());
-                async move {
-                    let out = to_task(deploy::handler::handle(&d, v).await);
-                    let lost = faults
-                        .deploy_lost_replies
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                        .is_ok();
-                    if lost && out.is_ok() {
-                        return Err(TaskError::new(
-                            "Sandbox.Timedout",
-                            "injected: the reply of Deploy was lost",
-                        ));
-                    }
-                    out
-                }
-            }),
+        add(
+            &deploy::WORKER,
+            task!(ctx(&deploy::WORKER), deploy::handler::handle),
         );
-        handlers.insert(
-            reject_and_alert::WORKER.name.into(),
+        add(
+            &reject_and_alert::WORKER,
             task!(
                 ctx(&reject_and_alert::WORKER),
                 reject_and_alert::handler::handle

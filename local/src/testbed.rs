@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::emulator::Emulator;
 use crate::harness;
 use crate::pipeline::{Faults, Pipeline};
+use crate::proxy::Proxy;
 use crate::report::{collect, Report};
 use crate::scenario::Scenario;
 use crate::seed::{prepare, Lake};
@@ -29,13 +30,34 @@ pub struct Testbed {
 impl Testbed {
     /// Training jobs run `training_command`.
     pub async fn start(training_command: &str) -> Testbed {
+        Self::start_with(training_command, false).await
+    }
+
+    /// [`Self::start`]; with `through_proxy`, the workers reach the emulator through a
+    /// [`Proxy`] that a fault can take down ([`crate::faults::FaultClass::Unreachable`]).
+    pub async fn start_with(training_command: &str, through_proxy: bool) -> Testbed {
         let emulator = Emulator::start(training_command).expect("emulator (run tools/setup.sh)");
         let sdk = emulator.sdk_config(harness::HARNESS.name).await;
         let harness = harness::connect(&sdk).await.unwrap();
         let cfg = harness.cfg.clone();
         let faults = Arc::new(Faults::default());
-        let pipeline = Pipeline::new(&sdk, &cfg, faults.clone(), None);
+        let proxy = if through_proxy {
+            let target = emulator.url.trim_start_matches("http://").to_string();
+            Some(
+                Proxy::start(target)
+                    .await
+                    .expect("a local port for the proxy"),
+            )
+        } else {
+            None
+        };
+        let workers_sdk = match &proxy {
+            Some(p) => emulator.sdk_config_via(&p.url, harness::HARNESS.name).await,
+            None => sdk.clone(),
+        };
+        let pipeline = Pipeline::new(&workers_sdk, &cfg, faults.clone(), None);
         pipeline.serve(&emulator).unwrap();
+        faults.connect(&emulator.url, proxy, Arc::downgrade(&pipeline.sfn));
         Testbed {
             emulator,
             harness,
