@@ -107,8 +107,34 @@ pub async fn create_model(
         )
         .send()
         .await
-        .map_err(|e| aws_error("CreateModel", e))?;
-    Ok(())
+        .map(|_| ())
+        .or_else(|e| already_exists(e, "CreateModel"))
+}
+
+/// A create that failed because the resource exists is done: the names derive from the version
+/// and its artifact, so an existing model or endpoint config of that name is this one (made by
+/// another attempt of the same run, e.g. an invocation still running after its execution was
+/// stopped and redriven).
+fn already_exists<E, R>(
+    e: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    operation: &str,
+) -> Result<()>
+where
+    E: aws_sdk_sagemaker::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let exists = e.as_service_error().is_some_and(|s| {
+        s.meta().code() == Some("ValidationException")
+            && s.meta()
+                .message()
+                .unwrap_or_default()
+                .contains("Cannot create already existing")
+    });
+    if exists {
+        Ok(())
+    } else {
+        Err(aws_error(operation, e))
+    }
 }
 
 /// An endpoint config with one variant serving `model` on `resources`.
@@ -134,8 +160,17 @@ pub async fn create_endpoint_config(
         )
         .send()
         .await
-        .map_err(|e| aws_error("CreateEndpointConfig", e))?;
-    Ok(())
+        .map(|_| ())
+        .or_else(|e| already_exists(e, "CreateEndpointConfig"))
+}
+
+/// The SDK does not retry a deployment call by itself: an attempt that AWS applied but whose
+/// answer was lost (a 5xx, a timeout) would be sent again and start a second deployment once the
+/// first has ended. The error goes up instead (`AwsTransient`), and Deploy's next attempt
+/// describes the endpoint first: already serving, or busy deploying, this config.
+fn no_sdk_retry() -> aws_sdk_sagemaker::config::Builder {
+    aws_sdk_sagemaker::config::Builder::default()
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
 }
 
 pub async fn create_endpoint(sm: &Client, endpoint: &str, config: &str) -> Result<()> {
@@ -148,6 +183,8 @@ pub async fn create_endpoint(sm: &Client, endpoint: &str, config: &str) -> Resul
                 .value("prophet-retraining")
                 .build(),
         )
+        .customize()
+        .config_override(no_sdk_retry())
         .send()
         .await
         .map_err(|e| aws_error("CreateEndpoint", e))?;
@@ -167,6 +204,8 @@ pub async fn update_endpoint(
         .endpoint_name(endpoint)
         .endpoint_config_name(config)
         .deployment_config(deployment)
+        .customize()
+        .config_override(no_sdk_retry())
         .send()
         .await;
     match result {
@@ -213,5 +252,46 @@ mod tests {
         ] {
             assert!(!info(s).is_busy(), "{s}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_model_or_config_that_exists_is_created_and_other_refusals_are_errors() {
+        use aws_sdk_sagemaker::operation::create_endpoint_config::CreateEndpointConfigError;
+        use aws_sdk_sagemaker::operation::create_model::CreateModelError;
+        use aws_smithy_mocks::{mock, mock_client, RuleMode};
+        use aws_smithy_types::error::ErrorMetadata;
+        let refusal = |message: &'static str| {
+            ErrorMetadata::builder()
+                .code("ValidationException")
+                .message(message)
+                .build()
+        };
+        let exists = mock!(aws_sdk_sagemaker::Client::create_model).then_error(move || {
+            CreateModelError::generic(refusal(
+                "Cannot create already existing model \"arn:aws:sagemaker:us-east-1:1:model/m\".",
+            ))
+        });
+        let sm = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&exists]);
+        assert!(create_model(&sm, "m", "arn:aws:iam::1:role/r", "arn:v")
+            .await
+            .is_ok());
+        let bad_role = mock!(aws_sdk_sagemaker::Client::create_model)
+            .then_error(move || CreateModelError::generic(refusal("Could not assume role")));
+        let sm = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&bad_role]);
+        let err = create_model(&sm, "m", "arn:aws:iam::1:role/r", "arn:v")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Could not assume role"), "{err}");
+        let config_exists =
+            mock!(aws_sdk_sagemaker::Client::create_endpoint_config).then_error(move || {
+                CreateEndpointConfigError::generic(refusal(
+                    "Cannot create already existing endpoint configuration \"arn\".",
+                ))
+            });
+        let sm = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&config_exists]);
+        let resources = crate::Config::example().endpoint;
+        assert!(create_endpoint_config(&sm, "c", "primary", "m", &resources)
+            .await
+            .is_ok());
     }
 }
