@@ -207,3 +207,92 @@ async fn the_operator_command_starts_follows_explains_and_redrives_runs_on_the_e
     assert!(out.lines().nth(1).unwrap().contains("manual"), "{out}");
     assert!(out.contains("deployed"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_during_a_run_waits_its_turn_then_deploys_the_approved_version() {
+    use aws_sdk_sagemaker::types::ModelApprovalStatus;
+    use retrain_core::aws::registry::{list_versions, set_approval};
+
+    let t = testbed().await;
+    // Week 1 is rejected: its version waits for a person.
+    let week1 = t.week(Scenario::RegimeChange, 1).await;
+    assert_eq!(week1.states_entered().last().copied(), Some("Rejected"));
+    let pending = list_versions(&t.harness.sm, &t.cfg.model_package_group)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.version.status == "PendingManualApproval")
+        .expect("the rejected version")
+        .version;
+    t.prepare(Scenario::RegimeChange, 2).await;
+
+    // Week 2 starts; a moment later a person approves week 1's version.
+    let weekly = t
+        .pipeline
+        .sfn
+        .start("weekly-2", json!({"poll_seconds": 1}))
+        .unwrap()
+        .0;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    set_approval(
+        &t.harness.sm,
+        &pending.arn,
+        ModelApprovalStatus::Approved,
+        "reviewed",
+    )
+    .await
+    .unwrap();
+    let event = json!({
+        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
+        "region": "us-east-1", "resources": [pending.arn],
+        "detail": {"ModelPackageGroupName": t.cfg.model_package_group,
+                   "ModelPackageVersion": pending.version, "ModelPackageArn": pending.arn,
+                   "ModelApprovalStatus": "Approved"}
+    });
+    let approval = t.pipeline.sfn.start("approval-1", event).unwrap().0;
+
+    let wait = |arn: String| {
+        let sfn = t.pipeline.sfn.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(300), sfn.wait(&arn))
+                .await
+                .expect("the run ends")
+                .unwrap()
+        }
+    };
+    let (weekly, approval) = tokio::join!(wait(weekly), wait(approval));
+    assert_eq!(weekly.status, asl_executor::Status::Succeeded);
+    assert_eq!(
+        approval.states_entered().last().copied(),
+        Some("Deployed"),
+        "{:?} {:?}",
+        approval.error,
+        approval.cause
+    );
+    // It waited: StartTraining said why, and asked again after WaitForTurn.
+    assert!(approval.states_entered().contains(&"WaitForTurn"));
+    let first = approval
+        .history
+        .iter()
+        .find_map(|e| match &e.event {
+            asl_executor::Event::TaskSucceeded { state, output } if state == "StartTraining" => {
+                Some(output["run"]["reason"].clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        first,
+        json!("another run is in progress: weekly-2; the approval waits")
+    );
+    // The approved version serves, deployed after anything week 2 deployed.
+    let r = t.report().await;
+    let deployed = local::pipeline::last_output(&approval, "Deploy").unwrap();
+    assert_eq!(deployed["model_package_arn"], pending.arn.as_str());
+    assert_eq!(r.serving_model, deployed["model_name"].as_str().unwrap());
+    assert_eq!(
+        r.deployments.last().unwrap().1,
+        deployed["endpoint_config_name"].as_str().unwrap()
+    );
+}
