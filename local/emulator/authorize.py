@@ -131,6 +131,8 @@ ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
 # both"). The one the request names is checked; the others are not checked as "*".
 ALTERNATIVE_RESOURCES: dict[tuple[str, str], frozenset[str]] = {
     ("states", "ListExecutions"): frozenset({"statemachine", "maprun"}),
+    # A Standard execution or an Express one.
+    ("states", "DescribeExecution"): frozenset({"execution", "express"}),
 }
 
 # Resource types whose ARNs carry the name lower-cased (SageMaker).
@@ -757,6 +759,12 @@ def identities(template: Template) -> dict[str, Identity]:
         out[name] = Identity(
             name, f"arn:{PARTITION}:sts::{ACCOUNT}:assumed-role/{logical}Role/{name}",
             template.function_policies(logical))
+    for logical, res in template.resources.items():
+        # A managed policy for people (e.g. the operator's): its logical id is its access key.
+        if res.get("Type") == "AWS::IAM::ManagedPolicy" and template.exists(logical):
+            doc = template.resolve((res.get("Properties") or {}).get("PolicyDocument") or {})
+            out[logical] = Identity(logical, f"arn:{PARTITION}:iam::{ACCOUNT}:user/{logical}",
+                                    _as_list(doc.get("Statement")))
     role = template.params.get("SageMakerRoleArn")
     bucket = template.params.get("BucketName")
     if role and bucket:

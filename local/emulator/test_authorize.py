@@ -193,6 +193,31 @@ def test_the_template_s_functions_are_the_workers():
     assert TOPIC in text and "${" not in text and "Fn::" not in text and "Ref" not in text
 
 
+def test_the_operator_policy_is_an_identity_that_can_operate_and_nothing_more():
+    template = az.Template.load(TEMPLATE, PARAMETERS)
+    operator = az.identities(template)["RetrainOperatorPolicy"]
+    machine = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:retraining"
+    execution = f"arn:aws:states:us-east-1:{ACCOUNT}:execution:retraining:manual-1"
+    version = sm_arn("model-package", f"{GROUP}/7")
+
+    def may(service, operation, params):
+        request = az.awsrequest.AwsRequest(service, operation, params, "RetrainOperatorPolicy",
+                                           "us-east-1", "json")
+        return all(az.evaluate(operator.statements, c) == "allow"
+                   for c in az.required_checks(request, operator.principal))
+
+    assert may("stepfunctions", "StartExecution", {"stateMachineArn": machine})
+    assert may("stepfunctions", "ListExecutions", {"stateMachineArn": machine})
+    for op in ("DescribeExecution", "GetExecutionHistory", "RedriveExecution"):
+        assert may("stepfunctions", op, {"executionArn": execution}), op
+    assert may("sagemaker", "UpdateModelPackage",
+               {"ModelPackageArn": version, "ModelApprovalStatus": "Approved"})
+    assert not may("stepfunctions", "StopExecution", {"executionArn": execution})
+    assert not may("stepfunctions", "StartExecution",
+                   {"stateMachineArn": machine.replace("retraining", "other")})
+    assert not may("sagemaker", "DeleteModelPackage", {"ModelPackageName": version})
+
+
 def test_the_training_key_is_what_a_training_job_gets():
     source = (HERE / "emulator.py").read_text()
     assert re.search(r'"AWS_ACCESS_KEY_ID": "' + az.TRAINING_KEY + '"', source)

@@ -100,8 +100,12 @@ fn retrain_binary() -> std::path::PathBuf {
     bin
 }
 
+/// The template's operator policy: the emulator authorizes `retrain`'s calls against it.
+const OPERATOR: &str = "RetrainOperatorPolicy";
+
 /// Run `retrain --endpoint-url <emulator> --state-machine <machine> ARGS` as an operator would,
-/// with static credentials in the environment (the harness's access key) and no other AWS
+/// with static credentials in the environment (the operator policy's access key, so every call
+/// is authorized against `RetrainOperatorPolicy` in template.yaml) and no other AWS
 /// configuration; (exit code, stdout, stderr).
 async fn retrain(t: &Testbed, args: &[&str]) -> (i32, String, String) {
     let mut cmd = std::process::Command::new(retrain_binary());
@@ -109,7 +113,7 @@ async fn retrain(t: &Testbed, args: &[&str]) -> (i32, String, String) {
         .args(["--state-machine", &t.pipeline.sfn.state_machine_arn()])
         .args(args)
         .env_clear()
-        .env("AWS_ACCESS_KEY_ID", local::harness::HARNESS.name)
+        .env("AWS_ACCESS_KEY_ID", OPERATOR)
         .env("AWS_SECRET_ACCESS_KEY", "secret")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/dev/null")
