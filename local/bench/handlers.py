@@ -29,6 +29,7 @@ s3 = boto3.client("s3", config=_config)
 sm = boto3.client("sagemaker", config=_config)
 cw = boto3.client("cloudwatch", config=_config)
 sns = boto3.client("sns", config=_config)
+sfn = boto3.client("stepfunctions", config=_config)
 
 
 def _json_object(key):
@@ -76,6 +77,10 @@ def start_training(event, context):
     _json_object("statistics/latest.json")
     _metric("TicketBadRowRate", 100.0 * bad / max(rows + bad, 1), "Percent")
     job = f"prophet-retrain-{event['execution']}"[:63]
+    # Single-flight: the state machine's running executions, as StartTraining lists them.
+    for page in sfn.get_paginator("list_executions").paginate(
+            stateMachineArn=event["state_machine"], statusFilter="RUNNING"):
+        page["executions"]
     try:
         sm.describe_training_job(TrainingJobName=job)
     except ClientError as e:  # SageMaker says "not found" as a ValidationException

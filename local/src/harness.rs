@@ -85,3 +85,40 @@ pub async fn connect(sdk: &aws_config::SdkConfig) -> Result<Context, String> {
     harness.cfg = local_config(&topic);
     Ok(harness)
 }
+
+/// The state machine's ARN in the local "stack" (what `$$.StateMachine.Id` is locally).
+pub fn state_machine_arn() -> String {
+    format!(
+        "arn:aws:states:{}:{}:stateMachine:{}",
+        crate::pipeline::REGION,
+        crate::pipeline::ACCOUNT,
+        retraining_pipeline::STATE_MACHINE_NAME
+    )
+}
+
+/// What the state machine passes StartTraining for its execution `execution` of `input`,
+/// started now (the definition's Parameters, with the context object's values).
+pub fn start_training_request(input: serde_json::Value, execution: &str) -> serde_json::Value {
+    serde_json::json!({
+        "input": input,
+        "execution": execution,
+        "execution_arn": state_machine_arn()
+            .replacen(":stateMachine:", ":execution:", 1) + ":" + execution,
+        "started_at": chrono::Utc::now().to_rfc3339(),
+        "state_machine": state_machine_arn(),
+    })
+}
+
+/// For workers run outside an execution (the benchmarks): the state machine, with no executions,
+/// in the emulator's own Step Functions, so StartTraining's single-flight check finds nobody ahead.
+pub async fn create_state_machine(sdk: &aws_config::SdkConfig) -> Result<(), String> {
+    aws_sdk_sfn::Client::new(sdk)
+        .create_state_machine()
+        .name(retraining_pipeline::STATE_MACHINE_NAME)
+        .role_arn(LOCAL_ROLE)
+        .definition(r#"{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}"#)
+        .send()
+        .await
+        .map_err(|e| format!("CreateStateMachine: {e:?}"))?;
+    Ok(())
+}

@@ -87,6 +87,7 @@ async fn seed(emulator: &Emulator) -> Result<Vec<(String, String)>, String> {
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let h = harness::connect(&sdk).await?;
     prepare(&Lake { ctx: &h, sdk: &sdk }, Scenario::Normal, 1).await?;
+    harness::create_state_machine(&sdk).await?;
     let bucket = h.cfg.bucket.clone();
     let e = |e: retrain_core::WorkerError| e.to_string();
     for (job, mape) in [(DEPLOYED_JOB, 12.5), (REJECTED_JOB, 25.0)] {
@@ -123,7 +124,7 @@ async fn seed(emulator: &Emulator) -> Result<Vec<(String, String)>, String> {
     reject_and_alert::handler::handle(&ctx(&reject_and_alert::WORKER), rejected.clone())
         .await
         .map_err(e)?;
-    let warm = json!({"input": {}, "execution": "bench-warmup"});
+    let warm = harness::start_training_request(json!({}), "bench-warmup");
     start_training::handler::handle(&ctx(&start_training::WORKER), warm)
         .await
         .map_err(e)?;
@@ -242,7 +243,8 @@ async fn main() -> Result<(), String> {
         for i in 0..runs {
             for lang in ["rust", "python"] {
                 let event = if *worker == "start-training" {
-                    json!({"input": {}, "execution": format!("bench-{lang}-{i}")}).to_string()
+                    harness::start_training_request(json!({}), &format!("bench-{lang}-{i}"))
+                        .to_string()
                 } else {
                     event.clone()
                 };

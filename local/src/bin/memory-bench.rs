@@ -123,7 +123,7 @@ async fn run_case(case: &str, url: &str) -> Result<(String, u64), String> {
         "start-training" => {
             let state = start_training::handler::handle(
                 &ctx,
-                json!({"input": {"force": false}, "execution": "bench"}),
+                harness::start_training_request(json!({"force": false}), "bench"),
             )
             .await
             .map_err(|e| e.to_string())?;
@@ -199,6 +199,7 @@ fn tickets_csv(mb: usize) -> Vec<u8> {
 async fn seed(emulator: &Emulator, mb: usize) -> Result<(), String> {
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let h = harness::connect(&sdk).await?;
+    harness::create_state_machine(&sdk).await?;
     let (s3, bucket) = (&h.s3, &h.cfg.bucket);
     let e = |e: retrain_core::WorkerError| e.to_string();
     create_bucket(s3, bucket).await.map_err(e)?;
