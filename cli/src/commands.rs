@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::args::Start;
 use crate::summary::{summarize, Described, RunSummary, Step};
+use retrain_core::names::REDRIVE_DAYS;
 
 /// The clients and names every subcommand works with.
 #[derive(Debug, Clone)]
@@ -295,9 +296,6 @@ pub async fn runs(ops: &Ops, n: i32) -> Result<Vec<RunSummary>, CliError> {
     }
     Ok(out)
 }
-
-/// Step Functions keeps a failed execution redrivable for 14 days.
-pub const REDRIVE_DAYS: i64 = 14;
 
 pub async fn redrive(ops: &Ops, arn: &str) -> Result<String, CliError> {
     let d = describe(ops, arn).await?;

@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use history::epoch;
+use retrain_core::names::REDRIVE_DAYS;
 
 /// Called with each execution when it ends (the execution-status rule's alert, locally).
 pub type OnEnd = Arc<
@@ -36,9 +37,6 @@ fn api_error(code: &'static str, message: impl Into<String>) -> ApiError {
         message: message.into(),
     }
 }
-
-/// Step Functions keeps a failed execution redrivable for 14 days.
-pub const REDRIVE_DAYS: i64 = 14;
 
 struct Record {
     name: String,
@@ -144,8 +142,8 @@ fn recorder(registry: Arc<Mutex<Registry>>) -> asl_executor::Observer {
 }
 
 impl StepFunctions {
-    /// `executor` is built with [`StepFunctions::observer`] feeding `registry` (see
-    /// [`StepFunctions::new`]).
+    /// `build` makes the executor, given the observer it must install (it keeps this service's
+    /// view of every execution current, event by event); `on_end` runs when an execution ends.
     pub fn new(
         build: impl FnOnce(asl_executor::Observer) -> Executor,
         on_end: Option<OnEnd>,

@@ -139,6 +139,10 @@ mod tests {
     }
 }
 
+/// Step Functions redrives a failed, timed-out or stopped execution only within this many days
+/// of its end.
+pub const REDRIVE_DAYS: i64 = 14;
+
 /// What Step Functions accepts as an execution name (API reference, StartExecution `name`):
 /// 1 to 80 characters, none of them whitespace, brackets, wildcards, the listed punctuation or
 /// control characters.
