@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build every function's bootstrap as template.yaml deploys it: release, arm64 (aarch64), by
-# cargo-lambda with zig as the linker. Prints each bootstrap's size.
+# cargo-lambda with zig as the linker (the five workers: not the libraries, the local crate or the
+# operator command). Prints each bootstrap's size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -12,7 +13,7 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linu
     arch=--x86-64
   fi
 fi
-cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-core --exclude local
+cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-core --exclude local --exclude retrain
 for f in target/lambda/*/bootstrap; do
   printf '%-22s %s bytes\n' "$(basename "$(dirname "$f")")" "$(stat -c %s "$f")"
 done
