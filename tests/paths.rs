@@ -127,6 +127,7 @@ impl Stubs {
         };
         let run = Run {
             execution: req.execution.clone(),
+            execution_arn: Some(req.execution_arn.clone()),
             trigger: request.trigger,
             action,
             reason: "scripted".into(),

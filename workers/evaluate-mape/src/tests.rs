@@ -303,7 +303,7 @@ async fn metrics_documents_table() {
             doc(big.as_bytes()),
             None,
             false,
-            "a metrics document is at most 65536",
+            "at most 65536 are read",
         ),
         (
             "two entries",

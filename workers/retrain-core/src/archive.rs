@@ -1,5 +1,5 @@
-//! Reading `metrics.json` out of a job's `model.tar.gz`, streamed: the archive is read entry by
-//! entry and reading stops at the metrics file.
+//! Reading one top-level file (`metrics.json`, `predictions.csv`) out of a job's
+//! `model.tar.gz`, streamed: the archive is read entry by entry in constant memory.
 
 use std::io::Read;
 use std::path::Path;
@@ -8,6 +8,10 @@ pub const METRICS_FILE: &str = "metrics.json";
 /// A metrics document is a few hundred bytes; one over this is not a metrics document. The
 /// same cap applies to the fixed `Model/metrics.json`.
 pub const MAX_METRICS_BYTES: u64 = 64 * 1024;
+/// The optional cross-validation predictions (`date,actual,forecast,fold`) the run report draws.
+pub const PREDICTIONS_FILE: &str = "predictions.csv";
+/// A year of daily predictions over a dozen folds is ~200 KB; past this the file is not read.
+pub const MAX_PREDICTIONS_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The top-level `metrics.json` (also `./metrics.json`) of a model archive: `Ok(Some(bytes))`,
 /// `Ok(None)` when the archive has none, `Err(reason)` when the archive cannot be read or its
@@ -16,6 +20,16 @@ pub const MAX_METRICS_BYTES: u64 = 64 * 1024;
 /// or hard link reads as empty), or one over [`MAX_METRICS_BYTES`]. The whole archive is read,
 /// entry by entry in constant memory, so a second entry after the first is found.
 pub fn metrics_from_model_tar(reader: &mut dyn Read) -> Result<Option<Vec<u8>>, String> {
+    file_from_model_tar(reader, METRICS_FILE, MAX_METRICS_BYTES)
+}
+
+/// The top-level file `name` of a model archive, with the same rules as
+/// [`metrics_from_model_tar`] (one regular file, at most `max_bytes`).
+pub fn file_from_model_tar(
+    reader: &mut dyn Read,
+    name: &str,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>, String> {
     let gz = flate2::read::GzDecoder::new(reader);
     let mut archive = tar::Archive::new(gz);
     let entries = archive
@@ -30,14 +44,13 @@ pub fn metrics_from_model_tar(reader: &mut dyn Read) -> Result<Option<Vec<u8>>, 
             .components()
             .filter(|c| !matches!(c, std::path::Component::CurDir))
             .collect::<Vec<_>>();
-        if !(top_level.len() == 1 && Path::new(top_level[0].as_os_str()) == Path::new(METRICS_FILE))
-        {
+        if !(top_level.len() == 1 && Path::new(top_level[0].as_os_str()) == Path::new(name)) {
             continue;
         }
         seen += 1;
         if seen > 1 {
             return Err(format!(
-                "the archive holds more than one {METRICS_FILE} entry: which one counts is ambiguous (tar extraction keeps the last); write it once"
+                "the archive holds more than one {name} entry: which one counts is ambiguous (tar extraction keeps the last); write it once"
             ));
         }
         let kind = entry.header().entry_type();
@@ -49,21 +62,21 @@ pub fn metrics_from_model_tar(reader: &mut dyn Read) -> Result<Option<Vec<u8>>, 
                 .map(|t| format!(" to `{}`", t.display()))
                 .unwrap_or_default();
             return Err(format!(
-                "{METRICS_FILE} in the archive is not a regular file ({}{target})",
+                "{name} in the archive is not a regular file ({}{target})",
                 describe(kind)
             ));
         }
         let size = entry.size();
-        if size > MAX_METRICS_BYTES {
+        if size > max_bytes {
             return Err(format!(
-                "{METRICS_FILE} in the archive is {size} bytes; a metrics document is at most {MAX_METRICS_BYTES}"
+                "{name} in the archive is {size} bytes; at most {max_bytes} are read"
             ));
         }
         let mut bytes = Vec::with_capacity(size as usize);
         entry
-            .take(MAX_METRICS_BYTES)
+            .take(max_bytes)
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("reading {METRICS_FILE}: {e}"))?;
+            .map_err(|e| format!("reading {name}: {e}"))?;
         found = Some(bytes);
     }
     Ok(found)

@@ -134,6 +134,9 @@ fn default_mape_floor() -> f64 {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
     pub execution: String,
+    /// The execution's ARN (`$$.Execution.Id`): the run report reads its history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
     pub trigger: Trigger,
     pub action: Action,
     /// Why this action (e.g. "no new ticket files since 2026-11-22T09:00:00Z").
@@ -203,6 +206,9 @@ pub struct DataReport {
     pub forced: bool,
     /// Newest LastModified of the files read.
     pub newest_file: Option<DateTime<Utc>>,
+    /// Files modified after this were new (the last training's `trained_at`); none: every file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
 }
 
 /// Files listed in a report (the state payload stays far below Step Functions' 256 KiB).

@@ -65,6 +65,7 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
         new_files: files.len() as u64,
         forced,
         newest_file: files.iter().map(|f| f.last_modified).max(),
+        since,
         ..Default::default()
     };
     for (key, counted) in results {

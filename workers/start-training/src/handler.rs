@@ -74,6 +74,7 @@ async fn decide(
 ) -> Result<Run> {
     let mut run = Run {
         execution: execution.to_string(),
+        execution_arn: Some(turn.execution_arn.to_string()),
         trigger: request.trigger,
         action: Action::Skip,
         reason: String::new(),
