@@ -172,7 +172,7 @@ async fn daily_counts(ctx: &Context, state: &State) -> Result<DailySeries, Strin
     if files.is_empty() {
         return Err("no ticket files under bronze/".into());
     }
-    files.sort_by(|a, b| b.last_modified.cmp(&a.last_modified));
+    files.sort_by_key(|f| std::cmp::Reverse(f.last_modified));
     let mut budget = SCAN_BUDGET_BYTES;
     let total = files.len();
     files.retain(|f| {
