@@ -15,8 +15,19 @@ use retrain_core::{Context, Result, WorkerError};
 
 pub const VARIANT: &str = "primary";
 
+/// What the endpoint served before: its config, when this call switched it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    pub action: EndpointAction,
+    pub previous_config: Option<String>,
+}
+
 /// Make `name` (model and endpoint config) serve on the endpoint.
-pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<EndpointAction> {
+pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Served> {
+    let served = |action, previous_config| Served {
+        action,
+        previous_config,
+    };
     let (sm, cfg) = (&ctx.sm, &ctx.cfg);
     if !model_exists(sm, name).await? {
         create_model(sm, name, &cfg.role_arn, version_arn).await?;
@@ -26,11 +37,11 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Endpo
     }
     let Some(endpoint) = describe_endpoint(sm, &cfg.endpoint_name).await? else {
         create_endpoint(sm, &cfg.endpoint_name, name).await?;
-        return Ok(EndpointAction::Created);
+        return Ok(served(EndpointAction::Created, None));
     };
     if endpoint.config_name == name {
         // An earlier attempt already switched it (it may still be Updating): nothing to do.
-        return Ok(EndpointAction::AlreadyServing);
+        return Ok(served(EndpointAction::AlreadyServing, None));
     }
     if endpoint.is_busy() {
         return Err(WorkerError::EndpointBusy {
@@ -50,7 +61,7 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Endpo
     // Another update may start between our describe and our update: busy, retried later.
     let deployment = deployment(cfg.endpoint.instance_count, &cfg.rollback_alarms);
     if update_endpoint(sm, &cfg.endpoint_name, name, deployment).await? {
-        Ok(EndpointAction::Updated)
+        Ok(served(EndpointAction::Updated, Some(endpoint.config_name)))
     } else {
         Err(WorkerError::EndpointBusy {
             endpoint: cfg.endpoint_name.clone(),

@@ -10,7 +10,10 @@ use retrain_core::aws::s3::{put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::names::version_resource_name;
-use retrain_core::payload::{Action, Deployment, State};
+use retrain_core::payload::{Action, Deployment, EndpointAction, State};
+use run_report::{Decision, Ending};
+
+use crate::endpoint::Served;
 use retrain_core::versioning::{register_for_job, META_MAPE, META_TRAINED_AT, META_TRAINING_JOB};
 use retrain_core::{Context, Result, WorkerError};
 
@@ -49,12 +52,20 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Deployment> {
             chosen.version,
             &chosen.artifact,
         );
-        let action = crate::endpoint::serve(ctx, &name, &chosen.arn).await?;
+        let served = crate::endpoint::serve(ctx, &name, &chosen.arn).await?;
+        let action = served.action;
         info!(version = %chosen.arn, model = %name, action = ?action, "endpoint call made");
 
-        // Only now: the endpoint accepted the new config.
+        // Only now: the endpoint accepted the new config. A run that trained gets its report.
         let mut last = chosen.last_trained;
         last.deployed_at = Some(now.to_rfc3339());
+        if run.action == Action::Train {
+            let ending = ending(&state, &served, &name, &chosen.arn);
+            if let Some(report) = run_report::publish(ctx, &state, ending).await {
+                last.report = Some(report.uri);
+                last.report_url = report.console_url;
+            }
+        }
         put_json(&ctx.s3, &ctx.cfg.bucket, LAST_TRAINED_KEY, &last).await?;
         if let (Some(data), true) = (&run.data, chosen.registered) {
             if let Some(mean) = data.mean_daily_tickets {
@@ -79,6 +90,36 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Deployment> {
     }
     .instrument(span)
     .await
+}
+
+/// How a deployed run ends, for its report.
+fn ending(state: &State, served: &Served, name: &str, version: &str) -> Ending {
+    let (mape, threshold) = (
+        state.evaluation.as_ref().and_then(|e| e.mape),
+        state
+            .run
+            .as_ref()
+            .map(|r| r.mape_threshold)
+            .unwrap_or_default(),
+    );
+    let before = match (served.action, &served.previous_config) {
+        (EndpointAction::Created, _) => "none (the endpoint was created)".to_string(),
+        (_, Some(config)) => config.clone(),
+        _ => format!("{name} (an earlier attempt of this run switched the endpoint)"),
+    };
+    Ending {
+        decision: Decision::Deployed,
+        reason: format!(
+            "MAPE {} is under the threshold {threshold:.2} %: {} {:?} the endpoint to it",
+            mape.map(|m| format!("{m:.2} %")).unwrap_or_default(),
+            version,
+            served.action
+        ),
+        serving_before: before,
+        serving_after: name.to_string(),
+        version_arn: Some(version.to_string()),
+        alert: None,
+    }
 }
 
 async fn registered_by_this_run(ctx: &Context, state: &State) -> Result<Chosen> {
@@ -126,6 +167,8 @@ async fn registered_by_this_run(ctx: &Context, state: &State) -> Result<Chosen> 
             training_job: Some(job.training.job_name.clone()),
             model_package_arn: Some(version.arn),
             deployed_at: None,
+            report: None,
+            report_url: None,
         },
     })
 }
@@ -172,6 +215,8 @@ async fn approved_by_a_person(ctx: &Context, state: &State) -> Result<Chosen> {
             training_job: v.metadata.get(META_TRAINING_JOB).cloned(),
             model_package_arn: Some(v.arn),
             deployed_at: None,
+            report: None,
+            report_url: None,
         },
     })
 }

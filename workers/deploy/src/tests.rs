@@ -1,4 +1,5 @@
-use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::error::ErrorMetadata;
+use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_sdk_sagemaker::operation::create_endpoint::{CreateEndpointInput, CreateEndpointOutput};
 use aws_sdk_sagemaker::operation::create_endpoint_config::{
     CreateEndpointConfigInput, CreateEndpointConfigOutput,
@@ -35,6 +36,8 @@ use retrain_core::aws::Clients;
 use retrain_core::testing::clients;
 use retrain_core::Context;
 
+use run_report::testing::{self as report_testing, Lake};
+
 use super::handle;
 
 const GROUP: &str = "prophet-forecasting-models";
@@ -60,6 +63,8 @@ struct World {
     config_exists: bool,
     /// (status, config) of the endpoint; None: no endpoint.
     endpoint: Option<(EndpointStatus, String)>,
+    /// S3 refuses the run report's PutObject.
+    report_put_fails: bool,
 }
 
 #[derive(Default)]
@@ -70,6 +75,7 @@ struct Calls {
     create: Recorder<CreateEndpointInput>,
     update: Recorder<UpdateEndpointInput>,
     put: Recorder<(String, Vec<u8>)>,
+    content_types: Recorder<(String, String)>,
 }
 
 fn context(w: World) -> (Context, Calls) {
@@ -104,17 +110,26 @@ fn context(w: World) -> (Context, Calls) {
                 .model_package_arn(NEW_ARN)
                 .build()
         });
+    // v2 (approved by a person), v3 (an older run), v4 (this run's, once registered).
     let describe_version = mock!(aws_sdk_sagemaker::Client::describe_model_package)
-        .match_requests(|r| r.model_package_name() == Some(HUMAN_ARN))
-        .then_output(|| {
+        .then_compute_output(|req| {
+            let arn = req.model_package_name().unwrap();
+            let n: i32 = arn.rsplit('/').next().unwrap().parse().unwrap();
+            let (job, mape, decision) = match n {
+                2 => ("old-job", "21.5", "rejected"),
+                3 => ("some-older-job", "15.5", "deployed"),
+                _ => (JOB, "12.3", "deployed"),
+            };
             DescribeModelPackageOutput::builder()
-                .model_package_arn(HUMAN_ARN)
+                .model_package_arn(arn)
                 .model_package_group_name(GROUP)
-                .model_package_version(2)
+                .model_package_version(n)
                 .model_approval_status(ModelApprovalStatus::Approved)
                 .customer_metadata_properties("trained_at", "2026-11-08T09:05:00+00:00")
-                .customer_metadata_properties("mape", "21.5")
-                .customer_metadata_properties("training_job", "old-job")
+                .customer_metadata_properties("mape", mape)
+                .customer_metadata_properties("mape_threshold", "20")
+                .customer_metadata_properties("decision", decision)
+                .customer_metadata_properties("training_job", job)
                 .inference_specification(
                     InferenceSpecification::builder()
                         .containers(
@@ -228,19 +243,60 @@ fn context(w: World) -> (Context, Calls) {
             &update_endpoint
         ]
     );
-    let rec = calls.put.clone();
-    let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
+    let (rec, types) = (calls.put.clone(), calls.content_types.clone());
+    let report_put_fails = w.report_put_fails;
+    let put = mock!(aws_sdk_s3::Client::put_object).then_compute_response(move |req| {
         let body = req.body().bytes().unwrap_or_default().to_vec();
-        rec.record(&(req.key().unwrap_or_default().to_string(), body));
-        PutObjectOutput::builder().build()
+        let key = req.key().unwrap_or_default().to_string();
+        if report_put_fails && key.starts_with("reports/") {
+            return MockResponse::Error(PutObjectError::generic(
+                ErrorMetadata::builder().code("AccessDenied").build(),
+            ));
+        }
+        types.record(&(
+            key.clone(),
+            req.content_type().unwrap_or_default().to_string(),
+        ));
+        rec.record(&(key, body));
+        MockResponse::Output(PutObjectOutput::builder().build())
     });
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put]);
+    // What the run report reads: the ticket files, this job's archive, the execution history.
+    let lake = Lake::default()
+        .with(
+            "bronze/2026-11-01.csv",
+            tickets("2026-11-01", 3),
+            t0() - Duration::days(14),
+        )
+        .with(
+            "bronze/2026-11-20.csv",
+            tickets("2026-11-20", 5),
+            t0() - Duration::days(2),
+        )
+        .with_model(
+            "training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz",
+            Some("date,actual,forecast,fold\n2026-11-10,100,90,0\n2026-11-11,110,100,0\n"),
+            t0() + Duration::minutes(20),
+        );
+    let lake_rules = lake.rules();
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        lake_rules.iter().chain([&put])
+    );
+    let sfn = report_testing::sfn(
+        EXECUTION_ARN,
+        report_testing::history(&[
+            ("StartTraining", t0(), Some(t0() + Duration::seconds(3))),
+            ("Deploy", t0() + Duration::minutes(30), None),
+        ]),
+    );
     (
         Context::new(
             Config::example(),
             Clients {
                 s3,
                 sm,
+                sfn,
                 ..clients()
             },
             &crate::WORKER,
@@ -250,16 +306,30 @@ fn context(w: World) -> (Context, Calls) {
     )
 }
 
+const EXECUTION_ARN: &str =
+    "arn:aws:states:us-east-1:123456789012:execution:retraining:weekly-2026-11-22";
+
+/// A ticket file of `n` tickets on `day`.
+fn tickets(day: &str, n: usize) -> String {
+    let mut csv = "ticket_id,created_date\n".to_string();
+    for i in 0..n {
+        csv.push_str(&format!("{i},{day} 10:00:00\n"));
+    }
+    csv
+}
+
 fn state(mape: Value, threshold: f64) -> Value {
     json!({
         "run": {
-            "execution": "weekly-2026-11-22", "trigger": "schedule", "action": "train", "reason": "r",
+            "execution": "weekly-2026-11-22", "execution_arn": EXECUTION_ARN,
+            "trigger": "schedule", "action": "train", "reason": "r",
             "mape_threshold": threshold, "poll_seconds": 60, "deadline_seconds": 5400,
             "training": {"job_name": JOB, "output_path": "s3://ticket-forecasting-lake/training-output/",
                          "created_at": t0().to_rfc3339(), "adopted": false},
             "data": {"new_files": 7, "rows": 700, "bad_rows": 0, "unusable_files": [], "days": 7,
                      "mean_daily_tickets": 100.0, "baseline_mean": 95.0, "relative_change": 0.05,
-                     "drift": false, "forced": false, "newest_file": null}
+                     "drift": false, "forced": false, "newest_file": null,
+                     "since": (t0() - Duration::days(7)).to_rfc3339()}
         },
         "job": {"kind": "training", "name": JOB, "status": "Completed", "outcome": "succeeded",
                 "arn": format!("arn:aws:sagemaker:us-east-1:123456789012:training-job/{JOB}"),
@@ -484,6 +554,7 @@ async fn a_rerun_reuses_version_model_config_and_does_not_deploy_twice() {
         model_exists: true,
         config_exists: true,
         endpoint: Some((EndpointStatus::Updating, name())),
+        ..Default::default()
     });
     let d = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::AlreadyServing);
@@ -555,6 +626,14 @@ async fn a_human_approval_deploys_that_version_without_registering() {
             .all(|(k, _)| k != "statistics/latest.json"),
         "no new data statistics on the approval path"
     );
+    assert!(
+        calls
+            .put
+            .all()
+            .iter()
+            .all(|(k, _)| !k.starts_with("reports/")),
+        "an approval trained nothing: no run report"
+    );
 }
 
 #[tokio::test]
@@ -572,4 +651,75 @@ async fn malformed_state_is_named() {
         .unwrap_err();
     assert_eq!(err.name(), "InvalidInput");
     assert!(calls.register.is_empty() && calls.put.is_empty());
+}
+
+const REPORT: &str = "reports/weekly-2026-11-22.html";
+
+fn report_html(calls: &Calls) -> String {
+    let put = calls
+        .put
+        .all()
+        .into_iter()
+        .find(|(k, _)| k == REPORT)
+        .expect("the run report was written");
+    String::from_utf8(put.1).unwrap()
+}
+
+#[tokio::test]
+async fn a_deployed_run_writes_its_report_and_last_trained_names_it() {
+    let (ctx, calls) = context(World::default());
+    handle(&ctx, state(json!(12.3), 20.0)).await.unwrap();
+    let keys: Vec<String> = calls.put.all().into_iter().map(|(k, _)| k).collect();
+    let at = |k: &str| keys.iter().position(|x| x == k).unwrap();
+    assert!(at(REPORT) < at("Model/last_trained.json"), "{keys:?}");
+    assert!(calls
+        .content_types
+        .all()
+        .contains(&(REPORT.into(), "text/html; charset=utf-8".into())));
+
+    let html = report_html(&calls);
+    // Two days of tickets (one from a new file), two fold rows, one version with a MAPE so far.
+    for chart in [
+        r#"data-chart="daily" data-points="2""#,
+        r#"data-chart="folds" data-points="2""#,
+        r#"data-chart="history" data-points="1""#,
+    ] {
+        assert!(html.contains(chart), "{chart}");
+    }
+    assert_eq!(html.matches("<svg").count(), 3);
+    assert!(html.contains(r#"data-field="decision">deployed<"#));
+    assert!(html.contains(r#"data-field="mape">12.30 %<"#));
+    assert!(html.contains(r#"data-field="serving_before">none (the endpoint was created)<"#));
+    assert!(html.contains(&format!(r#"data-field="serving_after">{}<"#, name())));
+    assert!(html.contains(r#"<tr data-state="StartTraining"><td>StartTraining</td><td>2026-11-22 09:00:00</td><td class="num">3.0</td>"#));
+    assert!(
+        html.contains(r#"<td class="num">0.0 + running</td>"#),
+        "Deploy still runs"
+    );
+
+    let last = put_body(&calls, "Model/last_trained.json");
+    assert_eq!(
+        last["report"],
+        format!("s3://ticket-forecasting-lake/{REPORT}")
+    );
+    assert_eq!(
+        last["report_url"],
+        format!("https://us-east-1.console.aws.amazon.com/s3/object/ticket-forecasting-lake?region=us-east-1&prefix={REPORT}")
+    );
+}
+
+#[tokio::test]
+async fn a_report_that_cannot_be_written_does_not_fail_the_deploy() {
+    let (ctx, calls) = context(World {
+        report_put_fails: true,
+        ..Default::default()
+    });
+    let d = handle(&ctx, state(json!(12.3), 20.0)).await.unwrap();
+    assert_eq!(d.action, EndpointAction::Created);
+    let last = put_body(&calls, "Model/last_trained.json");
+    assert_eq!(
+        last.get("report"),
+        None,
+        "no link to a report that is not there"
+    );
 }

@@ -18,6 +18,19 @@ use retrain_core::messages::{self, *};
 use retrain_core::payload::{AlertMode, AlertOutcome, AlertRequest};
 use retrain_core::versioning::register_for_job;
 use retrain_core::{Context, Result, WorkerError};
+use run_report::{Decision, Ending};
+
+fn decision_of(mode: AlertMode) -> Decision {
+    match mode {
+        AlertMode::Rejected => Decision::Rejected,
+        AlertMode::UnknownMape => Decision::MapeUnknown,
+        AlertMode::ImplausibleMape => Decision::MapeImplausible,
+        AlertMode::TrainingFailed => Decision::TrainingFailed,
+        AlertMode::DeadlinePassed => Decision::DeadlinePassed,
+        AlertMode::DeployFailed => Decision::DeployFailed,
+        AlertMode::Error => Decision::Error,
+    }
+}
 
 pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
     let req: AlertRequest = deserialize_named(event)?;
@@ -41,7 +54,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
             serving_model: serving.clone(),
             model_package_arn: None,
             alarm_created: false,
+            report: None,
         };
+        // One sentence for the run report: why the run ends here.
+        let reason: String;
         let body = match req.mode {
             AlertMode::Rejected | AlertMode::UnknownMape | AlertMode::ImplausibleMape => {
                 let run = state.run()?;
@@ -71,6 +87,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                 info!(version = %version.arn, created, "version registered for manual approval");
                 outcome.model_package_arn = Some(version.arn.clone());
                 if let (AlertMode::ImplausibleMape, Some(mape)) = (req.mode, evaluation.mape) {
+                    reason = format!(
+                        "MAPE {mape:.2} % is below the plausibility floor {:.2} %: a person decides",
+                        run.mape_floor
+                    );
                     outcome.subject = SUBJECT_MAPE_IMPLAUSIBLE.into();
                     messages::mape_implausible(mape, run.mape_floor, &serving, &version.arn, &job)
                 } else if let Some(mape) = evaluation.mape {
@@ -83,15 +103,20 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                     )
                     .await?;
                     outcome.alarm_created = ensure_alarm(&ctx.cw, &ctx.cfg).await?;
+                    reason = format!(
+                        "MAPE {mape:.2} % is at or over the threshold {:.2} %: the serving model stays",
+                        run.mape_threshold
+                    );
                     outcome.subject = SUBJECT_NEEDS_APPROVAL.into();
                     messages::needs_approval(mape, run.mape_threshold, &serving, &version.arn, &job)
                 } else {
                     outcome.subject = SUBJECT_MAPE_UNKNOWN.into();
-                    let reason = evaluation
+                    let why = evaluation
                         .unknown_reason
                         .as_deref()
                         .unwrap_or("no usable metrics");
-                    messages::mape_unknown(reason, run.mape_threshold, &serving, &version.arn, &job)
+                    reason = format!("MAPE is unknown ({why}): the serving model stays");
+                    messages::mape_unknown(why, run.mape_threshold, &serving, &version.arn, &job)
                 }
             }
             AlertMode::TrainingFailed => {
@@ -99,17 +124,22 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                     WorkerError::invalid("state.job", "missing: no job status to report")
                 })?;
                 outcome.subject = SUBJECT_TRAINING_FAILED.into();
-                let reason = status
+                let why = status
                     .failure_reason
                     .as_deref()
                     .unwrap_or("no reason given by SageMaker");
-                messages::training_failed(&status.name, &status.status, reason, &serving)
+                reason = format!("the training job is {}: {why}", status.status);
+                messages::training_failed(&status.name, &status.status, why, &serving)
             }
             AlertMode::DeadlinePassed => {
                 let status = state.job.as_ref().ok_or_else(|| {
                     WorkerError::invalid("state.job", "missing: no job status to report")
                 })?;
                 outcome.subject = SUBJECT_DEADLINE.into();
+                reason = format!(
+                    "the training job was still running after {} s, past the run's deadline",
+                    status.elapsed_seconds
+                );
                 messages::deadline_passed(&status.name, status.elapsed_seconds, &serving)
             }
             AlertMode::DeployFailed => {
@@ -117,11 +147,12 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                     WorkerError::invalid("state.endpoint", "missing: no endpoint status to report")
                 })?;
                 outcome.subject = SUBJECT_DEPLOY_FAILED.into();
-                let reason = status
+                let why = status
                     .failure_reason
                     .as_deref()
                     .unwrap_or("no reason given by SageMaker");
-                messages::deploy_failed(&status.name, &status.status, reason, &serving)
+                reason = format!("the endpoint update ended {}: {why}", status.status);
+                messages::deploy_failed(&status.name, &status.status, why, &serving)
             }
             AlertMode::Error => {
                 let error =
@@ -129,6 +160,11 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                         WorkerError::invalid("error", "missing: no error to report")
                     })?;
                 outcome.subject = SUBJECT_PIPELINE_ERROR.into();
+                reason = format!(
+                    "{}: {}",
+                    error.error,
+                    error.cause.as_deref().unwrap_or("no cause given")
+                );
                 messages::pipeline_error(
                     &execution,
                     &error.error,
@@ -137,6 +173,22 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
                 )
             }
         };
+        // A run that trained gets its report, named in the alert.
+        let mut body = body;
+        if state.training().is_ok() {
+            let ending = Ending {
+                decision: decision_of(req.mode),
+                reason,
+                serving_before: serving.clone(),
+                serving_after: serving.clone(),
+                version_arn: outcome.model_package_arn.clone(),
+                alert: Some(outcome.subject.clone()),
+            };
+            if let Some(report) = run_report::publish(ctx, &state, ending).await {
+                body.push_str(&messages::report_lines(&report.uri, report.console_url.as_deref()));
+                outcome.report = Some(report.uri);
+            }
+        }
         outcome.message_id = publish(&ctx.sns, &ctx.cfg.topic_arn, &outcome.subject, &body).await?;
         info!(mode = ?req.mode, subject = %outcome.subject, serving = %serving, "alert sent");
         Ok(outcome)

@@ -11,8 +11,12 @@ pub static WORKER: Worker = Worker {
     name: "reject-and-alert",
     operations: &[
         ops::S3_PUT_OBJECT,
+        ops::S3_LIST_OBJECTS_V2,
+        ops::S3_GET_OBJECT,
+        ops::SFN_GET_EXECUTION_HISTORY,
         ops::SM_LIST_MODEL_PACKAGES,
         ops::SM_CREATE_MODEL_PACKAGE,
+        ops::SM_DESCRIBE_MODEL_PACKAGE,
         ops::SM_DESCRIBE_ENDPOINT,
         ops::SM_DESCRIBE_ENDPOINT_CONFIG,
         ops::CW_PUT_METRIC_DATA,

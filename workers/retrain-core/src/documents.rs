@@ -20,6 +20,12 @@ pub struct LastTrained {
     pub model_package_arn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deployed_at: Option<String>,
+    /// The run report of the run that deployed it (`s3://bucket/reports/<execution>.html`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    /// The same report in the S3 console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_url: Option<String>,
 }
 
 impl LastTrained {
@@ -86,6 +92,8 @@ mod tests {
             training_job: None,
             model_package_arn: None,
             deployed_at: None,
+            report: None,
+            report_url: None,
         };
         let e = doc.trained_at().unwrap_err().to_string();
         assert!(e.contains("trained_at") && e.contains("last week"), "{e}");

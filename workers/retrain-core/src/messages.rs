@@ -64,6 +64,16 @@ pub fn data_quality(report: &DataReport, alert_rate: f64) -> String {
     )
 }
 
+/// The lines an alert gains when the run has a report: its S3 URI and, on AWS's commercial
+/// partition, its page in the S3 console.
+pub fn report_lines(uri: &str, console_url: Option<&str>) -> String {
+    let mut lines = format!("\n\nRun report: {uri}");
+    if let Some(url) = console_url {
+        lines.push_str(&format!("\nOpen it in the S3 console: {url}"));
+    }
+    lines
+}
+
 pub fn needs_approval(
     mape: f64,
     threshold: f64,

@@ -392,4 +392,7 @@ pub struct AlertOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_package_arn: Option<String>,
     pub alarm_created: bool,
+    /// The run report the alert names (`s3://bucket/reports/<execution>.html`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
 }

@@ -15,5 +15,8 @@ pub use gather::{publish, report_key, Ending, Published};
 pub use model::{Decision, Report};
 pub use render::render;
 
+#[cfg(feature = "test-support")]
+pub mod testing;
+
 #[cfg(test)]
 mod tests;
