@@ -10,9 +10,11 @@ use aws_sdk_sagemaker::operation::describe_endpoint::{
     DescribeEndpointError, DescribeEndpointOutput,
 };
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
+use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
 use aws_sdk_sagemaker::types::{
-    EndpointStatus, ModelApprovalStatus, ModelPackageSummary, ProductionVariant,
+    EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+    ModelPackageSummary, ProductionVariant,
 };
 use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
 use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
@@ -25,6 +27,8 @@ use retrain_core::{Config, WorkerError};
 
 use retrain_core::aws::Clients;
 use retrain_core::Context;
+
+use run_report::testing::{self as report_testing, Lake};
 
 use super::handle;
 
@@ -53,6 +57,7 @@ struct Calls {
     metrics: Recorder<PutMetricDataInput>,
     alarm: Recorder<PutMetricAlarmInput>,
     publish: Recorder<PublishInput>,
+    puts: Recorder<(String, Vec<u8>)>,
 }
 
 fn context(w: World) -> (Context, Calls) {
@@ -109,16 +114,70 @@ fn context(w: World) -> (Context, Calls) {
                 .model_package_arn(PENDING_ARN)
                 .build()
         });
+    // The run report's MAPE history: the pending version of this run.
+    let describe =
+        mock!(aws_sdk_sagemaker::Client::describe_model_package).then_compute_output(|req| {
+            DescribeModelPackageOutput::builder()
+                .model_package_arn(req.model_package_name().unwrap())
+                .model_package_group_name("prophet-forecasting-models")
+                .model_package_version(5)
+                .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+                .customer_metadata_properties("mape", "35")
+                .customer_metadata_properties("decision", "rejected")
+                .customer_metadata_properties("training_job", JOB)
+                .inference_specification(
+                    InferenceSpecification::builder()
+                        .containers(
+                            ModelPackageContainerDefinition::builder()
+                                .image("img")
+                                .model_data_url(ARTIFACT)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
     // No rule for UpdateEndpoint, CreateEndpoint or any write to the endpoint: such a call fails.
     let sm = mock_client!(
         aws_sdk_sagemaker,
         RuleMode::MatchAny,
-        &[&endpoint, &config, &list, &register]
+        &[&endpoint, &config, &list, &register, &describe]
     );
 
-    let put =
-        mock!(aws_sdk_s3::Client::put_object).then_output(|| PutObjectOutput::builder().build());
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&put]);
+    let rec = calls.puts.clone();
+    let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
+        let body = req.body().bytes().unwrap_or_default().to_vec();
+        rec.record(&(req.key().unwrap_or_default().to_string(), body));
+        PutObjectOutput::builder().build()
+    });
+    // What the run report reads: a ticket file, this job's archive (no predictions.csv).
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let lake = Lake::default()
+        .with(
+            "bronze/2026-11-20.csv",
+            "ticket_id,created_date\n1,2026-11-20\n2,2026-11-20\n3,2026-11-21\n",
+            t0 - chrono::Duration::days(2),
+        )
+        .with_model(
+            "training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz",
+            None,
+            t0 + chrono::Duration::minutes(20),
+        );
+    let lake_rules = lake.rules();
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        lake_rules.iter().chain([&put])
+    );
+    let sfn = report_testing::sfn(
+        EXECUTION_ARN,
+        report_testing::history(&[
+            ("StartTraining", t0, Some(t0 + chrono::Duration::seconds(4))),
+            ("RejectAndAlert", t0 + chrono::Duration::minutes(40), None),
+        ]),
+    );
 
     let rec = calls.metrics.clone();
     let metric =
@@ -167,6 +226,7 @@ fn context(w: World) -> (Context, Calls) {
                 sm,
                 cw,
                 sns,
+                sfn,
                 ..retrain_core::testing::clients()
             },
             &crate::WORKER,
@@ -175,10 +235,14 @@ fn context(w: World) -> (Context, Calls) {
     )
 }
 
+const EXECUTION_ARN: &str =
+    "arn:aws:states:us-east-1:123456789012:execution:retraining:weekly-2026-11-22";
+
 fn state(mape: Value) -> Value {
     json!({
         "run": {
-            "execution": "weekly-2026-11-22", "trigger": "schedule", "action": "train", "reason": "r",
+            "execution": "weekly-2026-11-22", "execution_arn": EXECUTION_ARN,
+            "trigger": "schedule", "action": "train", "reason": "r",
             "mape_threshold": 20.0, "poll_seconds": 60, "deadline_seconds": 5400,
             "training": {"job_name": JOB, "output_path": "s3://ticket-forecasting-lake/training-output/",
                          "created_at": "2026-11-22T09:00:00Z", "adopted": false}
@@ -435,4 +499,77 @@ async fn a_mode_that_does_not_fit_the_state_changes_nothing() {
         WorkerError::invalid("error", "missing: no error to report")
     );
     assert!(calls.register.is_empty() && calls.publish.is_empty() && calls.metrics.is_empty());
+}
+
+const REPORT_URI: &str = "s3://ticket-forecasting-lake/reports/weekly-2026-11-22.html";
+
+fn report_html(calls: &Calls) -> Option<String> {
+    calls
+        .puts
+        .all()
+        .into_iter()
+        .find(|(k, _)| k == "reports/weekly-2026-11-22.html")
+        .map(|(_, body)| String::from_utf8(body).unwrap())
+}
+
+#[tokio::test]
+async fn a_rejected_run_has_a_report_and_its_alert_names_it() {
+    let (ctx, calls) = context(World {
+        version_exists: true,
+        ..WORLD
+    });
+    let out = handle(&ctx, request("rejected", state(json!(35.0))))
+        .await
+        .unwrap();
+    assert_eq!(out.report.as_deref(), Some(REPORT_URI));
+    let message = calls.publish.one().message().unwrap().to_string();
+    assert!(
+        message.ends_with(&format!(
+            "\n\nRun report: {REPORT_URI}\nOpen it in the S3 console: https://us-east-1.console.aws.amazon.com/s3/object/ticket-forecasting-lake?region=us-east-1&prefix=reports/weekly-2026-11-22.html"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.starts_with("New model exceeded MAPE threshold. MAPE: 35.0%"),
+        "the guide's text first"
+    );
+
+    let html = report_html(&calls).expect("the report was written");
+    assert!(html.contains(r#"data-field="decision">rejected<"#));
+    assert!(html.contains(r#"data-field="mape">35.00 %<"#));
+    assert!(html.contains(r#"data-field="threshold">20.00 %<"#));
+    assert!(html.contains(&format!(r#"data-field="serving_before">{SERVING}<"#)));
+    assert!(html.contains(&format!(r#"data-field="serving_after">{SERVING}<"#)));
+    assert!(html.contains(r#"data-field="alerts">Model Needs Manual Approval<"#));
+    assert!(
+        html.contains(r#"data-chart="daily" data-points="2""#),
+        "two days of tickets"
+    );
+    assert!(
+        html.contains(r#"data-chart="history" data-points="1""#),
+        "this run's version"
+    );
+    // The archive has no predictions.csv: the page says so instead of drawing.
+    assert!(
+        html.contains(r#"data-missing="folds">Not drawn: the trainer wrote no predictions.csv"#)
+    );
+    assert_eq!(html.matches("<svg").count(), 2);
+    assert!(html.contains(r#"<tr data-state="RejectAndAlert">"#));
+}
+
+#[tokio::test]
+async fn a_failed_training_has_a_report_without_mape() {
+    let (ctx, calls) = context(WORLD);
+    let mut s = state(json!(null));
+    s["job"]["status"] = json!("Failed");
+    s["job"]["outcome"] = json!("failed");
+    s["job"]["failure_reason"] = json!("AlgorithmError: no data");
+    s.as_object_mut().unwrap().remove("evaluation");
+    handle(&ctx, request("training_failed", s)).await.unwrap();
+    let html = report_html(&calls).expect("the report was written");
+    assert!(html.contains(r#"data-field="decision">training failed<"#));
+    assert!(html.contains("the training job is Failed: AlgorithmError: no data"));
+    assert!(html.contains(r#"data-field="mape">unknown<"#));
+    assert!(html.contains(r#"data-missing="folds">Not drawn: the training job did not complete"#));
+    assert!(calls.publish.one().message().unwrap().contains(REPORT_URI));
 }
