@@ -40,11 +40,13 @@ fn pascal(crate_name: &str) -> String {
         .collect()
 }
 
+/// The crates under workers/ with a binary (retrain-core and run-report are their libraries).
 fn worker_crates() -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(root().join("workers"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != "retrain-core")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("src/main.rs").exists())
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
     out.sort();
     out

@@ -51,6 +51,18 @@ class TrainTest(unittest.TestCase):
         self.assertEqual(train.cross_validated(model, short),
                          {"mape": None, "rmse": None, "mae": None})
 
+    def test_fold_predictions_are_the_contracts_csv(self):
+        history, _ = train.daily_counts(synthetic_dates(), pd.Timestamp("2000-01-01"),
+                                        pd.Timestamp("2030-01-01"))
+        model = train.Prophet(seasonality_mode="multiplicative").fit(history)
+        cv = train.cross_validation_frame(model, history)
+        p = train.fold_predictions(cv)
+        self.assertEqual(list(p.columns), ["date", "actual", "forecast", "fold"])
+        self.assertEqual(len(p), len(cv))
+        self.assertEqual(sorted(p["fold"].unique()), list(range(cv["cutoff"].nunique())))
+        self.assertEqual(p["date"].iloc[-1], history["ds"].max().strftime("%Y-%m-%d"))
+        self.assertTrue((p["actual"] >= 0).all())
+
 
 class ServeTest(unittest.TestCase):
     @classmethod

@@ -11,7 +11,8 @@ command. What it gets, what it writes and how it fails is the contract in README
   LATEST_TICKET_DATE] (the window StartTraining counted with), and says how many;
 - fits Prophet (multiplicative seasonality) and cross-validates it on the last weeks;
 - writes model.joblib and metrics.json ({"mape", "rmse", "mae"}, MAPE in percent, null with
-  under 51 days of history) into $SM_MODEL_DIR;
+  under 51 days of history) into $SM_MODEL_DIR, and predictions.csv (date,actual,forecast,fold:
+  the cross-validation folds, for the run report) when it cross-validated;
 - on failure writes the reason to /opt/ml/output/failure ($SM_OUTPUT_DIR/failure) and exits 1.
 """
 import json
@@ -73,18 +74,24 @@ def daily_counts(dates, earliest, latest):
     return pd.DataFrame({"ds": counts.index, "y": counts.values.astype(float)}), dropped
 
 
-def cross_validated(model, history):
+def cross_validation_frame(model, history):
+    """Prophet's rolling-origin cross-validation over the last weeks; None with too little history."""
     days = len(history)
     if days < MIN_DAYS_FOR_MAPE:
-        return {"mape": None, "rmse": None, "mae": None}
+        return None
     initial = max(28, days - 6 * HORIZON_DAYS)
-    cv = cross_validation(
+    return cross_validation(
         model,
         initial=f"{initial} days",
         period=f"{HORIZON_DAYS} days",
         horizon=f"{HORIZON_DAYS} days",
         disable_tqdm=True,
     )
+
+
+def metrics_of(cv):
+    if cv is None:
+        return {"mape": None, "rmse": None, "mae": None}
     pm = performance_metrics(cv, rolling_window=1)
     # Prophet leaves MAPE out when an actual is 0 (a day without tickets): unknown, not a crash.
     if "mape" not in pm.columns:
@@ -96,6 +103,22 @@ def cross_validated(model, history):
         "rmse": float(pm["rmse"].iloc[0]),
         "mae": float(pm["mae"].iloc[0]),
     }
+
+
+def cross_validated(model, history):
+    return metrics_of(cross_validation_frame(model, history))
+
+
+def fold_predictions(cv):
+    """predictions.csv of the contract: date,actual,forecast,fold (folds numbered from 0, oldest
+    cutoff first), one row per forecast day of each fold."""
+    cutoffs = {c: i for i, c in enumerate(sorted(cv["cutoff"].unique()))}
+    return pd.DataFrame({
+        "date": cv["ds"].dt.strftime("%Y-%m-%d"),
+        "actual": cv["y"],
+        "forecast": cv["yhat"].round(3),
+        "fold": cv["cutoff"].map(cutoffs),
+    })
 
 
 def train():
@@ -120,13 +143,17 @@ def train():
 
     model = Prophet(seasonality_mode="multiplicative")
     model.fit(history)
-    metrics = cross_validated(model, history)
+    cv = cross_validation_frame(model, history)
+    metrics = metrics_of(cv)
     log.info("cross-validation: %s", metrics)
 
     os.makedirs(model_dir, exist_ok=True)
     joblib.dump(model, os.path.join(model_dir, "model.joblib"))
     with open(os.path.join(model_dir, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f)
+    # Optional in the contract: the folds' forecasts against the actuals, for the run report.
+    if cv is not None:
+        fold_predictions(cv).to_csv(os.path.join(model_dir, "predictions.csv"), index=False)
 
 
 def main():

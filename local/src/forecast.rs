@@ -25,6 +25,35 @@ pub struct Metrics {
     pub folds: usize,
     pub horizon: usize,
     pub days: usize,
+    /// Every forecast day of every fold: what `predictions.csv` holds.
+    #[serde(skip)]
+    pub predictions: Vec<FoldPrediction>,
+}
+
+/// One forecast day of a cross-validation fold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldPrediction {
+    /// 0 for the oldest fold.
+    pub fold: usize,
+    /// Index of the day in the series.
+    pub day: usize,
+    pub actual: f64,
+    pub forecast: f64,
+}
+
+/// `predictions.csv` of the training contract: `date,actual,forecast,fold`.
+pub fn predictions_csv(first: NaiveDate, predictions: &[FoldPrediction]) -> String {
+    let mut csv = String::from("date,actual,forecast,fold\n");
+    for p in predictions {
+        csv.push_str(&format!(
+            "{},{},{:.3},{}\n",
+            first + Duration::days(p.day as i64),
+            p.actual,
+            p.forecast,
+            p.fold
+        ));
+    }
+    csv
 }
 
 /// Every day from the first to the last, with 0 for days without tickets.
@@ -67,6 +96,7 @@ pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
         folds: 0,
         horizon: HORIZON,
         days: y.len(),
+        predictions: Vec::new(),
     };
     if y.len() < MIN_DAYS {
         return Ok(m);
@@ -77,6 +107,12 @@ pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
         let cut = y.len() - k * HORIZON;
         let predicted = forecast(&y[..cut], HORIZON)?;
         for (i, (actual, p)) in y[cut..cut + HORIZON].iter().zip(predicted).enumerate() {
+            m.predictions.push(FoldPrediction {
+                fold: FOLDS - k,
+                day: cut + i,
+                actual: *actual,
+                forecast: p,
+            });
             let naive = y[cut - 7 + i % 7];
             let err = actual - p;
             se += err * err;
@@ -119,6 +155,20 @@ mod tests {
     fn a_normal_history_forecasts_well() {
         let m = cross_validate(&series(735, None)).unwrap();
         assert_eq!(m.folds, FOLDS);
+        assert_eq!(m.predictions.len(), FOLDS * HORIZON);
+        assert_eq!(m.predictions[0].fold, 0);
+        assert_eq!(
+            m.predictions.last().unwrap().day,
+            734,
+            "the last fold ends the series"
+        );
+        let csv = predictions_csv(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(), &m.predictions);
+        assert_eq!(csv.lines().count(), 1 + FOLDS * HORIZON);
+        assert!(csv.starts_with("date,actual,forecast,fold\n"));
+        assert!(
+            csv.lines().last().unwrap().starts_with("2026-01-04,"),
+            "{csv}"
+        );
         let mape = m.mape.unwrap();
         assert!(mape < 20.0, "MAPE {mape}");
         assert!(m.rmse.unwrap() > 0.0 && m.mae.unwrap() > 0.0);

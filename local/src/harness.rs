@@ -21,6 +21,7 @@ pub static HARNESS: Worker = Worker {
         ops::S3_CREATE_BUCKET,
         ops::S3_PUT_OBJECT,
         ops::S3_GET_OBJECT,
+        ops::S3_LIST_OBJECTS_V2,
         ops::SNS_CREATE_TOPIC,
         ops::SM_DESCRIBE_ENDPOINT,
         ops::SM_DESCRIBE_ENDPOINT_CONFIG,

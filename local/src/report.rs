@@ -6,7 +6,7 @@ use std::fmt::Write;
 use retrain_core::aws::endpoint::{describe_endpoint, serving_model};
 use retrain_core::aws::notify::describe_alarm;
 use retrain_core::aws::registry::list_versions;
-use retrain_core::aws::s3::{get_json, LAST_TRAINED_KEY};
+use retrain_core::aws::s3::{get_bytes, get_json, LAST_TRAINED_KEY};
 use retrain_core::aws::training::list_training_jobs;
 use retrain_core::Context;
 use serde_json::Value;
@@ -20,6 +20,7 @@ pub struct Version {
 
 #[derive(Debug, Clone)]
 pub struct Report {
+    pub bucket: String,
     pub serving_model: String,
     pub endpoint_status: Option<String>,
     pub versions: Vec<Version>,
@@ -32,6 +33,42 @@ pub struct Report {
     pub last_trained: Option<Value>,
     /// Every CreateEndpoint / UpdateEndpoint the emulator accepted: (operation, config).
     pub deployments: Vec<(String, String)>,
+    /// The run reports in the bucket (keys under `reports/`), oldest first.
+    pub run_reports: Vec<String>,
+}
+
+/// The run report of `execution` (`reports/<execution>.html`), if it was written.
+pub async fn run_report(harness: &Context, execution: &str) -> Result<Option<String>, String> {
+    let key = run_report::report_key(execution);
+    let bytes = get_bytes(&harness.s3, &harness.cfg.bucket, &key, 16 << 20)
+        .await
+        .map_err(|e| e.to_string())?;
+    bytes
+        .map(|(b, _)| String::from_utf8(b).map_err(|e| format!("{key} is not UTF-8: {e}")))
+        .transpose()
+}
+
+async fn run_report_keys(harness: &Context) -> Result<Vec<String>, String> {
+    let listed = harness
+        .s3
+        .list_objects_v2()
+        .bucket(&harness.cfg.bucket)
+        .prefix("reports/")
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "listing reports/: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+    let mut objects: Vec<_> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| Some((o.last_modified()?.as_secs_f64(), o.key()?.to_string())))
+        .collect();
+    objects.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(objects.into_iter().map(|(_, k)| k).collect())
 }
 
 /// Read back, with the harness's context, what the emulator holds.
@@ -97,6 +134,7 @@ pub async fn collect(harness: &Context, emulator_state: &Value) -> Result<Report
         .await
         .map_err(err)?;
     Ok(Report {
+        bucket: cfg.bucket.clone(),
         serving_model: serving,
         endpoint_status,
         versions,
@@ -114,6 +152,7 @@ pub async fn collect(harness: &Context, emulator_state: &Value) -> Result<Report
                 (text("Operation"), text("EndpointConfigName"))
             })
             .collect(),
+        run_reports: run_report_keys(harness).await?,
     })
 }
 
@@ -172,6 +211,10 @@ impl Report {
                 .map(|v| v.to_string())
                 .unwrap_or_else(|| "absent".into())
         );
+        let _ = writeln!(out, "run reports       : {}", self.run_reports.len());
+        for key in &self.run_reports {
+            let _ = writeln!(out, "  s3://{}/{key}", self.bucket);
+        }
         out
     }
 }

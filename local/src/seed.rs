@@ -166,6 +166,8 @@ impl Lake<'_> {
             training_job: Some(PREVIOUS_JOB.into()),
             model_package_arn: Some(deployed.model_package_arn),
             deployed_at: Some(Utc::now().to_rfc3339()),
+            report: None,
+            report_url: None,
         })
     }
 

@@ -154,6 +154,15 @@ async fn main() {
     }
 }
 
+/// A path relative to the working directory when it is under it.
+fn shown(path: &std::path::Path) -> String {
+    let here = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&here)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 /// Run the weeks; the number of executions that failed.
 async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<usize, String> {
     let command = match command.filter(|c| !c.trim().is_empty()) {
@@ -201,6 +210,15 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
         Some(progress(started)),
     );
     pipeline.serve(&emulator)?;
+    // Each week's run report, copied out of the emulator's bucket: target/local-run/.
+    let reports_dir = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .parent()
+        .and_then(|debug| debug.parent())
+        .ok_or("the binary is not in a target directory")?
+        .join("local-run");
+    std::fs::create_dir_all(&reports_dir).map_err(|e| format!("{}: {e}", reports_dir.display()))?;
+    let mut saved = Vec::new();
     let mut failed = 0;
     for week in 1..=weeks {
         let said = prepare(&lake, scenario, week).await?;
@@ -222,6 +240,12 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
             exec.status,
             exec.duration().as_secs_f64()
         );
+        if let Some(html) = report::run_report(&harness, &name).await? {
+            let path = reports_dir.join(format!("{name}.html"));
+            std::fs::write(&path, html).map_err(|e| format!("{}: {e}", path.display()))?;
+            println!("== week {week}: run report {}", shown(&path));
+            saved.push(path);
+        }
         if exec.status != Status::Succeeded {
             failed += 1;
             println!(
@@ -241,5 +265,11 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
         started.elapsed().as_secs_f64(),
         r.render()
     );
+    if !saved.is_empty() {
+        println!("run reports on this machine (open in a browser):");
+        for path in &saved {
+            println!("  {}", shown(&path));
+        }
+    }
     Ok(failed)
 }

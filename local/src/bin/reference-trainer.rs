@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use local::forecast::{cross_validate, daily_series, forecast, periods};
+use local::forecast::{cross_validate, daily_series, forecast, periods, predictions_csv};
 use retrain_core::archive::build_model_tar;
 use retrain_core::aws::s3::{list_csvs_since, put_bytes, read_streaming, FIXED_METRICS_KEY};
 use retrain_core::aws::{ops, Clients};
@@ -102,11 +102,21 @@ async fn run() -> Result<(), String> {
     let metrics_bytes = serde_json::to_vec_pretty(&metrics_doc).expect("json");
     std::fs::write(model_dir.join("model.json"), &model_bytes).map_err(|e| e.to_string())?;
     std::fs::write(model_dir.join("metrics.json"), &metrics_bytes).map_err(|e| e.to_string())?;
+    // The optional cross-validation predictions the run report draws (empty: too little history).
+    let predictions = predictions_csv(first, &metrics.predictions);
+    if !metrics.predictions.is_empty() {
+        std::fs::write(model_dir.join("predictions.csv"), &predictions)
+            .map_err(|e| e.to_string())?;
+    }
     // The fixed keys the original container writes (EvaluateMape reads the job's own archive).
-    let tar = build_model_tar(&[
+    let mut files: Vec<(&str, &[u8])> = vec![
         ("model.json", &model_bytes),
         ("metrics.json", &metrics_bytes),
-    ]);
+    ];
+    if !metrics.predictions.is_empty() {
+        files.push(("predictions.csv", predictions.as_bytes()));
+    }
+    let tar = build_model_tar(&files);
     for (key, content_type, body) in [
         ("Model/model.tar.gz", "application/gzip", tar),
         (FIXED_METRICS_KEY, "application/json", metrics_bytes),
