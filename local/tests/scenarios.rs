@@ -28,6 +28,89 @@ fn output_of(exec: &Execution, state: &str) -> Value {
     last_output(exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
 }
 
+/// The run report of `exec`, checked against the run: it parses as HTML, has one `<svg>` per
+/// chart in `charts` (and only those) drawing the points each claims, the new days StartTraining
+/// counted, and the run's MAPE, threshold and `decision`. Returns each chart's point count.
+async fn check_report(
+    l: &Testbed,
+    exec: &Execution,
+    decision: &str,
+    charts: &[&str],
+) -> std::collections::BTreeMap<String, usize> {
+    use run_report::charts::{self as c, hex};
+    use scraper::{Html, Selector};
+    let html = local::report::run_report(&l.harness, &exec.name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no report for {}", exec.name));
+    let page = Html::parse_document(&html);
+    assert!(page.errors.is_empty(), "{:?}", page.errors);
+    let sel = |s: &str| Selector::parse(s).unwrap();
+    assert_eq!(page.select(&sel("svg")).count(), charts.len(), "{charts:?}");
+    let mut points = std::collections::BTreeMap::new();
+    for chart in charts {
+        let fig = format!("figure[data-chart={chart}]");
+        let claimed: usize = page
+            .select(&sel(&fig))
+            .next()
+            .unwrap_or_else(|| panic!("no {chart} chart"))
+            .value()
+            .attr("data-points")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let fills = |colours: &[String]| {
+            page.select(&sel(&format!("{fig} circle")))
+                .filter(|e| colours.iter().any(|f| e.value().attr("fill") == Some(f)))
+                .count()
+        };
+        let drawn = match *chart {
+            "daily" => page
+                .select(&sel(&format!("{fig} polyline")))
+                .find(|e| e.value().attr("stroke") == Some(&hex(c::TOTAL)))
+                .map(|e| e.value().attr("points").unwrap().split_whitespace().count())
+                .unwrap_or_default(),
+            "folds" => fills(&[hex(c::ACTUAL)]),
+            _ => fills(&[hex(c::DEPLOYED), hex(c::REJECTED), hex(c::OTHER)]),
+        };
+        assert_eq!(drawn, claimed, "{chart}: points drawn");
+        assert!(claimed > 0, "{chart}");
+        points.insert(chart.to_string(), claimed);
+    }
+    let field = |name: &str| -> String {
+        page.select(&sel(&format!("[data-field={name}]")))
+            .next()
+            .unwrap_or_else(|| panic!("no {name}"))
+            .text()
+            .collect()
+    };
+    let run = &output_of(exec, "StartTraining")["run"];
+    if charts.contains(&"daily") {
+        let new_days = page
+            .select(&sel(&format!(
+                "figure[data-chart=daily] circle[fill=\"{}\"]",
+                hex(c::NEW)
+            )))
+            .count();
+        assert_eq!(
+            new_days as u64,
+            run["data"]["days"].as_u64().unwrap(),
+            "the new files' days"
+        );
+    }
+    let mape = match output_of(exec, "EvaluateMape")["mape"].as_f64() {
+        Some(m) => format!("{m:.2} %"),
+        None => "unknown".into(),
+    };
+    assert_eq!(field("mape"), mape);
+    assert_eq!(
+        field("threshold"),
+        format!("{:.2} %", run["mape_threshold"].as_f64().unwrap())
+    );
+    assert_eq!(field("decision"), decision);
+    points
+}
+
 fn metric(r: &Report, name: &str) -> Vec<f64> {
     r.metrics
         .iter()
@@ -75,6 +158,15 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
     assert_eq!(last["training_job"], training_job_name("normal-week1"));
     let stats = l.s3_json("statistics/latest.json").await.unwrap();
     assert!(stats["mean_daily_tickets"].as_f64().unwrap() > 100.0);
+    // The run report: two years of days, the reference trainer's 3 folds of 7 days, the
+    // earlier model's MAPE and this run's; last_trained.json names it.
+    let points = check_report(&l, &exec, "deployed", &["daily", "folds", "history"]).await;
+    assert!(points["daily"] > 700, "{points:?}");
+    assert_eq!((points["folds"], points["history"]), (21, 2));
+    assert_eq!(
+        last["report"],
+        "s3://ticket-forecasting-lake/reports/normal-week1.html"
+    );
 
     // Week 2 against the same emulator: only the new week's file is new data.
     let exec = l.week(Scenario::Normal, 2).await;
@@ -162,6 +254,12 @@ async fn a_regime_change_alerts_drift_and_is_rejected() {
         before,
         "a rejection records nothing"
     );
+    let points = check_report(&l, &exec, "rejected", &["daily", "folds", "history"]).await;
+    assert_eq!((points["folds"], points["history"]), (21, 2));
+    assert!(
+        body.contains("Run report: s3://ticket-forecasting-lake/reports/regime-change-week1.html"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,6 +294,13 @@ async fn too_little_history_leaves_mape_unknown() {
     assert_eq!(subjects, ["Model MAPE Unknown - Manual Review Needed"]);
     assert!(metric(&r, "ModelMAPE").is_empty() && metric(&r, "ModelDriftDetected").is_empty());
     assert_eq!(l.s3_json("Model/last_trained.json").await, None);
+    // Too short to cross-validate: no folds, no MAPE to draw; the page says so.
+    check_report(&l, &exec, "MAPE unknown", &["daily"]).await;
+    assert!(
+        r.alerts[0].1.contains("Run report: s3://"),
+        "{}",
+        r.alerts[0].1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
