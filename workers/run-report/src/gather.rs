@@ -8,6 +8,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use aws_sdk_sfn::error::ProvideErrorMetadata;
 use futures_util::{stream, StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
@@ -318,10 +319,12 @@ async fn execution_states(ctx: &Context, arn: Option<String>) -> Result<Vec<Stat
     let mut seen = 0usize;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| {
-            format!(
-                "the execution's history could not be read: {}",
-                aws_sdk_sfn::error::DisplayErrorContext(e)
-            )
+            let why = match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => e.to_string(),
+            };
+            format!("the execution's history could not be read: {why}")
         })?;
         for event in page.events() {
             seen += 1;
