@@ -90,6 +90,7 @@ pub fn daily(series: &DailySeries) -> Drawn {
             .x_labels(6)
             .x_label_formatter(&day_label)
             .y_desc("tickets a day")
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .draw()
             .map_err(err)?;
         chart
@@ -168,6 +169,7 @@ pub fn folds(folds: &Folds) -> Drawn {
             .x_labels(6)
             .x_label_formatter(&day_label)
             .y_desc("tickets a day")
+            .y_label_formatter(&|y| format!("{y:.0}"))
             .draw()
             .map_err(err)?;
         for (i, name) in fold_names(folds).into_iter().enumerate() {

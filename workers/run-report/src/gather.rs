@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use aws_sdk_sfn::error::ProvideErrorMetadata;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
