@@ -261,6 +261,7 @@ impl Stubs {
             serving_model: "prophet-forecasting-models-v3-old".into(),
             model_package_arn: None,
             alarm_created: false,
+            report: None,
         })
     }
 }

@@ -52,6 +52,53 @@ def _versions():
     return out
 
 
+def _count_days(key, days):
+    """Tickets a day of one ticket file, added to `days`: (rows, bad rows)."""
+    body = io.TextIOWrapper(s3.get_object(Bucket=BUCKET, Key=key)["Body"], encoding="utf-8-sig")
+    reader = csv.reader(body)
+    header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
+    col = header.index("created_date")
+    rows, bad = 0, 0
+    for row in reader:
+        try:
+            day = row[col][:10]
+            datetime.strptime(day, "%Y-%m-%d")
+            days[day] = days.get(day, 0) + 1
+            rows += 1
+        except (ValueError, IndexError):
+            bad += 1
+    return rows, bad
+
+
+def _report(state):
+    """The run report's reads and write, as run-report makes them (Deploy, RejectAndAlert): every
+    ticket file's days counted, the job's predictions.csv out of its archive, the group's last 26
+    versions described, the execution's history when the run names it; the page written. No chart
+    is drawn here (matplotlib would add seconds to this cold start): the Rust side does more."""
+    days = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="bronze/"):
+        for o in page.get("Contents", []):
+            if o["Key"].lower().endswith(".csv"):
+                _count_days(o["Key"], days)
+    artifact = state["job"]["model_artifact"].split("/", 3)[3]
+    folds = []
+    with tarfile.open(fileobj=s3.get_object(Bucket=BUCKET, Key=artifact)["Body"], mode="r|gz") as tar:
+        for member in tar:
+            if member.name.lstrip("./") == "predictions.csv":
+                folds = list(csv.reader(io.TextIOWrapper(tar.extractfile(member), encoding="utf-8")))
+    history = [sm.describe_model_package(ModelPackageName=v["ModelPackageArn"])
+               for v in sorted(_versions(), key=lambda v: v["CreationTime"], reverse=True)[:26]]
+    states = []
+    arn = state["run"].get("execution_arn")
+    if arn:
+        for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+            states += page["events"]
+    html = (f"<!DOCTYPE html><title>{state['run']['execution']}</title>"
+            f"<p>{len(days)} days, {len(folds)} fold rows, {len(history)} versions, {len(states)} events")
+    s3.put_object(Bucket=BUCKET, Key=f"reports/{state['run']['execution']}.html", Body=html.encode(),
+                  ContentType="text/html; charset=utf-8")
+
+
 def start_training(event, context):
     last = _json_object("Model/last_trained.json")
     since = datetime.fromisoformat(last["trained_at"]) if last else None
@@ -62,18 +109,8 @@ def start_training(event, context):
                 keys.append(o["Key"])
     days, rows, bad = {}, 0, 0
     for key in keys:
-        body = io.TextIOWrapper(s3.get_object(Bucket=BUCKET, Key=key)["Body"], encoding="utf-8-sig")
-        reader = csv.reader(body)
-        header = [h.strip().lower().replace(" ", "_") for h in next(reader)]
-        col = header.index("created_date")
-        for row in reader:
-            try:
-                day = row[col][:10]
-                datetime.strptime(day, "%Y-%m-%d")
-                days[day] = days.get(day, 0) + 1
-                rows += 1
-            except (ValueError, IndexError):
-                bad += 1
+        r, b = _count_days(key, days)
+        rows, bad = rows + r, bad + b
     _json_object("statistics/latest.json")
     _metric("TicketBadRowRate", 100.0 * bad / max(rows + bad, 1), "Percent")
     job = f"prophet-retrain-{event['execution']}"[:63]
@@ -134,6 +171,7 @@ def deploy(event, context):
     version = next(v for v in _versions() if v.get("ModelPackageDescription") == wanted)
     endpoint, model = _serving()
     sm.describe_model(ModelName=model)
+    _report(event)
     return {"action": "already_serving", "version": version["ModelPackageArn"], "model": model}
 
 
@@ -150,6 +188,7 @@ def reject_and_alert(event, context):
     message = (f"New model exceeded MAPE threshold. MAPE: {mape:.1f}%, Threshold: {threshold:.1f}%. "
                f"Please review and approve manually.\n\nStill serving: {serving}\n"
                f"New version (PendingManualApproval): {version['ModelPackageArn']}\nTraining job: {job}")
+    _report(state)
     out = sns.publish(TopicArn=TOPIC, Subject="Model Needs Manual Approval", Message=message)
     return {"subject": "Model Needs Manual Approval", "message_id": out["MessageId"],
             "serving": serving, "at": datetime.now(timezone.utc).isoformat()}

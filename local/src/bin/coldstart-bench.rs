@@ -92,7 +92,22 @@ async fn seed(emulator: &Emulator) -> Result<Vec<(String, String)>, String> {
     let e = |e: retrain_core::WorkerError| e.to_string();
     for (job, mape) in [(DEPLOYED_JOB, 12.5), (REJECTED_JOB, 25.0)] {
         let metrics = format!(r#"{{"mape": {mape}, "rmse": 3.0, "mae": 2.0}}"#);
-        let tar = build_model_tar(&[("model.json", b"{}"), ("metrics.json", metrics.as_bytes())]);
+        // The folds' predictions the run report reads (Deploy, RejectAndAlert): 3 folds of 7 days.
+        let mut predictions = String::from("date,actual,forecast,fold\n");
+        for i in 0..21 {
+            predictions.push_str(&format!(
+                "2024-11-{:02},{},{},{}\n",
+                4 + i,
+                180 + i,
+                175,
+                i / 7
+            ));
+        }
+        let tar = build_model_tar(&[
+            ("model.json", b"{}"),
+            ("metrics.json", metrics.as_bytes()),
+            ("predictions.csv", predictions.as_bytes()),
+        ]);
         let key = format!("training-output/{job}/output/model.tar.gz");
         put_bytes(&h.s3, &bucket, &key, "application/gzip", tar)
             .await

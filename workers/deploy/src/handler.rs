@@ -57,10 +57,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Deployment> {
         info!(version = %chosen.arn, model = %name, action = ?action, "endpoint call made");
 
         // Only now: the endpoint accepted the new config. A run that trained gets its report.
-        let mut last = chosen.last_trained;
+        let mut last = chosen.last_trained.clone();
         last.deployed_at = Some(now.to_rfc3339());
         if run.action == Action::Train {
-            let ending = ending(&state, &served, &name, &chosen.arn);
+            let ending = ending(&state, &served, &name, &chosen);
             if let Some(report) = run_report::publish(ctx, &state, ending).await {
                 last.report = Some(report.uri);
                 last.report_url = report.console_url;
@@ -93,7 +93,7 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Deployment> {
 }
 
 /// How a deployed run ends, for its report.
-fn ending(state: &State, served: &Served, name: &str, version: &str) -> Ending {
+fn ending(state: &State, served: &Served, name: &str, chosen: &Chosen) -> Ending {
     let (mape, threshold) = (
         state.evaluation.as_ref().and_then(|e| e.mape),
         state
@@ -107,17 +107,23 @@ fn ending(state: &State, served: &Served, name: &str, version: &str) -> Ending {
         (_, Some(config)) => config.clone(),
         _ => format!("{name} (an earlier attempt of this run switched the endpoint)"),
     };
+    let what = match served.action {
+        EndpointAction::Created => "serves on the endpoint it created",
+        EndpointAction::Updated => "replaces the serving model (blue/green or rolling update)",
+        EndpointAction::AlreadyServing => {
+            "already serves (an earlier attempt switched the endpoint)"
+        }
+    };
     Ending {
         decision: Decision::Deployed,
         reason: format!(
-            "MAPE {} is under the threshold {threshold:.2} %: {} {:?} the endpoint to it",
+            "MAPE {} is under the threshold {threshold:.2} %: version {} {what}",
             mape.map(|m| format!("{m:.2} %")).unwrap_or_default(),
-            version,
-            served.action
+            chosen.version,
         ),
         serving_before: before,
         serving_after: name.to_string(),
-        version_arn: Some(version.to_string()),
+        version_arn: Some(chosen.arn.clone()),
         alert: None,
     }
 }

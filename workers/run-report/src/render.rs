@@ -8,7 +8,7 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use crate::charts::{self, hex};
 use crate::model::{DailySeries, Decision, Folds, HistoryPoint, Report, StateSpan};
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:800px;color:#222;line-height:1.4}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;padding:0 1rem;max-width:800px;color:#222;line-height:1.4;overflow-wrap:anywhere}\
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd}\
 table{border-collapse:collapse;font-size:.9rem}td,th{padding:.2rem .6rem;text-align:left;border-bottom:1px solid #eee}\
 th{color:#555;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}\
