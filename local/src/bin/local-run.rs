@@ -268,7 +268,7 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
     if !saved.is_empty() {
         println!("run reports on this machine (open in a browser):");
         for path in &saved {
-            println!("  {}", shown(&path));
+            println!("  {}", shown(path));
         }
     }
     Ok(failed)

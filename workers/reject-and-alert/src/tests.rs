@@ -227,7 +227,6 @@ fn context(w: World) -> (Context, Calls) {
                 cw,
                 sns,
                 sfn,
-                ..retrain_core::testing::clients()
             },
             &crate::WORKER,
         ),

@@ -74,8 +74,11 @@ impl Lake {
     }
 }
 
-/// An execution history: each (state, entered, exited) in order; `exited` None: still running.
-pub fn history(states: &[(&str, DateTime<Utc>, Option<DateTime<Utc>>)]) -> Vec<HistoryEvent> {
+/// A state's entry in a mocked history: (state, entered, exited); `exited` None: still running.
+pub type Entry<'a> = (&'a str, DateTime<Utc>, Option<DateTime<Utc>>);
+
+/// An execution history: each entry in order.
+pub fn history(states: &[Entry<'_>]) -> Vec<HistoryEvent> {
     let mut events = Vec::new();
     for (name, entered, exited) in states {
         let id = events.len() as i64 + 1;
