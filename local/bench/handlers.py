@@ -85,7 +85,8 @@ def _report(state):
     with tarfile.open(fileobj=s3.get_object(Bucket=BUCKET, Key=artifact)["Body"], mode="r|gz") as tar:
         for member in tar:
             if member.name.lstrip("./") == "predictions.csv":
-                folds = list(csv.reader(io.TextIOWrapper(tar.extractfile(member), encoding="utf-8")))
+                text = tar.extractfile(member).read().decode("utf-8")
+                folds = list(csv.reader(io.StringIO(text)))
     history = [sm.describe_model_package(ModelPackageName=v["ModelPackageArn"])
                for v in sorted(_versions(), key=lambda v: v["CreationTime"], reverse=True)[:26]]
     states = []
