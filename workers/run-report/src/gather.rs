@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use retrain_core::archive::{file_from_model_tar, MAX_PREDICTIONS_BYTES, PREDICTIONS_FILE};
 use retrain_core::aws::registry::{describe_version, list_versions};
-use retrain_core::aws::s3::{self, parse_uri, put_bytes, BRONZE_PREFIX};
+use retrain_core::aws::s3::{self, parse_uri, put_bytes, ObjectInfo, BRONZE_PREFIX};
 use retrain_core::documents::parse_time;
 use retrain_core::payload::{DataReport, State};
 use retrain_core::tickets::{count_daily, DailyCounts, DateWindow};
@@ -173,20 +173,7 @@ async fn daily_counts(ctx: &Context, state: &State) -> Result<DailySeries, Strin
     if files.is_empty() {
         return Err("no ticket files under bronze/".into());
     }
-    files.sort_by_key(|f| std::cmp::Reverse(f.last_modified));
-    let mut budget = SCAN_BUDGET_BYTES;
-    let total = files.len();
-    files.retain(|f| {
-        budget -= f.size;
-        budget >= 0
-    });
-    let partial = (files.len() < total).then(|| {
-        format!(
-            "only the newest {} of {total} ticket files were read ({} MiB budget)",
-            files.len(),
-            SCAN_BUDGET_BYTES >> 20
-        )
-    });
+    let (files, partial) = newest_within(files, SCAN_BUDGET_BYTES);
     let window = DateWindow::at(cfg.earliest_ticket_date, ctx.now());
     let read: Vec<(bool, DailyCounts)> = stream::iter(files)
         .map(|f| {
@@ -236,6 +223,25 @@ async fn daily_counts(ctx: &Context, state: &State) -> Result<DailySeries, Strin
         new_files,
         partial,
     })
+}
+
+/// The newest files whose sizes add up to at most `budget` bytes, and what was left out.
+fn newest_within(mut files: Vec<ObjectInfo>, budget: i64) -> (Vec<ObjectInfo>, Option<String>) {
+    files.sort_by_key(|f| std::cmp::Reverse(f.last_modified));
+    let total = files.len();
+    let mut left = budget;
+    files.retain(|f| {
+        left -= f.size;
+        left >= 0
+    });
+    let partial = (files.len() < total).then(|| {
+        format!(
+            "only the newest {} of {total} ticket files were read ({} MiB budget)",
+            files.len(),
+            budget >> 20
+        )
+    });
+    (files, partial)
 }
 
 /// The trainer's `predictions.csv`, from this job's model archive.
@@ -367,4 +373,52 @@ async fn execution_states(ctx: &Context, arn: Option<String>) -> Result<Vec<Stat
 
 fn from_smithy(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(key: &str, minutes: i64, size: i64) -> ObjectInfo {
+        ObjectInfo {
+            key: key.into(),
+            last_modified: DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap(),
+            size,
+        }
+    }
+
+    #[test]
+    fn the_newest_files_are_read_within_the_budget() {
+        let files = vec![
+            file("a", 1, 40 << 20),
+            file("b", 3, 30 << 20),
+            file("c", 2, 50 << 20),
+        ];
+        let (kept, partial) = newest_within(files.clone(), 100 << 20);
+        let keys: Vec<&str> = kept.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["b", "c"], "newest first; a would pass the budget");
+        assert_eq!(
+            partial.as_deref(),
+            Some("only the newest 2 of 3 ticket files were read (100 MiB budget)")
+        );
+        let (kept, partial) = newest_within(files, 120 << 20);
+        assert_eq!((kept.len(), partial), (3, None));
+    }
+
+    #[test]
+    fn the_console_link_follows_the_executions_region_and_partition() {
+        let arn = "arn:aws:states:eu-west-1:123456789012:execution:retraining:weekly-1";
+        assert_eq!(
+            console_url(Some(arn), "lake", "reports/weekly-1.html").as_deref(),
+            Some("https://eu-west-1.console.aws.amazon.com/s3/object/lake?region=eu-west-1&prefix=reports/weekly-1.html")
+        );
+        let china = "arn:aws-cn:states:cn-north-1:123456789012:execution:retraining:weekly-1";
+        assert_eq!(
+            console_url(Some(china), "lake", "k"),
+            None,
+            "another console"
+        );
+        assert_eq!(console_url(None, "lake", "k"), None);
+        assert_eq!(report_key("weekly-1"), "reports/weekly-1.html");
+    }
 }
