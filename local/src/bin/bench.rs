@@ -31,6 +31,10 @@ struct Args {
     /// Internal: scan one file in this process and print rows, seconds and peak RSS.
     #[arg(long, hide = true)]
     scan_file: Option<PathBuf>,
+    /// Internal: only read the file's records with the csv crate (the scan's ceiling) and print
+    /// rows, seconds and peak RSS.
+    #[arg(long, hide = true)]
+    csv_only_file: Option<PathBuf>,
 }
 
 const WORKERS: [&str; 5] = [
@@ -125,6 +129,29 @@ fn scan_here(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The ceiling of any scan built on the csv crate: its records read, nothing else done.
+fn csv_only_here(path: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(file));
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0u64;
+    while reader
+        .read_byte_record(&mut record)
+        .map_err(|e| e.to_string())?
+    {
+        rows += u64::from(!record.is_empty());
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({"rows": rows, "seconds": seconds, "rss_mb": status_mb(None, "VmHWM:")})
+    );
+    Ok(())
+}
+
 fn scan_section(mbs: &[usize], dir: &Path) -> Result<Vec<Value>, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let python = repo_root().join(".venv-prophet/bin/python");
@@ -140,6 +167,7 @@ fn scan_section(mbs: &[usize], dir: &Path) -> Result<Vec<Value>, String> {
         let bytes = write_tickets(&path, mb).map_err(|e| e.to_string())?;
         let size_mb = bytes as f64 / 1e6;
         let rust = measured(Command::new(&me).arg("--scan-file").arg(&path))?;
+        let csv_only = measured(Command::new(&me).arg("--csv-only-file").arg(&path))?;
         let py_csv = measured(Command::new(&python).args(["-c", PY_CSV]).arg(&path))?;
         let pandas = measured(Command::new(&python).args(["-c", PY_PANDAS]).arg(&path))?;
         for (name, v) in [("python_csv", &py_csv), ("pandas", &pandas)] {
@@ -156,6 +184,7 @@ fn scan_section(mbs: &[usize], dir: &Path) -> Result<Vec<Value>, String> {
         };
         out.push(
             json!({"input_mb": size_mb, "rows": rust["rows"], "rust": rate(&rust),
+                        "csv_crate_only": rate(&csv_only),
                         "python_csv": rate(&py_csv), "pandas": rate(&pandas)}),
         );
         let _ = std::fs::remove_file(&path);
@@ -236,6 +265,9 @@ fn main() -> Result<(), String> {
     if let Some(path) = args.scan_file {
         return scan_here(&path);
     }
+    if let Some(path) = args.csv_only_file {
+        return csv_only_here(&path);
+    }
     let dir = args.out.parent().unwrap_or(Path::new(".")).to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let mbs: &[usize] = if args.short { &[3, 30] } else { &[30, 300] };
@@ -252,20 +284,22 @@ fn main() -> Result<(), String> {
         machine()
     );
     println!(
-        "| input | worker (csv crate) | Python csv | pandas | worker / csv | worker / pandas |"
+        "| input | worker (csv crate) | csv crate, records only | Python csv | pandas | worker / csv | worker / pandas | worker / records only |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for s in &scan {
         let f = |k: &str, m: &str| s[k][m].as_f64().unwrap_or(f64::NAN);
         let input = s["input_mb"].as_f64().unwrap_or(f64::NAN);
         println!(
-            "| {:.0} MB ({} rows) | {:.0} MB/s, {:.0} MB RSS | {:.0} MB/s, {:.0} MB RSS | {:.0} MB/s, {:.0} MB RSS | {:.1}x | {:.1}x |",
+            "| {:.0} MB ({} rows) | {:.0} MB/s, {:.0} MB RSS | {:.0} MB/s | {:.0} MB/s, {:.0} MB RSS | {:.0} MB/s, {:.0} MB RSS | {:.1}x | {:.1}x | {:.2} |",
             input, s["rows"],
             f("rust", "mb_per_s"), f("rust", "rss_mb"),
+            f("csv_crate_only", "mb_per_s"),
             f("python_csv", "mb_per_s"), f("python_csv", "rss_mb"),
             f("pandas", "mb_per_s"), f("pandas", "rss_mb"),
             f("rust", "mb_per_s") / f("python_csv", "mb_per_s"),
             f("rust", "mb_per_s") / f("pandas", "mb_per_s"),
+            f("rust", "mb_per_s") / f("csv_crate_only", "mb_per_s"),
         );
     }
     let sizes = bootstrap_sizes();
