@@ -8,10 +8,10 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use crate::charts::{self, hex};
 use crate::model::{DailySeries, Decision, Folds, HistoryPoint, Report, StateSpan};
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;padding:0 1rem;max-width:800px;color:#222;line-height:1.4;overflow-wrap:anywhere}\
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;padding:0 1rem;max-width:800px;color:#222;line-height:1.4}\
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem;border-bottom:1px solid #ddd}\
-table{border-collapse:collapse;font-size:.9rem}td,th{padding:.2rem .6rem;text-align:left;border-bottom:1px solid #eee}\
-th{color:#555;font-weight:600}.num{text-align:right;font-variant-numeric:tabular-nums}\
+table{border-collapse:collapse;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}td,th{padding:.2rem .6rem;text-align:left;border-bottom:1px solid #eee}\
+th{color:#555;font-weight:600;white-space:nowrap}td{overflow-wrap:anywhere}.num{text-align:right;font-variant-numeric:tabular-nums}\
 .badge{display:inline-block;padding:.1rem .6rem;border-radius:.8rem;color:#fff;font-weight:600}\
 .missing{color:#8a4b00;background:#fff4e5;padding:.4rem .6rem;border-radius:.3rem}\
 .key{display:inline-block;width:.8rem;height:.8rem;border-radius:.4rem;margin:0 .3rem 0 .8rem;vertical-align:middle}\
