@@ -126,6 +126,22 @@ mod tests {
     }
 
     #[test]
+    fn the_floor_enters_each_state_once() {
+        // Done before the first check: no state is entered twice, the "again" waits never.
+        let floor = deploying_run(1, 1, 60);
+        assert!(floor.iter().all(|(_, n)| *n <= 1), "{floor:?}");
+        let once = floor.iter().filter(|(_, n)| *n == 1).count() as u64;
+        assert_eq!(once, 12);
+        assert!(
+            deploying_run(1800, 600, 60)
+                .iter()
+                .map(|(_, n)| n)
+                .sum::<u64>()
+                > 100
+        );
+    }
+
+    #[test]
     fn cost_adds_transitions_and_billed_milliseconds() {
         let p = Prices {
             step_functions_standard_per_transition_usd: 0.000025,

@@ -255,8 +255,35 @@ fn cost_section(coldstart: &Value) -> Result<Value, String> {
                          "lambda_only_ratio": c.original_usd / c.lambda_usd}),
         );
     }
+    // The floor of any run through this machine: every state on the deploying path entered
+    // once, as if each wait had been exactly long enough (no second check).
+    let floor = cost(&deploying_run(1, 1, 60), ms_of, 30 * 60, &prices);
+    println!(
+        "| floor: every state once, no second check | {} | {} | ${:.6} | ${:.6} | ${:.6} | ${:.6} | {:.1}x |",
+        floor.transitions,
+        floor.invocations,
+        floor.lambda_usd,
+        floor.step_functions_usd,
+        floor.total_usd,
+        floor.original_usd,
+        floor.original_usd / floor.total_usd
+    );
+    // What a run 100x cheaper than the original may cost, in state transitions.
+    let transitions_for_100x =
+        floor.original_usd / 100.0 / prices.step_functions_standard_per_transition_usd;
+    println!(
+        "\nA run 100x cheaper than the original may cost ${:.7}: {:.1} state transitions at \
+         ${}/transition, fewer than the {} of the floor.",
+        floor.original_usd / 100.0,
+        transitions_for_100x,
+        prices.step_functions_standard_per_transition_usd,
+        floor.transitions
+    );
     Ok(
-        json!({"runs": runs, "run_usd": runs[0]["run_usd"], "original_usd": runs[0]["original_usd"]}),
+        json!({"runs": runs, "run_usd": runs[0]["run_usd"], "original_usd": runs[0]["original_usd"],
+              "floor": {"transitions": floor.transitions, "invocations": floor.invocations,
+                        "run_usd": floor.total_usd, "original_usd": floor.original_usd},
+              "transitions_for_100x": transitions_for_100x}),
     )
 }
 

@@ -161,15 +161,66 @@ async fn seed(emulator: &Emulator) -> Result<Vec<(String, String)>, String> {
     ])
 }
 
+/// How a sample is run: the worker's binary with the machine's trust store as the SDK finds
+/// it, the same binary told to read one bundle file or a single certificate instead
+/// (`SSL_CERT_FILE`, which rustls-native-certs obeys before probing), or the Python step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Variant {
+    Rust,
+    RustBundleOnly,
+    RustOneRoot,
+    Python,
+}
+
+impl Variant {
+    fn key(self) -> &'static str {
+        match self {
+            Variant::Rust => "rust",
+            Variant::RustBundleOnly => "rust_bundle_only",
+            Variant::RustOneRoot => "rust_one_root",
+            Variant::Python => "python",
+        }
+    }
+}
+
+/// The trust-store files the attribution runs use: the machine's CA bundle (the first of the
+/// usual places that exists) and a file holding only its first certificate.
+struct TrustFiles {
+    bundle: PathBuf,
+    one_root: PathBuf,
+}
+
+fn trust_files(dir: &std::path::Path) -> Option<TrustFiles> {
+    let bundle = [
+        "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu
+        "/etc/pki/tls/certs/ca-bundle.crt",   // Amazon Linux, Fedora
+        "/etc/ssl/cert.pem",                  // Alpine, macOS
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())?;
+    let text = std::fs::read_to_string(&bundle).ok()?;
+    const END: &str = "-----END CERTIFICATE-----";
+    let first = &text[text.find("-----BEGIN CERTIFICATE-----")?..text.find(END)? + END.len()];
+    std::fs::create_dir_all(dir).ok()?;
+    let one_root = dir.join("one-root.pem");
+    std::fs::write(&one_root, format!("{first}\n")).ok()?;
+    Some(TrustFiles { bundle, one_root })
+}
+
 fn one(
     command: &mut Command,
     event: String,
     access_key: &str,
     emulator_url: &str,
+    cert_file: Option<&std::path::Path>,
 ) -> Result<Sample, String> {
     let api = RuntimeApi::serve(vec![event]).map_err(|e| e.to_string())?;
+    command.env_clear();
+    if let Some(file) = cert_file {
+        command.env("SSL_CERT_FILE", file);
+    }
     command
-        .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", access_key)
@@ -250,49 +301,70 @@ async fn main() -> Result<(), String> {
     } else {
         "release"
     };
+    let trust = trust_files(args.out.parent().unwrap_or(std::path::Path::new(".")));
+    if trust.is_none() {
+        eprintln!("no CA bundle found: the trust-store attribution runs are left out");
+    }
     let mut rows = Vec::new();
     for ((worker, handler), (_, event)) in STEPS.iter().zip(events) {
-        let mut rust = Vec::new();
-        let mut py = Vec::new();
+        let mut variants = vec![Variant::Rust, Variant::Python];
+        if *worker != "echo-lambda" && trust.is_some() {
+            variants.extend([Variant::RustBundleOnly, Variant::RustOneRoot]);
+        }
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); variants.len()];
         let mut failed = 0;
         for i in 0..runs {
-            for lang in ["rust", "python"] {
+            // Interleaved, the order rotating each run so none always follows another.
+            for k in 0..variants.len() {
+                let v = (i + k) % variants.len();
+                let variant = variants[v];
                 let event = if *worker == "start-training" {
-                    harness::start_training_request(json!({}), &format!("bench-{lang}-{i}"))
-                        .to_string()
+                    harness::start_training_request(
+                        json!({}),
+                        &format!("bench-{}-{i}", variant.key().replace('_', "-")),
+                    )
+                    .to_string()
                 } else {
                     event.clone()
                 };
-                let mut cmd = if lang == "rust" {
-                    Command::new(bin_dir.join(worker))
-                } else {
+                let mut cmd = if variant == Variant::Python {
                     let mut c = Command::new(&python);
                     c.args(["-m", "awslambdaric", &format!("handlers.{handler}")])
                         .current_dir(repo_root().join("local/bench"));
                     c
+                } else {
+                    Command::new(bin_dir.join(worker))
                 };
-                match one(&mut cmd, event, worker, &emulator.url) {
-                    Ok(s) if lang == "rust" => rust.push(s),
-                    Ok(s) => py.push(s),
+                let cert_file = match (variant, &trust) {
+                    (Variant::RustBundleOnly, Some(t)) => Some(t.bundle.as_path()),
+                    (Variant::RustOneRoot, Some(t)) => Some(t.one_root.as_path()),
+                    _ => None,
+                };
+                match one(&mut cmd, event, worker, &emulator.url, cert_file) {
+                    Ok(s) => samples[v].push(s),
                     Err(e) => {
                         failed += 1;
-                        eprintln!("{worker} ({lang}) run {i} not counted: {e}");
+                        eprintln!("{worker} ({}) run {i} not counted: {e}", variant.key());
                     }
                 }
             }
         }
-        let (r, p) = (medians(&rust), medians(&py));
+        let (r, p) = (medians(&samples[0]), medians(&samples[1]));
         let ratio = |k: &str| p[k].as_f64().unwrap_or(f64::NAN) / r[k].as_f64().unwrap_or(f64::NAN);
         eprintln!(
             "{worker}: rust init {:.1} ms, python init {:.1} ms",
             r["init_ms"].as_f64().unwrap_or(f64::NAN),
             p["init_ms"].as_f64().unwrap_or(f64::NAN)
         );
-        rows.push(json!({
+        let mut row = json!({
             "name": worker, "runs": runs, "not_counted": failed,
             "rust": r, "python": p,
             "python_over_rust": {"init": ratio("init_ms"), "invoke": ratio("invoke_ms"), "rss": ratio("rss_mb")},
-        }));
+        });
+        for (v, variant) in variants.iter().enumerate().skip(2) {
+            row[variant.key()] = medians(&samples[v]);
+        }
+        rows.push(row);
     }
     let echo_init = rows[0]["rust"]["init_ms"].as_f64().unwrap_or(f64::NAN);
     println!("## Cold start, first invoke, peak RSS ({build} build, medians of {runs} interleaved cold starts)\n");
@@ -309,7 +381,29 @@ async fn main() -> Result<(), String> {
             f("rust", "init_ms") / echo_init,
         );
     }
-    let doc = json!({"build": build, "runs": runs, "workers": rows});
+    if let Some(t) = &trust {
+        println!("\n## Where a worker's init goes: the trust store the SDK loads at client construction\n");
+        println!(
+            "The same binaries, interleaved with the runs above: as the SDK finds the machine's store, \
+             told to read only the CA bundle ({}), and only one certificate (SSL_CERT_FILE).\n",
+            t.bundle.display()
+        );
+        println!("| function | init, machine store | init, bundle only | init, one certificate | one certificate / echo |");
+        println!("|---|---|---|---|---|");
+        for r in rows.iter().skip(1) {
+            let f = |a: &str| r[a]["init_ms"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} |",
+                r["name"].as_str().unwrap_or_default(),
+                f("rust"),
+                f("rust_bundle_only"),
+                f("rust_one_root"),
+                f("rust_one_root") / echo_init,
+            );
+        }
+    }
+    let doc = json!({"build": build, "runs": runs, "workers": rows,
+                     "trust_bundle": trust.as_ref().map(|t| t.bundle.display().to_string())});
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }

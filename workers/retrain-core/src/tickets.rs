@@ -164,27 +164,40 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
         header,
         ..Default::default()
     };
-    // Per row, only what must be: the record's bytes (no String per field), UTF-8 checked field
-    // by field, the date read by hand in the form nearly every export writes, and consecutive
-    // rows of one day counted together before they reach the map.
+    // Per row, only what must be: the record's bytes (no String per field), UTF-8 checked only
+    // when the record is not all ASCII, the date read by hand in the form nearly every export
+    // writes, and consecutive rows of one day counted together before they reach the map: a row
+    // whose date field is byte for byte the run's is that day without being read again.
     let mut record = csv::ByteRecord::new();
     let mut run: Option<(NaiveDate, u64)> = None;
+    let mut run_field: Vec<u8> = Vec::with_capacity(32);
     loop {
         let line = csv.position().line();
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                if record.iter().all(|f| f.trim_ascii().is_empty()) {
+                // The fields' bytes end to end: all blank exactly when every field is.
+                let bytes = record.as_slice();
+                if bytes.trim_ascii().is_empty() {
                     continue;
                 }
                 let line = record.position().map(|p| p.line()).unwrap_or(line);
-                if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
-                    scan.bad(line, || {
-                        format!("unreadable row: field {} is not UTF-8", i + 1)
-                    });
-                    continue;
+                if !bytes.is_ascii() {
+                    if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
+                        scan.bad(line, || {
+                            format!("unreadable row: field {} is not UTF-8", i + 1)
+                        });
+                        continue;
+                    }
                 }
                 let field = record.get(column).unwrap_or_default();
+                if let Some((_, n)) = &mut run {
+                    if field == run_field.as_slice() {
+                        *n += 1;
+                        scan.counts.rows += 1;
+                        continue;
+                    }
+                }
                 let day =
                     iso_day(field).or_else(|| std::str::from_utf8(field).ok().and_then(parse_day));
                 match day {
@@ -201,6 +214,8 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
                         }
                         None => {
                             scan.counts.rows += 1;
+                            run_field.clear();
+                            run_field.extend_from_slice(field);
                             match &mut run {
                                 Some((d, n)) if *d == day => *n += 1,
                                 _ => {
@@ -444,6 +459,66 @@ mod tests {
         assert_eq!(c.per_day[&day("2026-11-02")], 3);
         assert_eq!(c.per_day[&day("2026-11-03")], 3);
         assert_eq!(c.rows, 6);
+    }
+
+    /// What the scan's shortcuts (the ASCII check, a repeated date field taken as the run's day)
+    /// must never change: the counts of reading every row in full, with `parse_day` alone.
+    #[test]
+    fn the_shortcuts_count_what_reading_every_row_counts() {
+        let rows: [&[u8]; 14] = [
+            b"1,2026-11-02,mail",
+            b"2,2026-11-02,mail",
+            b"3,2061-01-01,mail",
+            b"4,2061-01-01,mail",
+            b"5,2026-11-02,caf\xc3\xa9",
+            b"6,2026-11-02,\xff",
+            b"7,2026-11-02 ,mail",
+            b"8,\"2026-11-03\",\"a, b\"",
+            b"9,2026-11-03,mail",
+            b" , ,",
+            b"10,11/03/2026,mail",
+            b"11,11/03/2026,mail",
+            b"12,soon,mail",
+            b"13,2026-11-02T10:00:00Z,mail",
+        ];
+        let mut file = b"id,created_date,channel\n".to_vec();
+        // Every row after every other, so each shortcut meets each kind of neighbour.
+        for a in rows {
+            for b in rows {
+                for r in [a, b] {
+                    file.extend_from_slice(r);
+                    file.push(b'\n');
+                }
+            }
+        }
+        let mut want = DailyCounts::default();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(&file[..]);
+        for record in reader.byte_records() {
+            let record = record.unwrap();
+            if record.iter().all(|f| f.trim_ascii().is_empty()) {
+                continue;
+            }
+            let day = record
+                .iter()
+                .map(std::str::from_utf8)
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+                .and_then(|fields| parse_day(fields[1]))
+                .filter(|d| window().refuses(*d).is_none());
+            match day {
+                Some(d) => {
+                    *want.per_day.entry(d).or_default() += 1;
+                    want.rows += 1;
+                }
+                None => want.bad_rows += 1,
+            }
+        }
+        let got = count_daily(&file[..], window()).unwrap();
+        assert_eq!(got.counts, want);
+        assert!(want.rows > 100 && want.bad_rows > 100, "{want:?}");
+        assert_eq!(got.out_of_window, 2 * 2 * 14);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! no font file, readable offline). Each series has its own colour, so a test can find it.
 
 use chrono::NaiveDate;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::model::{DailySeries, Folds, HistoryPoint};
@@ -61,6 +62,44 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     format!("the chart could not be drawn: {e}")
 }
 
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The axes of one chart: its ranges, how many x labels and how they read, the y axis's name.
+struct Frame<'f> {
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    x_labels: usize,
+    x_label: &'f dyn Fn(&f64) -> String,
+    y_desc: &'f str,
+}
+
+/// One chart as an SVG string: the white canvas, margins, label areas and mesh every chart
+/// shares, then `series` drawn into it.
+fn draw(frame: Frame, series: impl FnOnce(&mut Chart) -> Result<(), String>) -> Drawn {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(48)
+            .build_cartesian_2d(frame.x, frame.y)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_labels(frame.x_labels)
+            .x_label_formatter(frame.x_label)
+            .y_desc(frame.y_desc)
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()
+            .map_err(err)?;
+        series(&mut chart)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 /// Tickets a day: every day of the training data (line), the days with tickets from new files
 /// (points), the drift baseline and the new files' mean (flat lines).
 pub fn daily(series: &DailySeries) -> Drawn {
@@ -75,24 +114,14 @@ pub fn daily(series: &DailySeries) -> Drawn {
         .chain(series.baseline_mean)
         .chain(series.new_mean)
         .fold(0.0, f64::max);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(padded(first, last, false), padded(0.0, top, true))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(6)
-            .x_label_formatter(&day_label)
-            .y_desc("tickets a day")
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()
-            .map_err(err)?;
+    let frame = Frame {
+        x: padded(first, last, false),
+        y: padded(0.0, top, true),
+        x_labels: 6,
+        x_label: &day_label,
+        y_desc: "tickets a day",
+    };
+    draw(frame, |chart| {
         chart
             .draw_series(LineSeries::new(
                 series
@@ -124,9 +153,8 @@ pub fn daily(series: &DailySeries) -> Drawn {
                     .map_err(err)?;
             }
         }
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// The fold's colour: folds in the order they first appear.
@@ -154,24 +182,14 @@ pub fn folds(folds: &Folds) -> Drawn {
     }
     let values = folds.points.iter().flat_map(|p| [p.actual, p.forecast]);
     let (lo, hi) = values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(padded(first, last, false), padded(lo.min(0.0), hi, true))
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(6)
-            .x_label_formatter(&day_label)
-            .y_desc("tickets a day")
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()
-            .map_err(err)?;
+    let frame = Frame {
+        x: padded(first, last, false),
+        y: padded(lo.min(0.0), hi, true),
+        x_labels: 6,
+        x_label: &day_label,
+        y_desc: "tickets a day",
+    };
+    draw(frame, |chart| {
         for (i, name) in fold_names(folds).into_iter().enumerate() {
             let points = folds.points.iter().filter(|p| p.fold == name);
             chart
@@ -186,9 +204,8 @@ pub fn folds(folds: &Folds) -> Drawn {
                 )
                 .map_err(err)?;
         }
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 pub fn decision_colour(decision: &str) -> RGBColor {
@@ -213,26 +230,14 @@ pub fn history(points: &[HistoryPoint], threshold: f64) -> Drawn {
         (lo.min(p.version as f64), hi.max(p.version as f64))
     });
     let top = known.iter().map(|(_, m)| *m).fold(threshold, f64::max);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(32)
-            .y_label_area_size(48)
-            .build_cartesian_2d(
-                padded(first - 0.5, last + 0.5, false),
-                padded(0.0, top, true),
-            )
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(known.len().min(12))
-            .x_label_formatter(&|x| format!("v{}", x.round() as i64))
-            .y_desc("MAPE %")
-            .draw()
-            .map_err(err)?;
+    let frame = Frame {
+        x: padded(first - 0.5, last + 0.5, false),
+        y: padded(0.0, top, true),
+        x_labels: known.len().min(12),
+        x_label: &|x| format!("v{}", x.round() as i64),
+        y_desc: "MAPE %",
+    };
+    draw(frame, |chart| {
         chart
             .draw_series(LineSeries::new(
                 known.iter().map(|(p, m)| (p.version as f64, *m)),
@@ -255,7 +260,6 @@ pub fn history(points: &[HistoryPoint], threshold: f64) -> Drawn {
                 )
             }))
             .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
