@@ -7,7 +7,6 @@ pub mod commands;
 pub mod render;
 pub mod summary;
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
 
@@ -152,20 +151,20 @@ pub async fn follow(
     out: &mut dyn Write,
     print: bool,
 ) -> Result<summary::RunSummary, CliError> {
+    // Events already printed: a history read that comes back shorter never prints them again.
     let mut seen = 0usize;
-    let mut printed = HashSet::new();
     loop {
         let d = commands::describe(ops, arn).await?;
         let steps = commands::steps(ops, arn).await?;
-        for (i, s) in steps.iter().enumerate().skip(seen) {
-            if s.kind.ends_with("StateEntered") && print && printed.insert(i) {
+        for s in steps.iter().skip(seen) {
+            if s.kind.ends_with("StateEntered") && print {
                 emit(
                     out,
                     &format!("  -> {}\n", s.state.as_deref().unwrap_or("?")),
                 );
             }
         }
-        seen = steps.len();
+        seen = seen.max(steps.len());
         if d.status != "RUNNING" {
             return Ok(summary::summarize(&d, &steps));
         }
