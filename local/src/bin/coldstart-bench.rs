@@ -10,7 +10,12 @@
 //! minimal `lambda_runtime` function (`echo-lambda`) and a Python echo with boto3 imported:
 //! the floor each language starts from.
 //!
-//! `coldstart-bench` writes a Markdown table and `target/bench/coldstart.json`; `--short` (CI)
+//! Two more comparisons run interleaved with those: each worker told by `SSL_CERT_FILE` to read
+//! only the CA bundle or a single certificate (what of init is the trust store), and, with
+//! `--bin-dir DIR` (repeatable), the same binaries from another build (a profile experiment:
+//! build into another target directory with other settings, then compare in one run).
+//!
+//! `coldstart-bench` writes Markdown tables and `target/bench/coldstart.json`; `--short` (CI)
 //! takes one sample each to prove the harness works. No figure is asserted.
 
 use std::path::PathBuf;
@@ -42,6 +47,11 @@ struct Args {
     short: bool,
     #[arg(long, default_value = "target/bench/coldstart.json")]
     out: PathBuf,
+    /// Another build of the same binaries to compare with this one (repeatable): a directory
+    /// holding echo-lambda and every worker, e.g. `target/profile-a/release`. Its cold starts are
+    /// interleaved with all the others; a table compares each build with this one.
+    #[arg(long = "bin-dir")]
+    bin_dirs: Vec<PathBuf>,
 }
 
 /// (worker binary, Python handler)
@@ -163,22 +173,25 @@ async fn seed(emulator: &Emulator) -> Result<Vec<(String, String)>, String> {
 
 /// How a sample is run: the worker's binary with the machine's trust store as the SDK finds
 /// it, the same binary told to read one bundle file or a single certificate instead
-/// (`SSL_CERT_FILE`, which rustls-native-certs obeys before probing), or the Python step.
+/// (`SSL_CERT_FILE`, which rustls-native-certs obeys before probing), the Python step, or the
+/// same binary from another build (`--bin-dir`, by its index).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Variant {
     Rust,
     RustBundleOnly,
     RustOneRoot,
     Python,
+    Build(usize),
 }
 
 impl Variant {
-    fn key(self) -> &'static str {
+    fn key(self) -> String {
         match self {
-            Variant::Rust => "rust",
-            Variant::RustBundleOnly => "rust_bundle_only",
-            Variant::RustOneRoot => "rust_one_root",
-            Variant::Python => "python",
+            Variant::Rust => "rust".into(),
+            Variant::RustBundleOnly => "rust_bundle_only".into(),
+            Variant::RustOneRoot => "rust_one_root".into(),
+            Variant::Python => "python".into(),
+            Variant::Build(k) => format!("build_{k}"),
         }
     }
 }
@@ -294,6 +307,11 @@ async fn main() -> Result<(), String> {
     let bin_dir = std::env::current_exe()
         .map_err(|e| e.to_string())?
         .with_file_name("");
+    for dir in &args.bin_dirs {
+        if let Some((missing, _)) = STEPS.iter().find(|(w, _)| !dir.join(w).is_file()) {
+            return Err(format!("--bin-dir {}: no {missing} there", dir.display()));
+        }
+    }
     let emulator = Emulator::start("true")?;
     let events = seed(&emulator).await?;
     let build = if cfg!(debug_assertions) {
@@ -311,6 +329,7 @@ async fn main() -> Result<(), String> {
         if *worker != "echo-lambda" && trust.is_some() {
             variants.extend([Variant::RustBundleOnly, Variant::RustOneRoot]);
         }
+        variants.extend((0..args.bin_dirs.len()).map(Variant::Build));
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); variants.len()];
         let mut failed = 0;
         for i in 0..runs {
@@ -332,6 +351,8 @@ async fn main() -> Result<(), String> {
                     c.args(["-m", "awslambdaric", &format!("handlers.{handler}")])
                         .current_dir(repo_root().join("local/bench"));
                     c
+                } else if let Variant::Build(k) = variant {
+                    Command::new(args.bin_dirs[k].join(worker))
                 } else {
                     Command::new(bin_dir.join(worker))
                 };
@@ -361,8 +382,23 @@ async fn main() -> Result<(), String> {
             "rust": r, "python": p,
             "python_over_rust": {"init": ratio("init_ms"), "invoke": ratio("invoke_ms"), "rss": ratio("rss_mb")},
         });
+        let size =
+            |dir: &std::path::Path| std::fs::metadata(dir.join(worker)).map_or(0, |m| m.len());
+        row["rust"]["bytes"] = json!(size(&bin_dir));
+        let mut builds = Vec::new();
         for (v, variant) in variants.iter().enumerate().skip(2) {
-            row[variant.key()] = medians(&samples[v]);
+            match variant {
+                Variant::Build(k) => {
+                    let mut m = medians(&samples[v]);
+                    m["dir"] = json!(args.bin_dirs[*k].display().to_string());
+                    m["bytes"] = json!(size(&args.bin_dirs[*k]));
+                    builds.push(m);
+                }
+                _ => row[variant.key()] = medians(&samples[v]),
+            }
+        }
+        if !builds.is_empty() {
+            row["builds"] = json!(builds);
         }
         rows.push(row);
     }
@@ -399,6 +435,28 @@ async fn main() -> Result<(), String> {
                 f("rust_bundle_only"),
                 f("rust_one_root"),
                 f("rust_one_root") / echo_init,
+            );
+        }
+    }
+    for (k, dir) in args.bin_dirs.iter().enumerate() {
+        println!(
+            "\n## This build ({}) against {} (interleaved with the runs above)\n",
+            bin_dir.display(),
+            dir.display()
+        );
+        println!("| function | binary | init | first invoke | peak RSS | binary, other | init, other | first invoke, other | peak RSS, other | init, other / this |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for r in &rows {
+            let this = &r["rust"];
+            let other = &r["builds"][k];
+            let f = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
+            let mb = |v: &Value| v["bytes"].as_f64().unwrap_or(f64::NAN) / 1e6;
+            println!(
+                "| {} | {:.1} MB | {:.2} ms | {:.2} ms | {:.1} MB | {:.1} MB | {:.2} ms | {:.2} ms | {:.1} MB | {:.2} |",
+                r["name"].as_str().unwrap_or_default(),
+                mb(this), f(this, "init_ms"), f(this, "invoke_ms"), f(this, "rss_mb"),
+                mb(other), f(other, "init_ms"), f(other, "invoke_ms"), f(other, "rss_mb"),
+                f(other, "init_ms") / f(this, "init_ms"),
             );
         }
     }
