@@ -151,7 +151,7 @@ pub async fn follow(
     out: &mut dyn Write,
     print: bool,
 ) -> Result<summary::RunSummary, CliError> {
-    // Events already printed: a history read that comes back shorter never prints them again.
+    // Events already read: a history read that comes back shorter never prints them again.
     let mut seen = 0usize;
     loop {
         let d = commands::describe(ops, arn).await?;

@@ -214,7 +214,9 @@ fn trust_files(dir: &std::path::Path) -> Option<TrustFiles> {
     .find(|p| p.is_file())?;
     let text = std::fs::read_to_string(&bundle).ok()?;
     const END: &str = "-----END CERTIFICATE-----";
-    let first = &text[text.find("-----BEGIN CERTIFICATE-----")?..text.find(END)? + END.len()];
+    let begin = text.find("-----BEGIN CERTIFICATE-----")?;
+    let end = begin + text[begin..].find(END)? + END.len();
+    let first = &text[begin..end];
     std::fs::create_dir_all(dir).ok()?;
     let one_root = dir.join("one-root.pem");
     std::fs::write(&one_root, format!("{first}\n")).ok()?;

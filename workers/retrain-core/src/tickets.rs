@@ -492,6 +492,7 @@ mod tests {
             }
         }
         let mut want = DailyCounts::default();
+        let mut first_bad = None;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(&file[..]);
@@ -512,11 +513,16 @@ mod tests {
                     *want.per_day.entry(d).or_default() += 1;
                     want.rows += 1;
                 }
-                None => want.bad_rows += 1,
+                None => {
+                    want.bad_rows += 1;
+                    first_bad = first_bad.or(record.position().map(|p| p.line()));
+                }
             }
         }
         let got = count_daily(&file[..], window()).unwrap();
         assert_eq!(got.counts, want);
+        assert_eq!(got.first_bad.map(|(line, _)| line), first_bad);
+        assert!(first_bad.is_some());
         assert!(want.rows > 100 && want.bad_rows > 100, "{want:?}");
         assert_eq!(got.out_of_window, 2 * 2 * 14);
     }

@@ -62,6 +62,11 @@ fn err<E: std::fmt::Display>(e: E) -> String {
     format!("the chart could not be drawn: {e}")
 }
 
+/// Tickets, in whole numbers.
+fn whole(y: &f64) -> String {
+    format!("{y:.0}")
+}
+
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// The axes of one chart: its ranges, how many x labels and how they read, the y axis's name.
@@ -71,6 +76,8 @@ struct Frame<'f> {
     x_labels: usize,
     x_label: &'f dyn Fn(&f64) -> String,
     y_desc: &'f str,
+    /// How y values read; None: as plotters writes them (fractional steps stay visible).
+    y_label: Option<&'f dyn Fn(&f64) -> String>,
 }
 
 /// One chart as an SVG string: the white canvas, margins, label areas and mesh every chart
@@ -86,14 +93,14 @@ fn draw(frame: Frame, series: impl FnOnce(&mut Chart) -> Result<(), String>) -> 
             .y_label_area_size(48)
             .build_cartesian_2d(frame.x, frame.y)
             .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_labels(frame.x_labels)
+        let mut mesh = chart.configure_mesh();
+        mesh.x_labels(frame.x_labels)
             .x_label_formatter(frame.x_label)
-            .y_desc(frame.y_desc)
-            .y_label_formatter(&|y| format!("{y:.0}"))
-            .draw()
-            .map_err(err)?;
+            .y_desc(frame.y_desc);
+        if let Some(y_label) = frame.y_label {
+            mesh.y_label_formatter(y_label);
+        }
+        mesh.draw().map_err(err)?;
         series(&mut chart)?;
         root.present().map_err(err)?;
     }
@@ -120,6 +127,7 @@ pub fn daily(series: &DailySeries) -> Drawn {
         x_labels: 6,
         x_label: &day_label,
         y_desc: "tickets a day",
+        y_label: Some(&whole),
     };
     draw(frame, |chart| {
         chart
@@ -188,6 +196,7 @@ pub fn folds(folds: &Folds) -> Drawn {
         x_labels: 6,
         x_label: &day_label,
         y_desc: "tickets a day",
+        y_label: Some(&whole),
     };
     draw(frame, |chart| {
         for (i, name) in fold_names(folds).into_iter().enumerate() {
@@ -236,6 +245,7 @@ pub fn history(points: &[HistoryPoint], threshold: f64) -> Drawn {
         x_labels: known.len().min(12),
         x_label: &|x| format!("v{}", x.round() as i64),
         y_desc: "MAPE %",
+        y_label: None,
     };
     draw(frame, |chart| {
         chart
