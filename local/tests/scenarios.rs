@@ -133,6 +133,25 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
     let mape = output_of(&exec, "EvaluateMape")["mape"].as_f64().unwrap();
     assert!(mape < 20.0, "MAPE {mape}");
     assert_eq!(output_of(&exec, "EvaluateMape")["source"], "job_artifact");
+    // The cost benchmark's model of a deploying run is this run's history: every state it
+    // entered, as often, for the checks its waits took (transitions = states entered).
+    let entered = exec.states_entered();
+    let times = |state: &str| entered.iter().filter(|s| **s == state).count() as u64;
+    let path = local::cost::deploying_path(times("CheckStatus"), times("CheckStatusEndpoint"));
+    let mut modelled: Vec<(&str, u64)> = path.iter().copied().filter(|(_, n)| *n > 0).collect();
+    let mut seen: Vec<(&str, u64)> = entered.iter().map(|s| (*s, times(s))).collect();
+    modelled.sort();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen, modelled, "{entered:?}");
+    // ... and its Lambda invocations are the Task states' calls.
+    for (state, _) in local::cost::TASKS {
+        let modelled = path
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n);
+        assert_eq!(exec.task_calls(state) as u64, modelled, "{state}");
+    }
     let deployed = output_of(&exec, "Deploy");
     // The lake was trained and deployed before: its earlier model served, and is replaced.
     assert_eq!(deployed["action"], "updated");
