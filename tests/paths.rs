@@ -330,14 +330,12 @@ impl Harness {
 }
 
 fn approval_event() -> Value {
-    json!({
-        "version": "0", "id": "e", "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
-        "region": "us-east-1", "resources": [],
-        "detail": {"ModelPackageGroupName": "prophet-forecasting-models", "ModelPackageVersion": 7,
-                   "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/7",
-                   "ModelApprovalStatus": "Approved"}
-    })
+    retrain_core::testing::approval_event(
+        "prophet-forecasting-models",
+        7,
+        "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/7",
+        "Approved",
+    )
 }
 
 struct Case {

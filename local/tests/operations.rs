@@ -246,14 +246,12 @@ async fn an_approval_during_a_run_waits_its_turn_then_deploys_the_approved_versi
     )
     .await
     .unwrap();
-    let event = json!({
-        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
-        "region": "us-east-1", "resources": [pending.arn],
-        "detail": {"ModelPackageGroupName": t.cfg.model_package_group,
-                   "ModelPackageVersion": pending.version, "ModelPackageArn": pending.arn,
-                   "ModelApprovalStatus": "Approved"}
-    });
+    let event = retrain_core::testing::approval_event(
+        &t.cfg.model_package_group,
+        pending.version.expect("the version's number"),
+        &pending.arn,
+        "Approved",
+    );
     let approval = t.pipeline.sfn.start("approval-1", event).unwrap().0;
 
     let wait = |arn: String| {

@@ -13,7 +13,7 @@ use local::seed::PREVIOUS_JOB;
 use local::testbed::Testbed;
 use retrain_core::aws::registry::{list_versions, set_approval};
 use retrain_core::names::training_job_name;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 async fn local() -> Testbed {
     Testbed::start(env!("CARGO_BIN_EXE_reference-trainer")).await
@@ -398,13 +398,8 @@ async fn approving_a_pending_version_deploys_that_version_once() {
     .await
     .unwrap();
     // What the approval rule delivers.
-    let event = json!({
-        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
-        "region": "us-east-1", "resources": [arn],
-        "detail": {"ModelPackageGroupName": l.cfg.model_package_group, "ModelPackageVersion": 1,
-                   "ModelPackageArn": arn, "ModelApprovalStatus": "Approved"}
-    });
+    let event =
+        retrain_core::testing::approval_event(&l.cfg.model_package_group, 1, &arn, "Approved");
     let exec = l.pipeline.run("approval-1", event.clone()).await;
     assert_eq!(
         (exec.status, end(&exec)),

@@ -306,19 +306,11 @@ mod tests {
     }
 
     fn approval_event(group: &str, status: &str, meta: Value) -> Value {
-        json!({
-            "version": "0", "id": "e1", "detail-type": "SageMaker Model Package State Change",
-            "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
-            "region": "us-east-1",
-            "resources": ["arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/7"],
-            "detail": {
-                "ModelPackageGroupName": group,
-                "ModelPackageVersion": 7,
-                "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/7",
-                "ModelApprovalStatus": status,
-                "CustomerMetadataProperties": meta
-            }
-        })
+        let arn =
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/7";
+        let mut event = crate::testing::approval_event(group, 7, arn, status);
+        event["detail"]["CustomerMetadataProperties"] = meta;
+        event
     }
 
     #[test]

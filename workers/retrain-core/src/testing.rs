@@ -79,3 +79,16 @@ pub fn clients() -> crate::aws::Clients {
         sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, none),
     }
 }
+
+/// What EventBridge delivers when a version of `group` changes approval status: the event the
+/// approval rule starts a run with (`input::APPROVAL_EVENT`). Add
+/// `detail.CustomerMetadataProperties` where a test needs the version's metadata.
+pub fn approval_event(group: &str, version: i64, arn: &str, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0", "id": "e-1", "detail-type": crate::input::APPROVAL_EVENT,
+        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
+        "region": "us-east-1", "resources": [arn],
+        "detail": {"ModelPackageGroupName": group, "ModelPackageVersion": version,
+                   "ModelPackageArn": arn, "ModelApprovalStatus": status}
+    })
+}

@@ -852,16 +852,9 @@ const VERSION_ARN: &str =
 const ARTIFACT: &str = "s3://ticket-forecasting-lake/training-output/j7/output/model.tar.gz";
 
 fn approval_event(meta: Value) -> Value {
-    event(json!({
-        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
-        "region": "us-east-1", "resources": [VERSION_ARN],
-        "detail": {
-            "ModelPackageGroupName": GROUP, "ModelPackageVersion": 7,
-            "ModelPackageArn": VERSION_ARN, "ModelApprovalStatus": "Approved",
-            "CustomerMetadataProperties": meta
-        }
-    }))
+    let mut approval = retrain_core::testing::approval_event(GROUP, 7, VERSION_ARN, "Approved");
+    approval["detail"]["CustomerMetadataProperties"] = meta;
+    event(approval)
 }
 
 /// A registry holding version 7 and an endpoint serving `serving` (None: no endpoint).
