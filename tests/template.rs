@@ -295,3 +295,20 @@ fn the_failure_rule_leaves_out_the_alerted_fail_states() {
     assert_eq!(sample["mode"], "error");
     let _: retrain_core::payload::AlertRequest = serde_json::from_value(sample).unwrap();
 }
+
+#[test]
+fn the_approval_rule_delivers_the_event_start_training_reads() {
+    let t = template();
+    let rule = &resources(&t)["RetrainStateMachine"]["Properties"]["Events"]["Approved"];
+    assert_eq!(rule["Type"].as_str(), Some("EventBridgeRule"));
+    let pattern = &rule["Properties"]["Pattern"];
+    assert_eq!(pattern["source"][0].as_str(), Some("aws.sagemaker"));
+    assert_eq!(
+        pattern["detail-type"][0].as_str(),
+        Some(retrain_core::input::APPROVAL_EVENT)
+    );
+    assert_eq!(
+        pattern["detail"]["ModelApprovalStatus"][0].as_str(),
+        Some("Approved")
+    );
+}

@@ -150,7 +150,12 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
             .iter()
             .find(|(s, _)| *s == state)
             .map_or(0, |(_, n)| *n);
-        assert_eq!(exec.task_calls(state) as u64, modelled, "{state}");
+        assert_eq!(
+            exec.task_calls(state) as u64,
+            modelled,
+            "{state}; retries (billed, not in the model): {:?}",
+            exec.retries()
+        );
     }
     let deployed = output_of(&exec, "Deploy");
     // The lake was trained and deployed before: its earlier model served, and is replaced.

@@ -31,5 +31,5 @@ pub use error::{Result, WorkerError};
 
 #[cfg(feature = "runtime-api")]
 pub mod runtime_api;
-#[cfg(feature = "test-support")]
+#[cfg(any(test, feature = "test-support"))]
 pub mod testing;
