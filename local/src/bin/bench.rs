@@ -113,43 +113,45 @@ fn measured(cmd: &mut Command) -> Result<Value, String> {
     serde_json::from_str(line).map_err(|e| format!("{e}: {text}"))
 }
 
-fn scan_here(path: &Path) -> Result<(), String> {
-    let window = DateWindow {
-        earliest: chrono::NaiveDate::MIN,
-        latest: chrono::NaiveDate::MAX,
-    };
+/// Open `path`, count its rows with `count` and print rows, seconds and peak RSS (the JSON line
+/// `measured` reads).
+fn timed_here(
+    path: &Path,
+    count: impl FnOnce(std::io::BufReader<std::fs::File>) -> Result<u64, String>,
+) -> Result<(), String> {
     let started = Instant::now();
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let scan = count_daily(std::io::BufReader::new(file), window)?;
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        json!({"rows": scan.counts.rows, "seconds": seconds, "rss_mb": status_mb(None, "VmHWM:")})
-    );
-    Ok(())
-}
-
-/// The ceiling of any scan built on the csv crate: its records read, nothing else done.
-fn csv_only_here(path: &Path) -> Result<(), String> {
-    let started = Instant::now();
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
-    let mut record = csv::ByteRecord::new();
-    let mut rows = 0u64;
-    while reader
-        .read_byte_record(&mut record)
-        .map_err(|e| e.to_string())?
-    {
-        rows += u64::from(!record.is_empty());
-    }
+    let rows = count(std::io::BufReader::new(file))?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",
         json!({"rows": rows, "seconds": seconds, "rss_mb": status_mb(None, "VmHWM:")})
     );
     Ok(())
+}
+
+fn scan_here(path: &Path) -> Result<(), String> {
+    let window = DateWindow {
+        earliest: chrono::NaiveDate::MIN,
+        latest: chrono::NaiveDate::MAX,
+    };
+    timed_here(path, |file| Ok(count_daily(file, window)?.counts.rows))
+}
+
+/// The ceiling of any scan built on the csv crate: its records read, nothing else done.
+fn csv_only_here(path: &Path) -> Result<(), String> {
+    timed_here(path, |file| {
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
+        let mut record = csv::ByteRecord::new();
+        let mut rows = 0u64;
+        while reader
+            .read_byte_record(&mut record)
+            .map_err(|e| e.to_string())?
+        {
+            rows += u64::from(!record.is_empty());
+        }
+        Ok(rows)
+    })
 }
 
 fn scan_section(mbs: &[usize], dir: &Path) -> Result<Vec<Value>, String> {
@@ -212,7 +214,7 @@ fn bootstrap_sizes() -> Value {
 /// endpoint update, 60 s polls), every invocation billed as a cold start (init + first invoke of
 /// `coldstart-bench`, 128 MB arm64; 100 ms when not measured), beside the original design.
 fn cost_section(coldstart: &Value) -> Result<Value, String> {
-    use local::cost::{cost, deploying_run, Prices};
+    use local::cost::{cost, deploying_path, deploying_run, Prices};
     let prices: Prices = serde_json::from_slice(
         &std::fs::read(repo_root().join("local/bench/prices.json")).map_err(|e| e.to_string())?,
     )
@@ -257,7 +259,7 @@ fn cost_section(coldstart: &Value) -> Result<Value, String> {
     }
     // The floor of any run through this machine: every state on the deploying path entered
     // once, as if each wait had been exactly long enough (no second check).
-    let floor = cost(&deploying_run(1, 1, 60), ms_of, 30 * 60, &prices);
+    let floor = cost(&deploying_path(1, 1), ms_of, 30 * 60, &prices);
     println!(
         "| floor: every state once, no second check | {} | {} | ${:.6} | ${:.6} | ${:.6} | ${:.6} | {:.1}x |",
         floor.transitions,
