@@ -118,7 +118,7 @@ impl Stubs {
         // The real worker's request: the definition must pass what it reads.
         let req: start_training::handler::StartRequest = parse("start-training", v)?;
         // Validate the execution input as the real worker does.
-        let request = retrain_core::input::normalise(&req.input, &retrain_core::Config::example())
+        let request = retrain_core::input::normalise(&req.input, &retrain_core::config::example())
             .map_err(|e| err(e.name(), e.to_string()))?;
         let action = match (&self.script.start, request.trigger) {
             (Err(name), _) => return Err(err(name, "scripted failure")),

@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 
 use crate::args::Start;
 use crate::summary::{summarize, Described, RunSummary, Step};
-use retrain_core::names::REDRIVE_DAYS;
+use retrain_contract::config::{Config, InstanceTypes};
+use retrain_contract::names::REDRIVE_DAYS;
 
 /// The clients and names every subcommand works with.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ fn aws<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     CliError::Aws {
         operation: operation.into(),
         code,
-        message: retrain_core::excerpt::clip(&message, 1000),
+        message: retrain_contract::excerpt::clip(&message, 1000),
     }
 }
 
@@ -139,9 +140,9 @@ pub fn start_input(s: &Start) -> Result<Value, CliError> {
         input.insert("training".into(), Value::Object(training));
     }
     let input = Value::Object(input);
-    retrain_core::input::normalise(&input, &retrain_core::Config::example()).map_err(
+    retrain_contract::input::normalise(&input, &Config::example(instance_types())).map_err(
         |e| match e {
-            retrain_core::WorkerError::InvalidInput { field, reason } => CliError::Invalid {
+            retrain_contract::WorkerError::InvalidInput { field, reason } => CliError::Invalid {
                 field: flag_of(&field),
                 reason,
             },
@@ -149,12 +150,23 @@ pub fn start_input(s: &Start) -> Result<Value, CliError> {
         },
     )?;
     if let Some(name) = &s.name {
-        retrain_core::names::check_execution_name(name).map_err(|reason| CliError::Invalid {
-            field: "--name".into(),
-            reason,
+        retrain_contract::names::check_execution_name(name).map_err(|reason| {
+            CliError::Invalid {
+                field: "--name".into(),
+                reason,
+            }
         })?;
     }
     Ok(input)
+}
+
+/// SageMaker's instance types as the SDK's model lists them: what a run's overrides are checked
+/// against, as the workers check them.
+fn instance_types() -> InstanceTypes {
+    InstanceTypes {
+        training: aws_sdk_sagemaker::types::TrainingInstanceType::values(),
+        endpoint: aws_sdk_sagemaker::types::ProductionVariantInstanceType::values(),
+    }
 }
 
 /// The flag a field of the execution input comes from.

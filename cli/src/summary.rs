@@ -1,8 +1,8 @@
 //! What happened in one execution, read from what Step Functions records (DescribeExecution and
 //! the execution's history), never from logs. Pure: the AWS calls are in [`crate::commands`].
 
-use retrain_core::input::{APPROVAL_EVENT, SCHEDULED_EVENT};
-use retrain_core::messages::{
+use retrain_contract::input::{APPROVAL_EVENT, SCHEDULED_EVENT};
+use retrain_contract::messages::{
     SUBJECT_DATA_DRIFT, SUBJECT_DATA_QUALITY, SUBJECT_DATA_UNUSABLE, SUBJECT_PIPELINE_ERROR,
 };
 use serde::Serialize;

@@ -8,6 +8,10 @@ use retrain_core::aws::notify::create_topic;
 use retrain_core::aws::{ops, Clients};
 use retrain_core::{Config, Context, Worker};
 
+/// The region and account of the local "stack" (the emulator's).
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+
 pub const LOCAL_IMAGE: &str = "local/reference-trainer:latest";
 pub const LOCAL_ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
 pub const TOPIC_NAME: &str = "model-drift-alerts";
@@ -35,7 +39,7 @@ pub static HARNESS: Worker = Worker {
 /// The workers' configuration for a local run: the guide's defaults, a fast poll.
 pub fn local_config(topic_arn: &str) -> Config {
     let topic = topic_arn.to_string();
-    Config::from_lookup(move |k| match k {
+    retrain_core::config::from_lookup(move |k| match k {
         "ECR_IMAGE_URI" => Some(LOCAL_IMAGE.to_string()),
         "SAGEMAKER_ROLE" => Some(LOCAL_ROLE.to_string()),
         "SNS_TOPIC_ARN" => Some(topic.clone()),
@@ -91,8 +95,8 @@ pub async fn connect(sdk: &aws_config::SdkConfig) -> Result<Context, String> {
 pub fn state_machine_arn() -> String {
     format!(
         "arn:aws:states:{}:{}:stateMachine:{}",
-        crate::pipeline::REGION,
-        crate::pipeline::ACCOUNT,
+        REGION,
+        ACCOUNT,
         retraining_pipeline::STATE_MACHINE_NAME
     )
 }

@@ -3,10 +3,10 @@
 //! into the offline executor, and the report of what a run left behind.
 
 pub mod cost;
-pub mod emulator;
 pub mod faults;
 pub mod forecast;
 pub mod harness;
+pub mod launcher;
 pub mod measure;
 pub mod pipeline;
 pub mod proxy;

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use retraining_pipeline::failure_alert_for;
 
-use crate::emulator::identity;
+use crate::harness::{ACCOUNT, REGION};
+use crate::launcher::identity;
 use crate::stepfunctions::{OnEnd, StepFunctions};
 
 fn to_task<T: Serialize>(r: Result<T, WorkerError>) -> Result<Value, TaskError> {
@@ -154,12 +155,8 @@ impl Pipeline {
 
     /// Serve this pipeline's Step Functions API and have `emulator` forward `AWSStepFunctions.*`
     /// requests to it (after its IAM and parameter checks).
-    pub fn serve(&self, emulator: &crate::emulator::Emulator) -> Result<(), String> {
+    pub fn serve(&self, emulator: &crate::launcher::Emulator) -> Result<(), String> {
         let url = crate::stepfunctions::server::serve(self.sfn.clone())?;
         emulator.route_stepfunctions(&url)
     }
 }
-
-/// The region and account of the local "stack" (the emulator's).
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";

@@ -8,7 +8,7 @@ use retrain_core::aws::registry::ensure_group;
 use retrain_core::aws::Clients;
 use serde_json::json;
 
-use crate::emulator::identity;
+use crate::launcher::identity;
 use retrain_core::aws::s3::{create_bucket, put_bytes, put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::Context;

@@ -9,8 +9,8 @@ use retrain_core::aws::s3::get_json;
 use retrain_core::{Config, Context};
 use serde_json::{json, Value};
 
-use crate::emulator::Emulator;
 use crate::harness;
+use crate::launcher::Emulator;
 use crate::pipeline::{Faults, Pipeline};
 use crate::proxy::Proxy;
 use crate::report::{collect, Report};

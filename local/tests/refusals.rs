@@ -5,8 +5,8 @@
 //! untouched. README.md's "What the pipeline refuses" table is these cases.
 
 use asl_executor::{Execution, Status};
-use local::emulator::Emulator;
 use local::harness;
+use local::launcher::Emulator;
 use local::pipeline::{last_output, Faults, Pipeline};
 use local::report::{collect, Report};
 use local::scenario::Scenario;

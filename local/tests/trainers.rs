@@ -6,8 +6,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use asl_executor::Status;
-use local::emulator::{repo_root, Emulator};
 use local::harness;
+use local::launcher::{repo_root, Emulator};
 use local::pipeline::{last_output, Faults, Pipeline};
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};

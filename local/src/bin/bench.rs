@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use clap::Parser;
-use local::emulator::repo_root;
+use local::launcher::repo_root;
 use local::measure::{machine, status_mb};
 use local::scenario::{csv, daily_counts};
 use retrain_core::tickets::{count_daily, DateWindow};

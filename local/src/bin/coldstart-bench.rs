@@ -23,8 +23,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use local::emulator::{identity, repo_root, Emulator};
 use local::harness::{self, LOCAL_IMAGE, LOCAL_ROLE, TOPIC_ARN};
+use local::launcher::{identity, repo_root, Emulator};
 use local::measure::status_mb;
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};

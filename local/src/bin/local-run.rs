@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use asl_executor::{Event, HistoryEvent, Status};
 use clap::Parser;
-use local::emulator::Emulator;
 use local::harness;
+use local::launcher::Emulator;
 use local::pipeline::{Faults, Pipeline};
 use local::report;
 use local::scenario::Scenario;

@@ -20,7 +20,7 @@ use retrain_core::WorkerError;
 
 use retrain_core::aws::Clients;
 use retrain_core::testing::clients;
-use retrain_core::{Config, Context};
+use retrain_core::Context;
 
 /// The handler with `sm` as its SageMaker client and the clock at `now`.
 async fn handle(
@@ -32,7 +32,7 @@ async fn handle(
         sm: sm.clone(),
         ..clients()
     };
-    let ctx = Context::new(Config::example(), clients, &crate::WORKER).at(now);
+    let ctx = Context::new(retrain_core::config::example(), clients, &crate::WORKER).at(now);
     super::handle(&ctx, event).await
 }
 

@@ -30,7 +30,7 @@ use retrain_core::aws::registry::description_for_job;
 use retrain_core::names::version_resource_name;
 use retrain_core::payload::EndpointAction;
 use retrain_core::testing::{validation_not_found, Recorder};
-use retrain_core::{Config, WorkerError};
+use retrain_core::WorkerError;
 
 use retrain_core::aws::Clients;
 use retrain_core::testing::clients;
@@ -292,7 +292,7 @@ fn context(w: World) -> (Context, Calls) {
     );
     (
         Context::new(
-            Config::example(),
+            retrain_core::config::example(),
             Clients {
                 s3,
                 sm,

@@ -12,7 +12,7 @@ use retrain_core::archive::{build_model_tar, build_tar};
 use retrain_core::payload::MetricsSource;
 use retrain_core::testing::Recorder;
 use retrain_core::time::to_smithy;
-use retrain_core::{Config, WorkerError};
+use retrain_core::WorkerError;
 
 use retrain_core::aws::Clients;
 use retrain_core::testing::clients;
@@ -56,7 +56,7 @@ fn context(
     });
     (
         Context::new(
-            Config::example(),
+            retrain_core::config::example(),
             Clients {
                 s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get]),
                 cw: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&put]),

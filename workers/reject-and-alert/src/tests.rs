@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use retrain_core::aws::registry::description_for_job;
 use retrain_core::payload::AlertMode;
 use retrain_core::testing::{validation_not_found, Recorder};
-use retrain_core::{Config, WorkerError};
+use retrain_core::WorkerError;
 
 use retrain_core::aws::Clients;
 use retrain_core::Context;
@@ -220,7 +220,7 @@ fn context(w: World) -> (Context, Calls) {
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
     (
         Context::new(
-            Config::example(),
+            retrain_core::config::example(),
             Clients {
                 s3,
                 sm,

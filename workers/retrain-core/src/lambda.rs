@@ -15,8 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::aws::{Context, Worker};
-use crate::config::Config;
-use crate::error::{Result, WorkerError};
+use crate::error::{diagnostic, Result, WorkerError};
 use crate::excerpt::quote;
 
 /// The event as a JSON value, or `InvalidInput` saying why it cannot be one.
@@ -58,14 +57,18 @@ where
 {
     // JSON logs in Lambda (AWS_LAMBDA_LOG_FORMAT=JSON), text elsewhere.
     lambda_runtime::tracing::init_default_subscriber();
-    let cfg = Config::from_env()?;
+    let cfg = crate::config::from_env()?;
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     // Built once and kept for the life of the process, as every invocation shares it.
     let ctx: &'static Context = Box::leak(Box::new(Context::from_sdk(cfg, &sdk, worker)));
     let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
-        invoke(ctx, handler, event.payload)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            invoke(ctx, handler, event.payload)
+                .await
+                .map_err(diagnostic)
+        },
+    ))
     .await
 }
 

@@ -1,29 +1,21 @@
-//! Shared core of the retraining workers: configuration, the payloads between states, the pure
-//! decisions (gate, drift, names, input normalisation), the one AWS layer every worker and the
-//! local harness call through (`aws`), and the Lambda entry point the workers share (`lambda`).
+//! The AWS adapter of the retraining workers: the one AWS layer every worker and the local
+//! harness call through (`aws`), the Lambda entry point the workers share (`lambda`), errors as
+//! AWS and Lambda see them (`error`), the configuration's SageMaker instance types (`config`),
+//! and reading a job's archive (`archive`). What the states exchange and decide is the
+//! contract's (`retrain-contract`), re-exported here under the same module names.
 
 pub mod archive;
 pub mod aws;
 pub mod config;
-pub mod documents;
-pub mod drift;
 pub mod error;
-pub mod excerpt;
-pub mod gate;
-pub mod input;
-pub mod json;
 pub mod lambda;
-pub mod messages;
-pub mod metrics;
-pub mod names;
-pub mod payload;
-mod payload_docs;
-pub mod polling;
-pub mod rollout;
-pub mod single_flight;
-pub mod tickets;
 pub mod time;
 pub mod versioning;
+
+pub use retrain_contract::{
+    documents, drift, excerpt, gate, input, json, messages, metrics, names, payload, polling,
+    rollout, single_flight, tickets,
+};
 
 pub use aws::{Context, Worker};
 pub use config::Config;

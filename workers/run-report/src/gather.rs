@@ -3,23 +3,23 @@
 //! versions, the execution's history. Each part is bounded (time, bytes) and may fail on its
 //! own: the report then says what is missing. Nothing here fails the run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_sfn::error::ProvideErrorMetadata;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
 use retrain_core::archive::{file_from_model_tar, MAX_PREDICTIONS_BYTES, PREDICTIONS_FILE};
+use retrain_core::aws::executions::{state_events, StateEvent};
 use retrain_core::aws::registry::{describe_version, list_versions};
 use retrain_core::aws::s3::{self, parse_uri, put_bytes, ObjectInfo, BRONZE_PREFIX};
 use retrain_core::documents::parse_time;
 use retrain_core::payload::{DataReport, State};
-use retrain_core::tickets::{count_daily, DailyCounts, DateWindow};
+use retrain_core::tickets::{DailyCounts, DateWindow};
 use retrain_core::versioning::{META_MAPE, META_TRAINED_AT, META_TRAINING_JOB};
-use retrain_core::Context;
+use retrain_core::{Context, WorkerError};
 
 use crate::model::*;
 
@@ -31,7 +31,6 @@ pub const SCAN_BUDGET_BYTES: i64 = 256 * 1024 * 1024;
 pub const HISTORY_VERSIONS: usize = 26;
 /// Events of the execution history read (a week-long wait loop stays far below).
 pub const MAX_HISTORY_EVENTS: usize = 5000;
-const CONCURRENT_READS: usize = 8;
 
 /// How the run ended, as the worker writing the report knows it.
 #[derive(Debug, Clone)]
@@ -174,27 +173,30 @@ async fn daily_counts(ctx: &Context, state: &State) -> Result<DailySeries, Strin
         return Err("no ticket files under bronze/".into());
     }
     let (files, partial) = newest_within(files, SCAN_BUDGET_BYTES);
-    let window = DateWindow::at(cfg.earliest_ticket_date, ctx.now());
-    let read: Vec<(bool, DailyCounts)> = stream::iter(files)
-        .map(|f| {
-            let (client, bucket) = (ctx.s3.clone(), cfg.bucket.clone());
-            let new = since.is_none_or(|s| f.last_modified > s);
-            async move {
-                let counted =
-                    s3::read_streaming(&client, &bucket, &f.key, move |r| count_daily(r, window))
-                        .await?;
-                let counts = match counted {
-                    Some(Ok(scan)) => scan.counts,
-                    // Gone since the listing, or unreadable (StartTraining reported it).
-                    _ => DailyCounts::default(),
-                };
-                Ok::<_, retrain_core::WorkerError>((new, counts))
-            }
-        })
-        .buffer_unordered(CONCURRENT_READS)
-        .try_collect()
+    // The run's own window (StartTraining fixed it); a payload from before it was carried
+    // falls back to the configured one at the report's clock.
+    let window = data
+        .and_then(|d| d.window)
+        .unwrap_or_else(|| DateWindow::at(cfg.earliest_ticket_date, ctx.now()));
+    let new_keys: BTreeSet<String> = files
+        .iter()
+        .filter(|f| since.is_none_or(|s| f.last_modified > s))
+        .map(|f| f.key.clone())
+        .collect();
+    let keys = files.into_iter().map(|f| f.key).collect();
+    let read: Vec<(bool, DailyCounts)> = s3::count_ticket_files(&ctx.s3, &cfg.bucket, keys, window)
         .await
-        .map_err(|e| format!("the ticket files could not be read: {e}"))?;
+        .map_err(|e| format!("the ticket files could not be read: {e}"))?
+        .into_iter()
+        .map(|(key, counted)| {
+            let counts = match counted {
+                Some(Ok(scan)) => scan.counts,
+                // Gone since the listing, or unreadable (StartTraining reported it).
+                _ => DailyCounts::default(),
+            };
+            (new_keys.contains(&key), counts)
+        })
+        .collect();
     let mut days: BTreeMap<NaiveDate, Day> = BTreeMap::new();
     let new_files = read.iter().filter(|(new, _)| *new).count();
     let files_read = read.len();
@@ -312,31 +314,29 @@ async fn version_history(ctx: &Context, job: Option<&str>) -> Result<Vec<History
 /// Each state's entries and time, from the execution's history (oldest first).
 async fn execution_states(ctx: &Context, arn: Option<String>) -> Result<Vec<StateSpan>, String> {
     let arn = arn.ok_or("the run does not carry its execution's ARN")?;
-    let mut pages = ctx
-        .sfn
-        .get_execution_history()
-        .execution_arn(&arn)
-        .include_execution_data(false)
-        .max_results(1000)
-        .into_paginator()
-        .send();
-    let mut spans: Vec<StateSpan> = Vec::new();
-    let mut open: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
-    let mut seen = 0usize;
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            let why = match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_string(),
-                _ => e.to_string(),
+    let events = state_events(&ctx.sfn, &arn, MAX_HISTORY_EVENTS)
+        .await
+        .map_err(|e| {
+            let why = match e {
+                WorkerError::Aws { code, message, .. } => format!("{code}: {message}"),
+                other => other.to_string(),
             };
             format!("the execution's history could not be read: {why}")
         })?;
-        for event in page.events() {
-            seen += 1;
-            let at = from_smithy(event.timestamp());
-            if let Some(d) = event.state_entered_event_details() {
-                let name = d.name().to_string();
+    let spans = state_spans(events);
+    if spans.is_empty() {
+        return Err("the execution's history holds no state".into());
+    }
+    Ok(spans)
+}
+
+/// Each state's first entry, time spent and entries, from its entries and exits in order.
+fn state_spans(events: Vec<StateEvent>) -> Vec<StateSpan> {
+    let mut spans: Vec<StateSpan> = Vec::new();
+    let mut open: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
+    for event in events {
+        match event {
+            StateEvent::Entered { name, at } => {
                 open.insert(name.clone(), at);
                 match spans.iter_mut().find(|s| s.name == name) {
                     Some(s) => {
@@ -351,28 +351,19 @@ async fn execution_states(ctx: &Context, arn: Option<String>) -> Result<Vec<Stat
                         running: true,
                     }),
                 }
-            } else if let Some(d) = event.state_exited_event_details() {
+            }
+            StateEvent::Exited { name, at } => {
                 if let (Some(start), Some(s)) = (
-                    open.remove(d.name()),
-                    spans.iter_mut().find(|s| s.name == d.name()),
+                    open.remove(&name),
+                    spans.iter_mut().find(|s| s.name == name),
                 ) {
                     s.seconds += (at - start).num_milliseconds() as f64 / 1000.0;
                     s.running = false;
                 }
             }
         }
-        if seen >= MAX_HISTORY_EVENTS {
-            break;
-        }
     }
-    if spans.is_empty() {
-        return Err("the execution's history holds no state".into());
-    }
-    Ok(spans)
-}
-
-fn from_smithy(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
+    spans
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 
 use aws_sdk_cloudwatch::types::StandardUnit;
 use chrono::{DateTime, Utc};
-use futures_util::{stream, StreamExt, TryStreamExt};
 use tracing::{info, warn};
 
 use retrain_core::aws::notify::{publish, put_metric, METRIC_BAD_ROW_RATE, METRIC_DATA_DRIFT};
@@ -11,14 +10,13 @@ use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::drift::data_drift;
 use retrain_core::messages;
 use retrain_core::payload::{DataReport, FileProblem, MAX_LISTED_FILES};
-use retrain_core::tickets::{count_daily, DailyCounts, DateWindow, FileScan};
+use retrain_core::tickets::{DailyCounts, DateWindow, FileScan};
 use retrain_core::{Context, Result};
-
-/// Files read at once.
-const CONCURRENT_READS: usize = 16;
 
 pub struct Scan {
     pub since: Option<DateTime<Utc>>,
+    /// The days a ticket may be dated in this run: fixed here, once, and carried in the payload.
+    pub window: DateWindow,
     pub new_files: u64,
     pub report: DataReport,
 }
@@ -40,25 +38,8 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     info!(files = files.len(), since = ?since, "new ticket files listed");
     let window = DateWindow::at(cfg.earliest_ticket_date, ctx.now());
 
-    // Owned keys and clients: the stream's futures must not borrow from the listing.
     let keys: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
-    let mut results: Vec<(String, std::result::Result<FileScan, String>)> = stream::iter(keys)
-        .map(|key| {
-            let (s3, bucket) = (ctx.s3.clone(), cfg.bucket.clone());
-            async move {
-                let counted =
-                    s3::read_streaming(&s3, &bucket, &key, move |r| count_daily(r, window)).await?;
-                // A file deleted between list and read is simply gone.
-                Ok::<_, retrain_core::WorkerError>((
-                    key,
-                    counted.unwrap_or_else(|| Ok(FileScan::default())),
-                ))
-            }
-        })
-        .buffer_unordered(CONCURRENT_READS)
-        .try_collect()
-        .await?;
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let results = s3::count_ticket_files(&ctx.s3, &cfg.bucket, keys, window).await?;
 
     let mut total = DailyCounts::default();
     let mut report = DataReport {
@@ -66,10 +47,12 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
         forced,
         newest_file: files.iter().map(|f| f.last_modified).max(),
         since,
+        window: Some(window),
         ..Default::default()
     };
     for (key, counted) in results {
-        let problem = match counted {
+        // A file deleted between list and read is simply gone.
+        let problem = match counted.unwrap_or_else(|| Ok(FileScan::default())) {
             Ok(scan) => {
                 report.out_of_window_rows += scan.out_of_window;
                 let unusable = scan.unusable();
@@ -127,6 +110,7 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     report.drift = check.drift;
     let scan = Scan {
         since,
+        window,
         new_files: files.len() as u64,
         report,
     };

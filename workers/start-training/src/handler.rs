@@ -144,7 +144,9 @@ async fn decide(
     ensure_group(&ctx.sm, &ctx.cfg.model_package_group).await?;
     let job = match existing {
         Some(job) => job,
-        None => crate::training::start(ctx, job_name, execution, &request.training).await?,
+        None => {
+            crate::training::start(ctx, job_name, execution, &request.training, data.window).await?
+        }
     };
     run.action = Action::Train;
     run.reason = if job.adopted {

@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 use retrain_core::names::{training_job_name, version_resource_name};
 use retrain_core::payload::{Action, Trigger};
 use retrain_core::testing::{throttled, validation_not_found, Recorder};
-use retrain_core::{Config, WorkerError};
+use retrain_core::WorkerError;
 
 use retrain_core::aws::Clients;
 use retrain_core::testing::clients;
@@ -258,7 +258,7 @@ fn context(world: World) -> (Context, Calls) {
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
     (
         Context::new(
-            Config::example(),
+            retrain_core::config::example(),
             Clients {
                 s3,
                 sm,
@@ -919,7 +919,7 @@ fn approval_context(status: &str, meta: &[(&str, &str)], serving: Option<&str>) 
         &[&describe, &endpoint, &config]
     );
     Context::new(
-        Config::example(),
+        retrain_core::config::example(),
         Clients {
             sm,
             sfn: sfn_client(&[], &Recorder::default()),

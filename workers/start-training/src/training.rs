@@ -26,12 +26,12 @@ pub async fn start(
     job_name: &str,
     execution: &str,
     resources: &TrainingResources,
+    window: DateWindow,
 ) -> Result<TrainingJob> {
     let cfg = &ctx.cfg;
     // SageMaker writes <output_path><job>/output/model.tar.gz: one prefix per job.
     let output_path = format!("s3://{}/{}", cfg.bucket, TRAINING_OUTPUT_PREFIX);
-    // The same plausible window StartTraining counted with: the trainer drops rows outside it.
-    let window = DateWindow::at(cfg.earliest_ticket_date, ctx.now());
+    // The window the scan counted with (`run.data.window`): the trainer drops rows outside it.
     let (earliest, latest) = (window.earliest.to_string(), window.latest.to_string());
     let created = create_training_job(
         &ctx.sm,

@@ -289,7 +289,7 @@ mod tests {
                 ))
             });
         let sm = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&config_exists]);
-        let resources = crate::Config::example().endpoint;
+        let resources = crate::config::example().endpoint;
         assert!(create_endpoint_config(&sm, "c", "primary", "m", &resources)
             .await
             .is_ok());

@@ -1,4 +1,5 @@
-//! The state machine's running executions (single-flight, see [`crate::single_flight`]).
+//! The state machine's executions: the running ones (single-flight, see
+//! [`crate::single_flight`]) and an execution's state entries and exits (the run report).
 
 use aws_sdk_sfn::types::ExecutionStatus;
 use chrono::{DateTime, Utc};
@@ -43,4 +44,50 @@ pub async fn running(
             _ => return Ok(out),
         }
     }
+}
+
+/// A state entered or exited, as an execution's history records it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateEvent {
+    Entered { name: String, at: DateTime<Utc> },
+    Exited { name: String, at: DateTime<Utc> },
+}
+
+/// The state entries and exits of `execution_arn`'s history, oldest first, reading pages until
+/// at least `max_events` events were seen. An error keeps AWS's code and message.
+pub async fn state_events(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    max_events: usize,
+) -> Result<Vec<StateEvent>> {
+    let mut pages = sfn
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .include_execution_data(false)
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    let (mut out, mut seen) = (Vec::new(), 0usize);
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error("GetExecutionHistory", e))?;
+        for event in page.events() {
+            seen += 1;
+            let at = to_utc(event.timestamp()).unwrap_or_default();
+            if let Some(d) = event.state_entered_event_details() {
+                out.push(StateEvent::Entered {
+                    name: d.name().to_string(),
+                    at,
+                });
+            } else if let Some(d) = event.state_exited_event_details() {
+                out.push(StateEvent::Exited {
+                    name: d.name().to_string(),
+                    at,
+                });
+            }
+        }
+        if seen >= max_events {
+            break;
+        }
+    }
+    Ok(out)
 }

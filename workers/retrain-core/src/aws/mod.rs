@@ -159,7 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_context_refuses_what_its_worker_does_not_declare_before_sending_it() {
-        let ctx = Context::new(Config::example(), unreachable(), &READER);
+        let ctx = Context::new(crate::config::example(), unreachable(), &READER);
         let err = s3::put_json(&ctx.s3, "b", "k", &serde_json::json!({}))
             .await
             .unwrap_err();
@@ -190,7 +190,7 @@ mod tests {
             s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get]),
             ..unreachable()
         };
-        let ctx = Context::new(Config::example(), clients, &READER);
+        let ctx = Context::new(crate::config::example(), clients, &READER);
         let doc: Option<serde_json::Value> = s3::get_json(&ctx.s3, "b", "k").await.unwrap();
         assert_eq!(doc, Some(serde_json::json!({})));
         assert_eq!(get.num_calls(), 1);
@@ -216,7 +216,7 @@ mod tests {
                 s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[rule]),
                 ..unreachable()
             };
-            let ctx = Context::new(Config::example(), clients, &READER);
+            let ctx = Context::new(crate::config::example(), clients, &READER);
             match s3::get_bytes(&ctx.s3, "b", "Model/metrics.json", 1024).await {
                 Err(WorkerError::BadData { location, reason }) => {
                     assert_eq!(location, "s3://b/Model/metrics.json");

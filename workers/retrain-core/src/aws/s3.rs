@@ -5,6 +5,8 @@ use std::io::Read;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
+use futures_util::{stream, StreamExt, TryStreamExt};
+use retrain_contract::tickets::{count_daily, DateWindow, FileScan};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::io::SyncIoBridge;
@@ -189,6 +191,35 @@ where
         )
     })?;
     Ok(Some(result))
+}
+
+/// Ticket files read at once.
+const CONCURRENT_READS: usize = 16;
+
+/// The ticket scan over S3: each of `keys` streamed through [`count_daily`] with the run's
+/// `window`, [`CONCURRENT_READS`] at a time, in key order. `None`: the file was deleted between
+/// the listing and the read. StartTraining and the run report both count through here.
+pub async fn count_ticket_files(
+    s3: &Client,
+    bucket: &str,
+    keys: Vec<String>,
+    window: DateWindow,
+) -> Result<Vec<(String, Option<std::result::Result<FileScan, String>>)>> {
+    let mut counted: Vec<_> = stream::iter(keys)
+        .map(|key| {
+            // Owned: the stream's futures must not borrow from the caller.
+            let (s3, bucket) = (s3.clone(), bucket.to_string());
+            async move {
+                let scan =
+                    read_streaming(&s3, &bucket, &key, move |r| count_daily(r, window)).await?;
+                Ok::<_, WorkerError>((key, scan))
+            }
+        })
+        .buffer_unordered(CONCURRENT_READS)
+        .try_collect()
+        .await?;
+    counted.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(counted)
 }
 
 #[cfg(test)]

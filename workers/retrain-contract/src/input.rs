@@ -82,7 +82,7 @@ pub fn normalise(input: &Value, cfg: &Config) -> Result<RunRequest> {
         skip: None,
     };
     match obj.get("detail-type") {
-        None => manual(input.clone(), base),
+        None => manual(input.clone(), cfg, base),
         Some(Value::String(t)) if t == SCHEDULED_EVENT => Ok(RunRequest {
             trigger: Trigger::Schedule,
             ..base
@@ -95,7 +95,7 @@ pub fn normalise(input: &Value, cfg: &Config) -> Result<RunRequest> {
     }
 }
 
-fn manual(input: Value, base: RunRequest) -> Result<RunRequest> {
+fn manual(input: Value, cfg: &Config, base: RunRequest) -> Result<RunRequest> {
     let m: ManualInput = deserialize_named(input)?;
     let mut req = base;
     if let Some(t) = m.mape_threshold {
@@ -128,7 +128,8 @@ fn manual(input: Value, base: RunRequest) -> Result<RunRequest> {
     req.force = m.force.unwrap_or(false);
     if let Some(t) = m.training {
         if let Some(it) = t.instance_type {
-            crate::config::training_instance_type(&it)
+            cfg.instance_types
+                .training_type(&it)
                 .map_err(|e| WorkerError::invalid("training.instance_type", e))?;
             req.training.instance_type = it;
         }
@@ -212,7 +213,7 @@ mod tests {
     use serde_json::json;
 
     fn cfg() -> Config {
-        Config::example()
+        Config::example(crate::testing::TEST_TYPES)
     }
 
     fn err_field(input: Value) -> String {

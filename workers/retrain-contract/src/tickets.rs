@@ -61,8 +61,9 @@ pub fn parse_day(field: &str) -> Option<NaiveDate> {
 }
 
 /// The days a ticket may plausibly be dated: from the configured earliest day to one day past
-/// the clock (clock skew between the ticket system and AWS).
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// the clock (clock skew between the ticket system and AWS). A run fixes it once (StartTraining)
+/// and carries it in its payload (`run.data.window`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DateWindow {
     pub earliest: NaiveDate,
     pub latest: NaiveDate,

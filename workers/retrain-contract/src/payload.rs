@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, WorkerError};
+use crate::tickets::DateWindow;
 
 /// How the run was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +210,11 @@ pub struct DataReport {
     /// Files modified after this were new (the last training's `trained_at`); none: every file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,
+    /// The days a ticket may be dated in this run, fixed once by StartTraining: its scan, the
+    /// training job's `EARLIEST_TICKET_DATE`/`LATEST_TICKET_DATE` and the run report all use it.
+    /// None only in a payload written before the window was carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<DateWindow>,
 }
 
 /// Files listed in a report (the state payload stays far below Step Functions' 256 KiB).

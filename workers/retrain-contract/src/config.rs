@@ -1,0 +1,613 @@
+//! Configuration from the environment, read and validated once per cold start.
+//! Names and defaults are those of the setup guide of the system this replaces.
+
+use crate::error::{Result, WorkerError};
+use crate::excerpt::quote;
+
+pub mod rules;
+
+/// CloudWatch namespace of every metric the pipeline publishes.
+pub const METRIC_NAMESPACE: &str = "MLOps/Forecasting";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingResources {
+    pub instance_type: String,
+    pub instance_count: i32,
+    pub volume_gb: i32,
+    pub max_runtime_seconds: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointResources {
+    pub instance_type: String,
+    pub instance_count: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub bucket: String,
+    pub image_uri: String,
+    pub role_arn: String,
+    pub endpoint_name: String,
+    pub topic_arn: String,
+    pub model_package_group: String,
+    /// MAPE gate, percent: a model deploys only when its MAPE is strictly below this.
+    pub mape_threshold: f64,
+    /// A MAPE below this (percent) is implausible (a fraction for a percentage, a trainer that
+    /// grouped per second): it waits for a person instead of deploying.
+    pub mape_floor: f64,
+    /// Relative change of the mean daily ticket count that counts as data drift (0.5 = 50%).
+    pub drift_threshold: f64,
+    /// Share of the new rows that may be unusable before a data-quality alert goes out.
+    pub bad_row_alert_rate: f64,
+    /// Tickets dated before this day are bad rows (a date typed wrong, an epoch default).
+    pub earliest_ticket_date: chrono::NaiveDate,
+    pub training: TrainingResources,
+    pub endpoint: EndpointResources,
+    /// Seconds between two status checks of a training job or endpoint.
+    pub poll_seconds: u32,
+    /// CloudWatch alarms on the endpoint's own errors: an endpoint update that sets one off
+    /// during its baking period is rolled back by SageMaker (deployment guardrails).
+    pub rollback_alarms: Vec<String>,
+    /// What an instance type is checked against (cold start, and a run's overrides).
+    pub instance_types: InstanceTypes,
+}
+
+/// One row of the configuration table (README.md is generated from the same facts).
+pub struct Var {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub meaning: &'static str,
+}
+
+pub const VARS: &[Var] = &[
+    Var {
+        name: "S3_BUCKET",
+        default: Some("ticket-forecasting-lake"),
+        meaning: "data lake bucket: bronze/, Model/, statistics/, training-output/",
+    },
+    Var {
+        name: "ECR_IMAGE_URI",
+        default: None,
+        meaning: "training and serving image (the Prophet container)",
+    },
+    Var {
+        name: "SAGEMAKER_ROLE",
+        default: None,
+        meaning: "execution role ARN passed to SageMaker",
+    },
+    Var {
+        name: "ENDPOINT_NAME",
+        default: Some("prophet-fastapi-endpoint-latest"),
+        meaning: "the serving endpoint",
+    },
+    Var {
+        name: "SNS_TOPIC_ARN",
+        default: None,
+        meaning: "topic for alerts",
+    },
+    Var {
+        name: "MODEL_PACKAGE_GROUP",
+        default: Some("prophet-forecasting-models"),
+        meaning: "model registry group",
+    },
+    Var {
+        name: "MAPE_THRESHOLD",
+        default: Some("20"),
+        meaning: "deploy only when MAPE (percent) is below this; (0, 100]",
+    },
+    Var {
+        name: "MAPE_PLAUSIBILITY_FLOOR",
+        default: Some("1"),
+        meaning: "a MAPE (percent) below this is implausible: the version waits for approval; [0, MAPE_THRESHOLD)",
+    },
+    Var {
+        name: "BAD_ROW_ALERT_RATE",
+        default: Some("0.05"),
+        meaning: "share of the new rows that may be unusable before a data-quality alert; [0, 1]",
+    },
+    Var {
+        name: "EARLIEST_TICKET_DATE",
+        default: Some("2000-01-01"),
+        meaning: "tickets dated before this day (or over a day in the future) are bad rows",
+    },
+    Var {
+        name: "DRIFT_THRESHOLD",
+        default: Some("0.5"),
+        meaning: "relative change of mean daily tickets that is data drift",
+    },
+    Var {
+        name: "TRAINING_INSTANCE_TYPE",
+        default: Some("ml.m5.large"),
+        meaning: "training instance type",
+    },
+    Var {
+        name: "TRAINING_INSTANCE_COUNT",
+        default: Some("1"),
+        meaning: "training instance count",
+    },
+    Var {
+        name: "TRAINING_VOLUME_GB",
+        default: Some("10"),
+        meaning: "training volume size",
+    },
+    Var {
+        name: "TRAINING_MAX_RUNTIME_SECONDS",
+        default: Some("3600"),
+        meaning: "training job stopping condition",
+    },
+    Var {
+        name: "ENDPOINT_INSTANCE_TYPE",
+        default: Some("ml.m5.large"),
+        meaning: "serving instance type",
+    },
+    Var {
+        name: "ENDPOINT_INSTANCE_COUNT",
+        default: Some("1"),
+        meaning: "serving instance count",
+    },
+    Var {
+        name: "POLL_SECONDS",
+        default: Some("60"),
+        meaning: "wait between status checks",
+    },
+    Var {
+        name: "ROLLBACK_ALARMS",
+        default: Some(""),
+        meaning: "comma-separated CloudWatch alarms that roll an endpoint update back (at most 10)",
+    },
+];
+
+/// The instance types SageMaker's API knows, by use. The contract holds no AWS model:
+/// `retrain-core` supplies the SDK's lists (`retrain_core::config::instance_types`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InstanceTypes {
+    pub training: &'static [&'static str],
+    pub endpoint: &'static [&'static str],
+}
+
+impl InstanceTypes {
+    /// A training instance type SageMaker's API knows: `Err` says why not.
+    pub fn training_type(&self, value: &str) -> std::result::Result<(), String> {
+        known_instance_type(value, self.training, "training")
+    }
+
+    /// A serving (production variant) instance type SageMaker's API knows.
+    pub fn endpoint_type(&self, value: &str) -> std::result::Result<(), String> {
+        known_instance_type(value, self.endpoint, "endpoint")
+    }
+}
+
+fn known_instance_type(value: &str, known: &[&str], kind: &str) -> std::result::Result<(), String> {
+    if known.contains(&value) {
+        return Ok(());
+    }
+    let family = value.rsplit_once('.').map(|(f, _)| f).unwrap_or(value);
+    let near: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| k.starts_with(family) && family.starts_with("ml."))
+        .take(6)
+        .collect();
+    Err(if near.is_empty() {
+        format!(
+            "{} is not a SageMaker {kind} instance type (ml.<family>.<size>)",
+            quote(value)
+        )
+    } else {
+        format!(
+            "{} is not a SageMaker {kind} instance type; this family has: {}",
+            quote(value),
+            near.join(", ")
+        )
+    })
+}
+
+/// S3's bucket naming rules: 3-63 characters of lower-case letters, digits, dots and hyphens,
+/// starting and ending with a letter or digit, no `..`, not an IP address.
+pub fn bucket_name(value: &str) -> std::result::Result<(), String> {
+    let ok_chars = value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+    let ends = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let ip = value.split('.').count() == 4 && value.split('.').all(|p| p.parse::<u8>().is_ok());
+    if (3..=63).contains(&value.len())
+        && ok_chars
+        && ends(value.chars().next())
+        && ends(value.chars().last())
+        && !value.contains("..")
+        && !ip
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is not an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens; a letter or digit at each end; not an IP address)",
+            quote(value)
+        ))
+    }
+}
+
+/// SageMaker's limit on the alarms of an AutoRollbackConfiguration.
+pub const MAX_ROLLBACK_ALARMS: usize = 10;
+
+fn alarm_names(raw: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.len() > MAX_ROLLBACK_ALARMS {
+        return Err(WorkerError::config(
+            "ROLLBACK_ALARMS",
+            format!(
+                "{} alarms; SageMaker takes at most {MAX_ROLLBACK_ALARMS}",
+                names.len()
+            ),
+        ));
+    }
+    if let Some(bad) = names
+        .iter()
+        .find(|n| n.len() > 255 || n.chars().any(char::is_control))
+    {
+        return Err(WorkerError::config(
+            "ROLLBACK_ALARMS",
+            format!(
+                "{} is not an alarm name (1-255 characters, no control characters)",
+                quote(bad)
+            ),
+        ));
+    }
+    Ok(names)
+}
+
+impl Config {
+    /// Read from the process environment.
+    pub fn from_env(types: InstanceTypes) -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok(), types)
+    }
+
+    /// Read through `lookup` (tests pass a map). Empty values count as missing.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+        types: InstanceTypes,
+    ) -> Result<Self> {
+        let get = |name: &str| -> Result<String> {
+            let var = VARS
+                .iter()
+                .find(|v| v.name == name)
+                .expect("every variable read is listed in VARS");
+            match lookup(name).map(|v| v.trim().to_string()) {
+                Some(v) if !v.is_empty() => Ok(v),
+                _ => var
+                    .default
+                    .map(str::to_string)
+                    .ok_or_else(|| WorkerError::config(name, "is required and not set")),
+            }
+        };
+        let number = |name: &str| -> Result<f64> {
+            let raw = get(name)?;
+            raw.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    WorkerError::config(name, format!("{} is not a number", quote(&raw)))
+                })
+        };
+        let integer = |name: &str, min: i64, max: i64| -> Result<i64> {
+            let raw = get(name)?;
+            match raw.parse::<i64>() {
+                Ok(v) if (min..=max).contains(&v) => Ok(v),
+                _ => Err(WorkerError::config(
+                    name,
+                    format!("{} is not an integer in [{min}, {max}]", quote(&raw)),
+                )),
+            }
+        };
+        let checked = |name: &str, rule: fn(&str) -> std::result::Result<(), String>| {
+            let v = get(name)?;
+            rule(&v).map_err(|e| WorkerError::config(name, e))?;
+            Ok::<_, WorkerError>(v)
+        };
+
+        let mape_threshold = number("MAPE_THRESHOLD")?;
+        if !(mape_threshold > 0.0 && mape_threshold <= 100.0) {
+            return Err(WorkerError::config(
+                "MAPE_THRESHOLD",
+                format!("{mape_threshold} is outside (0, 100]"),
+            ));
+        }
+        let drift_threshold = number("DRIFT_THRESHOLD")?;
+        if drift_threshold <= 0.0 {
+            return Err(WorkerError::config(
+                "DRIFT_THRESHOLD",
+                format!("{drift_threshold} must be above 0"),
+            ));
+        }
+        let image_uri = checked("ECR_IMAGE_URI", rules::image_uri)?;
+        let topic_arn = checked("SNS_TOPIC_ARN", rules::topic_arn)?;
+        // SNS takes a Publish only in the topic's own region.
+        if let Some(region) = lookup("AWS_REGION").filter(|r| !r.is_empty()) {
+            let topic_region = topic_arn.split(':').nth(3).unwrap_or_default();
+            if topic_region != region {
+                return Err(WorkerError::config(
+                    "SNS_TOPIC_ARN",
+                    format!("the topic is in {topic_region}, but the functions run in {region} (AWS_REGION); SNS publishes only to a topic of the caller's region"),
+                ));
+            }
+        }
+        let mape_floor = number("MAPE_PLAUSIBILITY_FLOOR")?;
+        if !(0.0..mape_threshold).contains(&mape_floor) {
+            return Err(WorkerError::config(
+                "MAPE_PLAUSIBILITY_FLOOR",
+                format!(
+                    "{mape_floor} must be at least 0 and below MAPE_THRESHOLD ({mape_threshold})"
+                ),
+            ));
+        }
+        let bad_row_alert_rate = number("BAD_ROW_ALERT_RATE")?;
+        if !(0.0..=1.0).contains(&bad_row_alert_rate) {
+            return Err(WorkerError::config(
+                "BAD_ROW_ALERT_RATE",
+                format!("{bad_row_alert_rate} is outside [0, 1] (a share of the new rows)"),
+            ));
+        }
+        let earliest = get("EARLIEST_TICKET_DATE")?;
+        let earliest_ticket_date = chrono::NaiveDate::parse_from_str(&earliest, "%Y-%m-%d")
+            .map_err(|e| {
+                WorkerError::config(
+                    "EARLIEST_TICKET_DATE",
+                    format!("{} is not a YYYY-MM-DD date: {e}", quote(&earliest)),
+                )
+            })?;
+        let bucket = get("S3_BUCKET")?;
+        bucket_name(&bucket).map_err(|e| WorkerError::config("S3_BUCKET", e))?;
+        let training_type = get("TRAINING_INSTANCE_TYPE")?;
+        types
+            .training_type(&training_type)
+            .map_err(|e| WorkerError::config("TRAINING_INSTANCE_TYPE", e))?;
+        let endpoint_type = get("ENDPOINT_INSTANCE_TYPE")?;
+        types
+            .endpoint_type(&endpoint_type)
+            .map_err(|e| WorkerError::config("ENDPOINT_INSTANCE_TYPE", e))?;
+        Ok(Config {
+            bucket,
+            image_uri,
+            role_arn: checked("SAGEMAKER_ROLE", rules::role_arn)?,
+            endpoint_name: checked("ENDPOINT_NAME", rules::sagemaker_name)?,
+            topic_arn,
+            model_package_group: checked("MODEL_PACKAGE_GROUP", rules::sagemaker_name)?,
+            mape_threshold,
+            mape_floor,
+            drift_threshold,
+            bad_row_alert_rate,
+            earliest_ticket_date,
+            training: TrainingResources {
+                instance_type: training_type,
+                instance_count: integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
+                volume_gb: integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
+                max_runtime_seconds: integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 86_400)? as i32,
+            },
+            endpoint: EndpointResources {
+                instance_type: endpoint_type,
+                instance_count: integer("ENDPOINT_INSTANCE_COUNT", 1, 100)? as i32,
+            },
+            poll_seconds: integer("POLL_SECONDS", 1, 3600)? as u32,
+            rollback_alarms: alarm_names(&get("ROLLBACK_ALARMS")?)?,
+            instance_types: types,
+        })
+    }
+
+    pub fn alarm_name(&self) -> String {
+        format!("{}-mape-drift-alarm", self.endpoint_name)
+    }
+
+    /// A configuration for tests and examples: the guide's defaults with placeholder ARNs.
+    pub fn example(types: InstanceTypes) -> Self {
+        Self::from_lookup(
+            |k| match k {
+                "ECR_IMAGE_URI" => Some(
+                    "123456789012.dkr.ecr.us-east-1.amazonaws.com/prophet-forecast:latest".into(),
+                ),
+                "SAGEMAKER_ROLE" => {
+                    Some("arn:aws:iam::123456789012:role/SageMakerExecutionRole".into())
+                }
+                "SNS_TOPIC_ARN" => {
+                    Some("arn:aws:sns:us-east-1:123456789012:model-drift-alerts".into())
+                }
+                _ => None,
+            },
+            types,
+        )
+        .expect("example configuration is valid")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TEST_TYPES;
+
+    #[test]
+    fn instance_types_and_the_bucket_are_checked_at_cold_start() {
+        let with = |k: &'static str, v: &'static str| {
+            Config::from_lookup(
+                move |name| {
+                    (name == k).then(|| v.to_string()).or_else(|| match name {
+                        "ECR_IMAGE_URI" => Some("img:latest".into()),
+                        "SAGEMAKER_ROLE" => Some("arn:aws:iam::123456789012:role/r".into()),
+                        "SNS_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".into()),
+                        _ => None,
+                    })
+                },
+                TEST_TYPES,
+            )
+        };
+        for (var, value, says) in [
+            ("TRAINING_INSTANCE_TYPE", "ml.m5.huge", "ml.m5.large"),
+            ("TRAINING_INSTANCE_TYPE", "m5.large", "ml.<family>"),
+            ("ENDPOINT_INSTANCE_TYPE", "ml.m5.larg", "ml.m5.xlarge"),
+            ("S3_BUCKET", "Ticket_Lake", "bucket name"),
+            ("S3_BUCKET", "10.0.0.1", "IP address"),
+            ("S3_BUCKET", "a..b", "bucket name"),
+        ] {
+            match with(var, value) {
+                Err(WorkerError::Config { var: v, reason }) => {
+                    assert_eq!(v, var);
+                    assert!(reason.contains(says), "{value}: {reason}");
+                }
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+        assert!(with("ENDPOINT_INSTANCE_TYPE", "ml.g5.xlarge").is_ok());
+        assert!(with("S3_BUCKET", "ticket-forecasting-lake").is_ok());
+    }
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let mut map: HashMap<String, String> = [
+            ("ECR_IMAGE_URI", "img:latest"),
+            ("SAGEMAKER_ROLE", "arn:aws:iam::123456789012:role/r"),
+            ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in pairs {
+            map.insert(k.to_string(), v.to_string());
+        }
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_are_the_guides() {
+        let c = Config::from_lookup(env(&[]), TEST_TYPES).unwrap();
+        assert_eq!(c.bucket, "ticket-forecasting-lake");
+        assert_eq!(c.endpoint_name, "prophet-fastapi-endpoint-latest");
+        assert_eq!(c.model_package_group, "prophet-forecasting-models");
+        assert_eq!(c.mape_threshold, 20.0);
+        assert_eq!(c.drift_threshold, 0.5);
+        assert_eq!(c.training.instance_type, "ml.m5.large");
+        assert_eq!(c.training.max_runtime_seconds, 3600);
+        assert_eq!(c.training.volume_gb, 10);
+        assert_eq!(
+            c.alarm_name(),
+            "prophet-fastapi-endpoint-latest-mape-drift-alarm"
+        );
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_named() {
+        for var in ["ECR_IMAGE_URI", "SAGEMAKER_ROLE", "SNS_TOPIC_ARN"] {
+            let err = Config::from_lookup(env(&[(var, "")]), TEST_TYPES).unwrap_err();
+            assert_eq!(err, WorkerError::config(var, "is required and not set"));
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        let cases = [
+            ("MAPE_THRESHOLD", "abc"),
+            ("MAPE_THRESHOLD", "0"),
+            ("MAPE_THRESHOLD", "120"),
+            ("MAPE_THRESHOLD", "NaN"),
+            ("DRIFT_THRESHOLD", "-1"),
+            ("TRAINING_INSTANCE_COUNT", "0"),
+            ("TRAINING_MAX_RUNTIME_SECONDS", "1.5"),
+            ("SAGEMAKER_ROLE", "my-role"),
+            ("SNS_TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q"),
+            ("POLL_SECONDS", "0"),
+        ];
+        for (var, value) in cases {
+            match Config::from_lookup(env(&[(var, value)]), TEST_TYPES) {
+                Err(WorkerError::Config { var: v, .. }) => assert_eq!(v, var, "{value}"),
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+    }
+
+    /// The configuration family of the refusals: every variable against the rule AWS (or the
+    /// pipeline) applies, each refusal naming the variable and saying why.
+    #[test]
+    fn configuration_table() {
+        let huge = "9".repeat(1 << 20);
+        let cases: Vec<(&str, &str, &str)> = vec![
+            ("SAGEMAKER_ROLE", "arn:aws:iam::1234:role/r", "IAM role ARN"),
+            (
+                "SAGEMAKER_ROLE",
+                "arn:aws:iam::123456789012:user/u",
+                "IAM role ARN",
+            ),
+            (
+                "SNS_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:a.b",
+                "SNS topic ARN",
+            ),
+            (
+                "SNS_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:123456789012:t",
+                "the topic is in eu-west-1",
+            ),
+            (
+                "ECR_IMAGE_URI",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/Prophet:latest",
+                "lower-case",
+            ),
+            ("ECR_IMAGE_URI", "repo:tag with space", "no whitespace"),
+            ("ENDPOINT_NAME", "prophet_endpoint", "SageMaker name"),
+            ("MODEL_PACKAGE_GROUP", "-models", "SageMaker name"),
+            ("MAPE_PLAUSIBILITY_FLOOR", "20", "below MAPE_THRESHOLD"),
+            ("MAPE_PLAUSIBILITY_FLOOR", "-1", "at least 0"),
+            ("BAD_ROW_ALERT_RATE", "5", "outside [0, 1]"),
+            ("EARLIEST_TICKET_DATE", "2000/01/01", "YYYY-MM-DD"),
+            ("S3_BUCKET", "Ticket_Lake", "bucket name"),
+            ("TRAINING_INSTANCE_TYPE", "ml.m5.huge", "ml.m5.large"),
+            ("ROLLBACK_ALARMS", "a,b,c,d,e,f,g,h,i,j,k", "at most 10"),
+            ("MAPE_THRESHOLD", &huge, "bytes)"),
+        ];
+        for (var, value, says) in cases {
+            let lookup = env(&[(var, value), ("AWS_REGION", "us-east-1")]);
+            match Config::from_lookup(lookup, TEST_TYPES) {
+                Err(e @ WorkerError::Config { .. }) => {
+                    let WorkerError::Config { var: v, reason } = &e else {
+                        unreachable!()
+                    };
+                    assert_eq!(v, var, "{value}");
+                    assert!(reason.contains(says), "{var}: {reason}");
+                    assert!(
+                        e.to_string().len() < 700,
+                        "{var}: the error quotes an excerpt"
+                    );
+                }
+                other => panic!("{var}={value}: {other:?}"),
+            }
+        }
+        let ok = Config::from_lookup(
+            env(&[
+                ("AWS_REGION", "us-east-1"),
+                ("EARLIEST_TICKET_DATE", "2015-06-01"),
+                ("MAPE_PLAUSIBILITY_FLOOR", "0"),
+            ]),
+            TEST_TYPES,
+        )
+        .unwrap();
+        assert_eq!(ok.earliest_ticket_date.to_string(), "2015-06-01");
+        assert_eq!(ok.mape_floor, 0.0);
+    }
+
+    #[test]
+    fn overrides_are_read() {
+        let c = Config::from_lookup(
+            env(&[
+                ("MAPE_THRESHOLD", "15.5"),
+                ("ENDPOINT_INSTANCE_COUNT", "2"),
+                ("S3_BUCKET", "other"),
+            ]),
+            TEST_TYPES,
+        )
+        .unwrap();
+        assert_eq!(c.mape_threshold, 15.5);
+        assert_eq!(c.endpoint.instance_count, 2);
+        assert_eq!(c.bucket, "other");
+    }
+}

@@ -1,0 +1,29 @@
+//! The contract between the retraining states, with no AWS dependency: what they exchange
+//! (`payload`, `documents`), how a run's input becomes a request (`input`, `config`), what they
+//! decide (`gate`, `drift`, `single_flight`, `rollout`, `polling`), what they name and say
+//! (`names`, `messages`), and how ticket files are read (`tickets`, over any reader). The AWS
+//! adapter is `retrain-core`; the operator's command depends on this crate and two SDKs only.
+
+pub mod config;
+pub mod documents;
+pub mod drift;
+pub mod error;
+pub mod excerpt;
+pub mod gate;
+pub mod input;
+pub mod json;
+pub mod messages;
+pub mod metrics;
+pub mod names;
+pub mod payload;
+mod payload_docs;
+pub mod polling;
+pub mod rollout;
+pub mod single_flight;
+pub mod tickets;
+
+pub use config::Config;
+pub use error::{Result, WorkerError};
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
