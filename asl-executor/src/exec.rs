@@ -13,9 +13,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use crate::definition::{Definition, LoadError, State};
+use crate::definition::{
+    ChoiceState, Definition, FailState, LoadError, PassState, State, TaskState, WaitState,
+};
 use crate::errors::{self, matches_any};
-use crate::io::{merge, select, template};
+use crate::io::{merge, select, template, IoError};
+use crate::path::RefPath;
 use crate::retry;
 
 /// What a Task handler reports on failure: `error` is what `ErrorEquals` matches (a Lambda
@@ -560,144 +563,158 @@ impl Executor {
 
     async fn simple(&self, exec: &mut Execution, name: &str, state: &State, input: &Value) -> Step {
         let ctx = self.context(exec, name, 0);
-        let runtime = |e: crate::io::IoError| Step::Fail(errors::RUNTIME.into(), e.0);
         match state {
-            State::Pass(p) => {
-                let effective = match select(&p.input_path, input, &ctx) {
-                    Ok(v) => v,
-                    Err(e) => return runtime(e),
-                };
-                let result = match (&p.result, &p.parameters) {
-                    (Some(r), _) => r.clone(),
-                    (None, Some(tpl)) => match template(tpl, &effective, &ctx) {
-                        Ok(v) => v,
-                        Err(e) => return runtime(e),
-                    },
-                    (None, None) => effective,
-                };
-                match merge(&p.result_path, input, result)
-                    .and_then(|m| select(&p.output_path, &m, &ctx))
-                {
-                    Ok(out) => Self::follow(p.next.as_deref(), out),
-                    Err(e) => runtime(e),
-                }
-            }
-            State::Wait(w) => {
-                let effective = match select(&w.input_path, input, &ctx) {
-                    Ok(v) => v,
-                    Err(e) => return runtime(e),
-                };
-                let seconds = match (&w.seconds, &w.seconds_path) {
-                    (Some(s), _) => *s,
-                    (None, Some(p)) => match p.get(&effective).and_then(Value::as_u64) {
-                        Some(s) => s,
-                        None => {
-                            return Step::Fail(
-                                errors::RUNTIME.into(),
-                                format!(
-                                    "SecondsPath '{p}' is not a non-negative integer in the input"
-                                ),
-                            )
-                        }
-                    },
-                    (None, None) => unreachable!("validated at load"),
-                };
-                self.emit(
-                    exec,
-                    Event::WaitStarted {
-                        state: name.to_string(),
-                        seconds,
-                    },
-                );
-                tokio::time::sleep(Duration::from_secs(seconds)).await;
-                match select(&w.output_path, &effective, &ctx) {
-                    Ok(out) => Self::follow(w.next.as_deref(), out),
-                    Err(e) => runtime(e),
-                }
-            }
-            State::Choice(c) => {
-                let effective = match select(&c.input_path, input, &ctx) {
-                    Ok(v) => v,
-                    Err(e) => return runtime(e),
-                };
-                let mut next = None;
-                for (rule, target) in &c.choices {
-                    match rule.eval(&effective) {
-                        Ok(true) => {
-                            next = Some(target.clone());
-                            break;
-                        }
-                        Ok(false) => {}
-                        Err(e) => return Step::Fail(errors::RUNTIME.into(), e.0),
-                    }
-                }
-                let Some(next) = next.or_else(|| c.default.clone()) else {
-                    return Step::Fail(
-                        errors::NO_CHOICE.into(),
-                        format!(
-                            "No Choice rule matched and there was no Default in state '{name}'"
-                        ),
-                    );
-                };
-                self.emit(
-                    exec,
-                    Event::ChoiceMatched {
-                        state: name.to_string(),
-                        next: next.clone(),
-                    },
-                );
-                match select(&c.output_path, &effective, &ctx) {
-                    Ok(out) => Step::Next(next, out),
-                    Err(e) => runtime(e),
-                }
-            }
-            State::Succeed(s) => {
-                match select(&s.input_path, input, &ctx)
-                    .and_then(|v| select(&s.output_path, &v, &ctx))
-                {
-                    Ok(out) => Step::Succeed(out),
-                    Err(e) => runtime(e),
-                }
-            }
-            State::Fail(f) => {
-                // ErrorPath and CausePath must select a string: anything else (a missing path,
-                // null, a number) fails the execution with States.Runtime, as on AWS.
-                let text = |field: &str,
-                            fixed: &Option<String>,
-                            path: &Option<crate::path::RefPath>|
-                 -> Result<Option<String>, String> {
-                    match (fixed, path) {
-                        (Some(t), _) => Ok(Some(t.clone())),
-                        (None, Some(p)) => match p.get(input) {
-                            Some(Value::String(s)) => Ok(Some(s.clone())),
-                            Some(other) => Err(format!(
-                                "{field} {p} of state `{name}` selected {other}, not a string"
-                            )),
-                            None => Err(format!("{field} {p} of state `{name}` selected nothing")),
-                        },
-                        (None, None) => Ok(None),
-                    }
-                };
-                match (
-                    text("ErrorPath", &f.error, &f.error_path),
-                    text("CausePath", &f.cause, &f.cause_path),
-                ) {
-                    (Ok(error), Ok(cause)) => Step::Fail(
-                        error.unwrap_or_else(|| "States.Fail".into()),
-                        cause.unwrap_or_default(),
-                    ),
-                    (Err(e), _) | (_, Err(e)) => Step::Fail(errors::RUNTIME.into(), e),
-                }
-            }
+            State::Pass(p) => Self::pass(p, input, &ctx),
+            State::Wait(w) => self.wait(exec, name, w, input, &ctx).await,
+            State::Choice(c) => self.choice(exec, name, c, input, &ctx),
+            State::Succeed(s) => match select(&s.input_path, input, &ctx)
+                .and_then(|v| select(&s.output_path, &v, &ctx))
+            {
+                Ok(out) => Step::Succeed(out),
+                Err(e) => runtime(e),
+            },
+            State::Fail(f) => Self::fail(name, f, input),
             State::Task(_) => unreachable!("tasks are run by Executor::task"),
         }
     }
 
+    fn pass(p: &PassState, input: &Value, ctx: &Value) -> Step {
+        let effective = match select(&p.input_path, input, ctx) {
+            Ok(v) => v,
+            Err(e) => return runtime(e),
+        };
+        let result = match (&p.result, &p.parameters) {
+            (Some(r), _) => r.clone(),
+            (None, Some(tpl)) => match template(tpl, &effective, ctx) {
+                Ok(v) => v,
+                Err(e) => return runtime(e),
+            },
+            (None, None) => effective,
+        };
+        match merge(&p.result_path, input, result).and_then(|m| select(&p.output_path, &m, ctx)) {
+            Ok(out) => Self::follow(p.next.as_deref(), out),
+            Err(e) => runtime(e),
+        }
+    }
+
+    async fn wait(
+        &self,
+        exec: &mut Execution,
+        name: &str,
+        w: &WaitState,
+        input: &Value,
+        ctx: &Value,
+    ) -> Step {
+        let effective = match select(&w.input_path, input, ctx) {
+            Ok(v) => v,
+            Err(e) => return runtime(e),
+        };
+        let seconds = match (&w.seconds, &w.seconds_path) {
+            (Some(s), _) => *s,
+            (None, Some(p)) => match p.get(&effective).and_then(Value::as_u64) {
+                Some(s) => s,
+                None => {
+                    return Step::Fail(
+                        errors::RUNTIME.into(),
+                        format!("SecondsPath '{p}' is not a non-negative integer in the input"),
+                    )
+                }
+            },
+            (None, None) => unreachable!("validated at load"),
+        };
+        self.emit(
+            exec,
+            Event::WaitStarted {
+                state: name.to_string(),
+                seconds,
+            },
+        );
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        match select(&w.output_path, &effective, ctx) {
+            Ok(out) => Self::follow(w.next.as_deref(), out),
+            Err(e) => runtime(e),
+        }
+    }
+
+    fn choice(
+        &self,
+        exec: &mut Execution,
+        name: &str,
+        c: &ChoiceState,
+        input: &Value,
+        ctx: &Value,
+    ) -> Step {
+        let effective = match select(&c.input_path, input, ctx) {
+            Ok(v) => v,
+            Err(e) => return runtime(e),
+        };
+        let mut next = None;
+        for (rule, target) in &c.choices {
+            match rule.eval(&effective) {
+                Ok(true) => {
+                    next = Some(target.clone());
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => return Step::Fail(errors::RUNTIME.into(), e.0),
+            }
+        }
+        let Some(next) = next.or_else(|| c.default.clone()) else {
+            return Step::Fail(
+                errors::NO_CHOICE.into(),
+                format!("No Choice rule matched and there was no Default in state '{name}'"),
+            );
+        };
+        self.emit(
+            exec,
+            Event::ChoiceMatched {
+                state: name.to_string(),
+                next: next.clone(),
+            },
+        );
+        match select(&c.output_path, &effective, ctx) {
+            Ok(out) => Step::Next(next, out),
+            Err(e) => runtime(e),
+        }
+    }
+
+    /// ErrorPath and CausePath must select a string: anything else (a missing path, null, a
+    /// number) fails the execution with States.Runtime, as on AWS.
+    fn fail(name: &str, f: &FailState, input: &Value) -> Step {
+        let text = |field: &str,
+                    fixed: &Option<String>,
+                    path: &Option<RefPath>|
+         -> Result<Option<String>, String> {
+            match (fixed, path) {
+                (Some(t), _) => Ok(Some(t.clone())),
+                (None, Some(p)) => match p.get(input) {
+                    Some(Value::String(s)) => Ok(Some(s.clone())),
+                    Some(other) => Err(format!(
+                        "{field} {p} of state `{name}` selected {other}, not a string"
+                    )),
+                    None => Err(format!("{field} {p} of state `{name}` selected nothing")),
+                },
+                (None, None) => Ok(None),
+            }
+        };
+        match (
+            text("ErrorPath", &f.error, &f.error_path),
+            text("CausePath", &f.cause, &f.cause_path),
+        ) {
+            (Ok(error), Ok(cause)) => Step::Fail(
+                error.unwrap_or_else(|| "States.Fail".into()),
+                cause.unwrap_or_default(),
+            ),
+            (Err(e), _) | (_, Err(e)) => Step::Fail(errors::RUNTIME.into(), e),
+        }
+    }
+
+    /// A Task state: InputPath and Parameters, the handler (with its retriers), then the result
+    /// processed into the output, or the error to a catcher.
     async fn task(&self, exec: &mut Execution, name: &str, input: &Value) -> Step {
         let State::Task(t) = &self.def.states[name] else {
             unreachable!()
         };
-        let runtime = |e: crate::io::IoError| Step::Fail(errors::RUNTIME.into(), e.0);
         let ctx = self.context(exec, name, 0);
         let effective = match select(&t.input_path, input, &ctx) {
             Ok(v) => v,
@@ -710,9 +727,22 @@ impl Executor {
             },
             None => effective,
         };
-        let handler = self.handlers[&t.resource].clone();
+        match self.invoke_with_retries(exec, name, t, params).await {
+            Ok(v) => Self::task_output(t, input, v, &ctx),
+            Err(e) => self.catch(exec, name, t, input, e),
+        }
+    }
+
+    /// Call the handler until it succeeds or no retrier applies any more.
+    async fn invoke_with_retries(
+        &self,
+        exec: &mut Execution,
+        name: &str,
+        t: &TaskState,
+        params: Value,
+    ) -> Result<Value, TaskError> {
         let mut attempts = vec![0u32; t.retry.len()];
-        let result = loop {
+        loop {
             self.emit(
                 exec,
                 Event::TaskScheduled {
@@ -721,29 +751,7 @@ impl Executor {
                     input: params.clone(),
                 },
             );
-            // Its own task: a stopped execution leaves the invocation in flight to finish, as a
-            // Lambda invocation does on AWS; a timed-out one is cut off, as Lambda's own timeout
-            // cuts off the function.
-            let mut call = tokio::spawn(handler(params.clone()));
-            let joined = match t.timeout_seconds {
-                Some(s) => match tokio::time::timeout(Duration::from_secs(s), &mut call).await {
-                    Ok(joined) => Some(joined),
-                    Err(_) => {
-                        call.abort();
-                        None
-                    }
-                },
-                None => Some((&mut call).await),
-            };
-            let outcome = match joined {
-                None => Err(TaskError::new(errors::TIMEOUT, "Task timed out")),
-                Some(Ok(result)) => result,
-                Some(Err(panic)) => Err(TaskError::new(
-                    "Lambda.Unknown",
-                    format!("the handler panicked: {panic}"),
-                )),
-            };
-            match outcome {
+            match self.invoke(t, params.clone()).await {
                 Ok(v) => {
                     self.emit(
                         exec,
@@ -752,7 +760,7 @@ impl Executor {
                             output: v.clone(),
                         },
                     );
-                    break Ok(v);
+                    return Ok(v);
                 }
                 Err(e) => {
                     self.emit(
@@ -763,72 +771,120 @@ impl Executor {
                             cause: e.cause.clone(),
                         },
                     );
-                    // Only the first retrier that matches applies; once it is spent, Catch.
-                    if let Some(i) = t
-                        .retry
-                        .iter()
-                        .position(|r| matches_any(&r.error_equals, &e.error))
-                    {
-                        let r = &t.retry[i];
-                        if attempts[i] < r.max_attempts {
-                            let delay = retry::delay(r, attempts[i], &mut self.rng.lock().unwrap());
-                            attempts[i] += 1;
-                            self.emit(
-                                exec,
-                                Event::RetryScheduled {
-                                    state: name.to_string(),
-                                    attempt: attempts[i],
-                                    delay_ms: delay.as_millis(),
-                                },
-                            );
-                            tokio::time::sleep(delay).await;
-                            continue;
-                        }
-                    }
-                    break Err(e);
-                }
-            }
-        };
-        match result {
-            Ok(v) => {
-                let selected = match &t.result_selector {
-                    Some(tpl) => match template(tpl, &v, &ctx) {
-                        Ok(s) => s,
-                        Err(e) => return runtime(e),
-                    },
-                    None => v,
-                };
-                match merge(&t.result_path, input, selected)
-                    .and_then(|m| select(&t.output_path, &m, &ctx))
-                {
-                    Ok(out) => Self::follow(t.next.as_deref(), out),
-                    Err(e) => runtime(e),
-                }
-            }
-            Err(e) => {
-                if let Some(c) = t
-                    .catch
-                    .iter()
-                    .find(|c| matches_any(&c.error_equals, &e.error))
-                {
-                    let error_output = json!({"Error": e.error, "Cause": e.cause});
-                    return match merge(&c.result_path, input, error_output) {
-                        Ok(out) => {
-                            self.emit(
-                                exec,
-                                Event::ErrorCaught {
-                                    state: name.to_string(),
-                                    error: e.error.clone(),
-                                    next: c.next.clone(),
-                                },
-                            );
-                            Step::Next(c.next.clone(), out)
-                        }
-                        Err(err) => runtime(err),
+                    let Some((attempt, delay)) = self.next_retry(t, &mut attempts, &e) else {
+                        return Err(e);
                     };
+                    self.emit(
+                        exec,
+                        Event::RetryScheduled {
+                            state: name.to_string(),
+                            attempt,
+                            delay_ms: delay.as_millis(),
+                        },
+                    );
+                    tokio::time::sleep(delay).await;
                 }
-                Step::Fail(e.error, e.cause)
             }
         }
     }
+
+    /// One call of the Task's handler, in its own tokio task: a stopped execution leaves the
+    /// invocation in flight to finish, as a Lambda invocation does on AWS; a timed-out one is cut
+    /// off, as Lambda's own timeout cuts off the function.
+    async fn invoke(&self, t: &TaskState, params: Value) -> Result<Value, TaskError> {
+        let handler = self.handlers[&t.resource].clone();
+        let mut call = tokio::spawn(handler(params));
+        let joined = match t.timeout_seconds {
+            Some(s) => match tokio::time::timeout(Duration::from_secs(s), &mut call).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    call.abort();
+                    return Err(TaskError::new(errors::TIMEOUT, "Task timed out"));
+                }
+            },
+            None => (&mut call).await,
+        };
+        joined.unwrap_or_else(|panic| {
+            Err(TaskError::new(
+                "Lambda.Unknown",
+                format!("the handler panicked: {panic}"),
+            ))
+        })
+    }
+
+    /// The retry that follows error `e`, if any: only the first retrier that matches applies;
+    /// once its attempts are spent, the error goes to Catch. Returns the attempt number (1 for
+    /// the first retry) and the delay before it.
+    fn next_retry(
+        &self,
+        t: &TaskState,
+        attempts: &mut [u32],
+        e: &TaskError,
+    ) -> Option<(u32, Duration)> {
+        let i = t
+            .retry
+            .iter()
+            .position(|r| matches_any(&r.error_equals, &e.error))?;
+        let r = &t.retry[i];
+        if attempts[i] >= r.max_attempts {
+            return None;
+        }
+        let delay = retry::delay(r, attempts[i], &mut self.rng.lock().unwrap());
+        attempts[i] += 1;
+        Some((attempts[i], delay))
+    }
+
+    /// ResultSelector, ResultPath (into the raw input), OutputPath.
+    fn task_output(t: &TaskState, input: &Value, result: Value, ctx: &Value) -> Step {
+        let selected = match &t.result_selector {
+            Some(tpl) => match template(tpl, &result, ctx) {
+                Ok(s) => s,
+                Err(e) => return runtime(e),
+            },
+            None => result,
+        };
+        match merge(&t.result_path, input, selected).and_then(|m| select(&t.output_path, &m, ctx)) {
+            Ok(out) => Self::follow(t.next.as_deref(), out),
+            Err(e) => runtime(e),
+        }
+    }
+
+    /// The first catcher that matches sends `{Error, Cause}` (at its ResultPath) to its Next;
+    /// with none, the state fails with the error.
+    fn catch(
+        &self,
+        exec: &mut Execution,
+        name: &str,
+        t: &TaskState,
+        input: &Value,
+        e: TaskError,
+    ) -> Step {
+        let Some(c) = t
+            .catch
+            .iter()
+            .find(|c| matches_any(&c.error_equals, &e.error))
+        else {
+            return Step::Fail(e.error, e.cause);
+        };
+        let error_output = json!({"Error": e.error, "Cause": e.cause});
+        match merge(&c.result_path, input, error_output) {
+            Ok(out) => {
+                self.emit(
+                    exec,
+                    Event::ErrorCaught {
+                        state: name.to_string(),
+                        error: e.error.clone(),
+                        next: c.next.clone(),
+                    },
+                );
+                Step::Next(c.next.clone(), out)
+            }
+            Err(err) => runtime(err),
+        }
+    }
+}
+
+/// A failure of input/output processing fails the execution with `States.Runtime`.
+fn runtime(e: IoError) -> Step {
+    Step::Fail(errors::RUNTIME.into(), e.0)
 }
