@@ -113,6 +113,12 @@ pub enum Event {
         error: String,
         cause: String,
     },
+    /// The machine-level TimeoutSeconds passed (AWS history: ExecutionTimedOut).
+    ExecutionTimedOut {
+        state: String,
+        error: String,
+        cause: String,
+    },
 }
 
 impl Event {
@@ -149,6 +155,9 @@ pub enum Status {
     Failed,
     /// Stopped from outside (StopExecution): can be redriven, like a failure.
     Aborted,
+    /// The machine-level TimeoutSeconds passed (AWS: TIMED_OUT, error `States.Timeout`): can
+    /// be redriven, like a failure.
+    TimedOut,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -222,10 +231,12 @@ impl Execution {
             .collect()
     }
 
-    /// The state the execution failed in (or was stopped in), if it failed or was stopped.
+    /// The state the execution failed in (or was stopped or timed out in), if it did.
     pub fn failed_state(&self) -> Option<&str> {
         match self.status {
-            Status::Failed | Status::Aborted => self.current.as_ref().map(|(s, _)| s.as_str()),
+            Status::Failed | Status::Aborted | Status::TimedOut => {
+                self.current.as_ref().map(|(s, _)| s.as_str())
+            }
             _ => None,
         }
     }
@@ -234,6 +245,15 @@ impl Execution {
     pub fn duration(&self) -> Duration {
         self.history.last().map(|e| e.at).unwrap_or_default()
     }
+}
+
+/// How a run of the state loop ended.
+enum Ending {
+    Finished(Step),
+    /// The machine-level TimeoutSeconds passed.
+    TimedOut,
+    /// Stopped from outside.
+    Stopped,
 }
 
 enum Step {
@@ -373,7 +393,7 @@ impl Executor {
         exec
     }
 
-    /// Resume a failed (or stopped) execution at the state it failed in, with that state's input.
+    /// Resume a failed (stopped, timed-out) execution at the state it failed in, with that state's input.
     /// States that succeeded are not run again. The machine-level timeout starts over.
     pub async fn redrive(&self, exec: &mut Execution) -> Result<(), String> {
         self.redrive_stoppable(exec, StopSignal::new()).await
@@ -403,82 +423,84 @@ impl Executor {
         Ok(())
     }
 
-    /// Why `exec` cannot be redriven, if it cannot: only failed or stopped executions redrive.
+    /// Why `exec` cannot be redriven, if it cannot: only failed, stopped or timed-out
+    /// executions redrive (as on AWS).
     pub fn check_redrivable(exec: &Execution) -> Result<(), String> {
         match exec.status {
-            Status::Failed | Status::Aborted => Ok(()),
+            Status::Failed | Status::Aborted | Status::TimedOut => Ok(()),
             other => Err(format!(
-                "execution {} is {other:?}: only failed or stopped executions redrive",
+                "execution {} is {other:?}: only failed, stopped or timed-out executions redrive",
                 exec.name
             )),
         }
     }
 
     async fn run(&self, exec: &mut Execution, state: String, input: Value, stop: StopSignal) {
-        let outcome = {
-            let run = async {
-                match self.def.timeout_seconds {
-                    Some(secs) => tokio::time::timeout(
-                        Duration::from_secs(secs),
-                        self.run_loop(exec, state, input),
-                    )
-                    .await
-                    .unwrap_or_else(|_| {
-                        Step::Fail(errors::TIMEOUT.into(), "The execution timed out".into())
-                    }),
-                    None => self.run_loop(exec, state, input).await,
-                }
-            };
-            tokio::select! {
-                step = run => Some(step),
-                _ = stop.cancelled() => None,
+        let run = async {
+            match self.def.timeout_seconds {
+                Some(secs) => tokio::time::timeout(
+                    Duration::from_secs(secs),
+                    self.run_loop(exec, state, input),
+                )
+                .await
+                .map_or(Ending::TimedOut, Ending::Finished),
+                None => Ending::Finished(self.run_loop(exec, state, input).await),
             }
         };
-        let Some(outcome) = outcome else {
-            exec.status = Status::Aborted;
-            let state = exec
-                .current
-                .as_ref()
-                .map(|(s, _)| s.clone())
-                .unwrap_or_default();
-            exec.error = Some("States.Aborted".into());
-            exec.cause = Some("the execution was stopped".into());
-            self.emit(
-                exec,
-                Event::ExecutionAborted {
-                    state,
-                    error: "States.Aborted".into(),
-                    cause: "the execution was stopped".into(),
-                },
-            );
-            return;
+        let ending = tokio::select! {
+            ending = run => ending,
+            _ = stop.cancelled() => Ending::Stopped,
         };
-        match outcome {
-            Step::Succeed(output) => {
+        let state = exec
+            .current
+            .as_ref()
+            .map(|(s, _)| s.clone())
+            .unwrap_or_default();
+        let (status, error, cause) = match ending {
+            Ending::Finished(Step::Succeed(output)) => {
                 exec.status = Status::Succeeded;
                 exec.output = Some(output.clone());
                 self.emit(exec, Event::ExecutionSucceeded { output });
+                return;
             }
-            Step::Fail(error, cause) => {
-                exec.status = Status::Failed;
-                let state = exec
-                    .current
-                    .as_ref()
-                    .map(|(s, _)| s.clone())
-                    .unwrap_or_default();
-                exec.error = Some(error.clone());
-                exec.cause = Some(cause.clone());
-                self.emit(
-                    exec,
-                    Event::ExecutionFailed {
-                        state,
-                        error,
-                        cause,
-                    },
-                );
+            Ending::Finished(Step::Fail(error, cause)) => (Status::Failed, error, cause),
+            Ending::Finished(Step::Next(..)) => {
+                unreachable!("run_loop only returns a terminal step")
             }
-            Step::Next(..) => unreachable!("run_loop only returns a terminal step"),
-        }
+            // The machine-level TimeoutSeconds: no catcher sees it, and the execution ends
+            // TIMED_OUT (not FAILED), as on AWS.
+            Ending::TimedOut => (
+                Status::TimedOut,
+                errors::TIMEOUT.to_string(),
+                "The execution timed out".to_string(),
+            ),
+            Ending::Stopped => (
+                Status::Aborted,
+                "States.Aborted".to_string(),
+                "the execution was stopped".to_string(),
+            ),
+        };
+        exec.status = status;
+        exec.error = Some(error.clone());
+        exec.cause = Some(cause.clone());
+        let event = match status {
+            Status::TimedOut => Event::ExecutionTimedOut {
+                state,
+                error,
+                cause,
+            },
+            Status::Aborted => Event::ExecutionAborted {
+                state,
+                error,
+                cause,
+            },
+            _ => Event::ExecutionFailed {
+                state,
+                error,
+                cause,
+            },
+        };
+        self.emit(exec, event);
     }
 
     fn context(&self, exec: &Execution, state: &str, retry_count: u32) -> Value {

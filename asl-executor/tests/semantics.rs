@@ -209,8 +209,38 @@ async fn the_machine_timeout_cannot_be_caught() {
         "S": {"Type": "Succeed"}
     }});
     let e = exec(def, vec![]).start("e", json!({})).await;
-    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.status, Status::TimedOut);
     assert_eq!(e.error.as_deref(), Some("States.Timeout"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_machine_timeout_ends_timed_out_past_a_catch_all_and_redrives() {
+    let slow = handler(|_v: Value| async move {
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        Ok(json!({"done": true}))
+    });
+    let def = json!({"StartAt": "T", "TimeoutSeconds": 150, "States": {
+        "T": {"Type": "Task", "Resource": "slow", "ResultPath": "$.t", "Next": "T2",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "T2": {"Type": "Task", "Resource": "slow", "End": true,
+               "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let ex = exec(def, vec![("slow", slow)]);
+    let mut e = ex.start("e", json!({})).await;
+    assert_eq!(e.status, Status::TimedOut);
+    assert_eq!(e.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(e.failed_state(), Some("T2"));
+    assert_eq!(e.states_entered(), vec!["T", "T2"], "no catcher ran");
+    assert_eq!(e.duration(), Duration::from_secs(150));
+    assert!(matches!(
+        e.history.last().map(|h| &h.event),
+        Some(asl_executor::Event::ExecutionTimedOut { state, error, .. })
+            if state == "T2" && error == "States.Timeout"
+    ));
+    ex.redrive(&mut e).await.unwrap();
+    assert_eq!(e.status, Status::Succeeded, "the timeout starts over");
+    assert_eq!(e.task_calls("T"), 1);
 }
 
 #[tokio::test(start_paused = true)]
