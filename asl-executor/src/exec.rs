@@ -138,6 +138,40 @@ impl Event {
     }
 }
 
+/// Step Functions' cap on a payload (a state's input or output, a task's result): 256 KiB,
+/// counted in bytes of the UTF-8 JSON text. Larger fails with `States.DataLimitExceeded`.
+pub const PAYLOAD_LIMIT_BYTES: usize = 262_144;
+
+/// Bytes of `v` as compact UTF-8 JSON, counted without building the text.
+pub fn payload_bytes(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, v).expect("a Value serializes");
+    count.0
+}
+
+/// `States.DataLimitExceeded` as AWS words it, if `v` is over the payload cap; `what` is the
+/// state's name, or a task's resource.
+fn data_limit(what: &str, v: &Value, verb: &str) -> Option<(String, String)> {
+    (payload_bytes(v) > PAYLOAD_LIMIT_BYTES).then(|| {
+        (
+            errors::DATA_LIMIT.to_string(),
+            format!(
+                "The state/task '{what}' {verb} with a size exceeding the maximum number of bytes service limit."
+            ),
+        )
+    })
+}
+
 /// Step Functions' limit on the events of one execution's history (Standard workflows).
 pub const AWS_HISTORY_EVENT_LIMIT: u64 = 25_000;
 
@@ -548,6 +582,16 @@ impl Executor {
                 State::Task(_) => self.task(exec, &name, &input).await,
                 other => self.simple(exec, &name, other, &input).await,
             };
+            // A state's output over the cap fails the execution: terminal, no catcher sees it.
+            let step = match step {
+                Step::Next(_, ref out) | Step::Succeed(ref out) => {
+                    match data_limit(&name, out, "returned a result") {
+                        Some((error, cause)) => Step::Fail(error, cause),
+                        None => step,
+                    }
+                }
+                fail => fail,
+            };
             match step {
                 Step::Next(next, output) => {
                     self.emit(
@@ -586,7 +630,7 @@ impl Executor {
     async fn simple(&self, exec: &mut Execution, name: &str, state: &State, input: &Value) -> Step {
         let ctx = self.context(exec, name, 0);
         match state {
-            State::Pass(p) => Self::pass(p, input, &ctx),
+            State::Pass(p) => Self::pass(name, p, input, &ctx),
             State::Wait(w) => self.wait(exec, name, w, input, &ctx).await,
             State::Choice(c) => self.choice(exec, name, c, input, &ctx),
             State::Succeed(s) => match select(&s.input_path, input, &ctx)
@@ -600,7 +644,7 @@ impl Executor {
         }
     }
 
-    fn pass(p: &PassState, input: &Value, ctx: &Value) -> Step {
+    fn pass(name: &str, p: &PassState, input: &Value, ctx: &Value) -> Step {
         let effective = match select(&p.input_path, input, ctx) {
             Ok(v) => v,
             Err(e) => return runtime(e),
@@ -608,7 +652,10 @@ impl Executor {
         let result = match (&p.result, &p.parameters) {
             (Some(r), _) => r.clone(),
             (None, Some(tpl)) => match template(tpl, &effective, ctx) {
-                Ok(v) => v,
+                Ok(v) => match data_limit(name, &v, "has an input") {
+                    Some((error, cause)) => return Step::Fail(error, cause),
+                    None => v,
+                },
                 Err(e) => return runtime(e),
             },
             (None, None) => effective,
@@ -749,6 +796,10 @@ impl Executor {
             },
             None => effective,
         };
+        // The input after Parameters over the cap: terminal, as a state's output is.
+        if let Some((error, cause)) = data_limit(name, &params, "has an input") {
+            return Step::Fail(error, cause);
+        }
         match self.invoke_with_retries(exec, name, t, params).await {
             Ok(v) => Self::task_output(t, input, v, &ctx),
             Err(e) => self.catch(exec, name, t, input, e),
@@ -826,12 +877,17 @@ impl Executor {
             },
             None => (&mut call).await,
         };
-        joined.unwrap_or_else(|panic| {
+        let result = joined.unwrap_or_else(|panic| {
             Err(TaskError::new(
                 "Lambda.Unknown",
                 format!("the handler panicked: {panic}"),
             ))
-        })
+        })?;
+        // A result over the cap fails this attempt like any task error (see errors::DATA_LIMIT).
+        match data_limit(&t.resource, &result, "returned a result") {
+            Some((error, cause)) => Err(TaskError::new(error, cause)),
+            None => Ok(result),
+        }
     }
 
     /// The retry that follows error `e`, if any: only the first retrier that matches applies;

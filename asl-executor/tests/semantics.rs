@@ -425,3 +425,95 @@ async fn a_timed_out_task_is_cut_off() {
         "the cut-off call never finished"
     );
 }
+
+/// A handler that returns the string `s` repeated `n` times (`n` from the input's `n`).
+fn big(s: &'static str) -> Handler {
+    handler(move |input: Value| async move {
+        Ok(json!(s.repeat(input["n"].as_u64().unwrap() as usize)))
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_result_over_256_kib_fails_the_attempt_with_data_limit_exceeded() {
+    assert_eq!(asl_executor::PAYLOAD_LIMIT_BYTES, 262_144);
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "big", "End": true}
+    }});
+    // "é" is two bytes of UTF-8: 131,071 of them and the quotes make 262,144 bytes, the cap.
+    let at_cap = exec(def.clone(), vec![("big", big("é"))])
+        .start("e", json!({"n": 131_071}))
+        .await;
+    assert_eq!(at_cap.status, Status::Succeeded);
+    let over = exec(def, vec![("big", big("é"))])
+        .start("e", json!({"n": 131_072}))
+        .await;
+    assert_eq!(over.status, Status::Failed);
+    assert_eq!(over.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(over.failed_state(), Some("T"));
+    assert!(over.history.iter().any(|h| matches!(&h.event,
+        asl_executor::Event::TaskFailed { error, .. } if error == "States.DataLimitExceeded")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_too_large_task_result_is_caught_like_any_task_error() {
+    // As AWS recorded it: the failed attempt goes to the state's catcher, States.ALL included.
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "big", "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Pass", "End": true}
+    }});
+    let e = exec(def, vec![("big", big("a"))])
+        .start("e", json!({"n": 300_000}))
+        .await;
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(e.states_entered(), vec!["T", "Caught"]);
+    assert_eq!(
+        e.output.unwrap()["Error"],
+        json!("States.DataLimitExceeded")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_output_over_256_kib_fails_the_execution_past_any_catcher() {
+    // The result fits, the output (the result merged into the input) does not: terminal.
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "big", "ResultPath": "$.r", "End": true,
+              "Retry": [{"ErrorEquals": ["States.ALL"]}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![("big", big("a"))])
+        .start("e", json!({"n": 262_140}))
+        .await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(e.states_entered(), vec!["T"], "no catcher ran");
+    assert_eq!(e.task_calls("T"), 1, "no retrier ran");
+
+    // A Pass state's Result over the cap, as in AWS's recorded history.
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": {"Arg1": "a".repeat(257 * 1024)}, "End": true}}});
+    let e = exec(def, vec![]).start("e", json!({})).await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(
+        e.cause.as_deref(),
+        Some("The state/task 'P' returned a result with a size exceeding the maximum number of bytes service limit.")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_input_over_256_kib_after_parameters_fails_before_the_call() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "echo", "End": true,
+              "Parameters": {"a.$": "$.s", "b.$": "$.s"},
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![("echo", echo())])
+        .start("e", json!({"s": "a".repeat(200_000)}))
+        .await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(e.task_calls("T"), 0);
+}
