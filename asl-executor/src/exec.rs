@@ -212,6 +212,9 @@ pub struct Execution {
     current: Option<(String, Value)>,
     #[serde(skip)]
     started: Option<Instant>,
+    /// When the current state was entered (`$$.State.EnteredTime`).
+    #[serde(skip)]
+    entered: Option<DateTime<Utc>>,
     /// Events AWS would have written to the history so far (see [`Event::aws_history_events`]).
     aws_history_events: u64,
 }
@@ -221,6 +224,13 @@ impl Execution {
         let at = self.started.map(|s| s.elapsed()).unwrap_or_default();
         self.aws_history_events += event.aws_history_events();
         self.history.push(HistoryEvent { at, event });
+    }
+
+    /// The time now on the execution's clock: its start time plus the time since, on tokio's
+    /// clock (which tests pause), so `$$` times and Wait timestamps agree with the waits.
+    pub fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.started.map(|s| s.elapsed()).unwrap_or_default();
+        self.start_time + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero())
     }
 
     /// How many events this execution's history holds as AWS counts them.
@@ -279,6 +289,14 @@ impl Execution {
     pub fn duration(&self) -> Duration {
         self.history.last().map(|e| e.at).unwrap_or_default()
     }
+}
+
+/// How a Task state's attempts ended, when they did not return a result.
+enum TaskEnd {
+    /// The last attempt's error, for the catchers.
+    Error(TaskError),
+    /// The state failed outside any attempt (input processing): no catcher applies.
+    Failed(Step),
 }
 
 /// How a run of the state loop ended.
@@ -414,6 +432,7 @@ impl Executor {
             redrive_time: None,
             current: None,
             started: Some(Instant::now()),
+            entered: None,
             aws_history_events: 0,
         };
         self.emit(
@@ -537,7 +556,13 @@ impl Executor {
         self.emit(exec, event);
     }
 
+    /// The context object (`$$`) of state `state`; `retry_count` is the number of retries made
+    /// so far (`$$.State.RetryCount`).
     fn context(&self, exec: &Execution, state: &str, retry_count: u32) -> Value {
+        let entered = exec
+            .entered
+            .unwrap_or_else(|| exec.now())
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut execution = json!({
             "Id": self.execution_arn(&exec.name),
             "Name": exec.name,
@@ -551,7 +576,7 @@ impl Executor {
         }
         json!({
             "Execution": execution,
-            "State": {"Name": state, "EnteredTime": Utc::now().to_rfc3339(), "RetryCount": retry_count},
+            "State": {"Name": state, "EnteredTime": entered, "RetryCount": retry_count},
             "StateMachine": {
                 "Id": self.state_machine_arn(),
                 "Name": self.state_machine_name,
@@ -571,6 +596,7 @@ impl Executor {
                     ),
                 );
             }
+            exec.entered = Some(exec.now());
             self.emit(
                 exec,
                 Event::StateEntered {
@@ -639,7 +665,7 @@ impl Executor {
                 Ok(out) => Step::Succeed(out),
                 Err(e) => runtime(e),
             },
-            State::Fail(f) => Self::fail(name, f, input),
+            State::Fail(f) => Self::fail(name, f, input, &ctx),
             State::Task(_) => unreachable!("tasks are run by Executor::task"),
         }
     }
@@ -680,7 +706,7 @@ impl Executor {
         };
         let seconds = match (&w.seconds, &w.seconds_path) {
             (Some(s), _) => *s,
-            (None, Some(p)) => match p.get(&effective).and_then(Value::as_u64) {
+            (None, Some(p)) => match p.resolve(&effective, ctx).and_then(Value::as_u64) {
                 Some(s) => s,
                 None => {
                     return Step::Fail(
@@ -719,7 +745,7 @@ impl Executor {
         };
         let mut next = None;
         for (rule, target) in &c.choices {
-            match rule.eval(&effective) {
+            match rule.eval_in(&effective, ctx) {
                 Ok(true) => {
                     next = Some(target.clone());
                     break;
@@ -749,14 +775,14 @@ impl Executor {
 
     /// ErrorPath and CausePath must select a string: anything else (a missing path, null, a
     /// number) fails the execution with States.Runtime, as on AWS.
-    fn fail(name: &str, f: &FailState, input: &Value) -> Step {
+    fn fail(name: &str, f: &FailState, input: &Value, ctx: &Value) -> Step {
         let text = |field: &str,
                     fixed: &Option<String>,
                     path: &Option<RefPath>|
          -> Result<Option<String>, String> {
             match (fixed, path) {
                 (Some(t), _) => Ok(Some(t.clone())),
-                (None, Some(p)) => match p.get(input) {
+                (None, Some(p)) => match p.resolve(input, ctx) {
                     Some(Value::String(s)) => Ok(Some(s.clone())),
                     Some(other) => Err(format!(
                         "{field} {p} of state `{name}` selected {other}, not a string"
@@ -784,38 +810,43 @@ impl Executor {
         let State::Task(t) = &self.def.states[name] else {
             unreachable!()
         };
-        let ctx = self.context(exec, name, 0);
-        let effective = match select(&t.input_path, input, &ctx) {
-            Ok(v) => v,
-            Err(e) => return runtime(e),
-        };
-        let params = match &t.parameters {
-            Some(tpl) => match template(tpl, &effective, &ctx) {
-                Ok(v) => v,
-                Err(e) => return runtime(e),
-            },
-            None => effective,
-        };
-        // The input after Parameters over the cap: terminal, as a state's output is.
-        if let Some((error, cause)) = data_limit(name, &params, "has an input") {
-            return Step::Fail(error, cause);
-        }
-        match self.invoke_with_retries(exec, name, t, params).await {
-            Ok(v) => Self::task_output(t, input, v, &ctx),
-            Err(e) => self.catch(exec, name, t, input, e),
+        match self.invoke_with_retries(exec, name, t, input).await {
+            Ok((result, ctx)) => Self::task_output(t, input, result, &ctx),
+            Err(TaskEnd::Error(e)) => self.catch(exec, name, t, input, e),
+            Err(TaskEnd::Failed(step)) => step,
         }
     }
 
-    /// Call the handler until it succeeds or no retrier applies any more.
+    /// The input of one attempt: InputPath, then Parameters, with that attempt's context.
+    fn task_input(name: &str, t: &TaskState, input: &Value, ctx: &Value) -> Result<Value, Step> {
+        let effective = select(&t.input_path, input, ctx).map_err(runtime)?;
+        let params = match &t.parameters {
+            Some(tpl) => template(tpl, &effective, ctx).map_err(runtime)?,
+            None => effective,
+        };
+        // The input after Parameters over the cap: terminal, as a state's output is.
+        match data_limit(name, &params, "has an input") {
+            Some((error, cause)) => Err(Step::Fail(error, cause)),
+            None => Ok(params),
+        }
+    }
+
+    /// Call the handler until it succeeds or no retrier applies any more. Each attempt
+    /// evaluates InputPath and Parameters again, as AWS does, so `$$.State.RetryCount` is 0 on
+    /// the first attempt, 1 on the first retry, and so on. On success, the result and the
+    /// context of the attempt that returned it (for ResultSelector).
     async fn invoke_with_retries(
         &self,
         exec: &mut Execution,
         name: &str,
         t: &TaskState,
-        params: Value,
-    ) -> Result<Value, TaskError> {
+        input: &Value,
+    ) -> Result<(Value, Value), TaskEnd> {
         let mut attempts = vec![0u32; t.retry.len()];
+        let mut retry_count = 0;
         loop {
+            let ctx = self.context(exec, name, retry_count);
+            let params = Self::task_input(name, t, input, &ctx).map_err(TaskEnd::Failed)?;
             self.emit(
                 exec,
                 Event::TaskScheduled {
@@ -824,7 +855,7 @@ impl Executor {
                     input: params.clone(),
                 },
             );
-            match self.invoke(t, params.clone()).await {
+            match self.invoke(t, params).await {
                 Ok(v) => {
                     self.emit(
                         exec,
@@ -833,7 +864,7 @@ impl Executor {
                             output: v.clone(),
                         },
                     );
-                    return Ok(v);
+                    return Ok((v, ctx));
                 }
                 Err(e) => {
                     self.emit(
@@ -845,7 +876,7 @@ impl Executor {
                         },
                     );
                     let Some((attempt, delay)) = self.next_retry(t, &mut attempts, &e) else {
-                        return Err(e);
+                        return Err(TaskEnd::Error(e));
                     };
                     self.emit(
                         exec,
@@ -856,6 +887,7 @@ impl Executor {
                         },
                     );
                     tokio::time::sleep(delay).await;
+                    retry_count += 1;
                 }
             }
         }

@@ -517,3 +517,68 @@ async fn an_input_over_256_kib_after_parameters_fails_before_the_call() {
     assert_eq!(e.error.as_deref(), Some("States.DataLimitExceeded"));
     assert_eq!(e.task_calls("T"), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn context_paths_work_in_choice_wait_and_fail() {
+    // The state input holds none of the values: every path reads the context object.
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": {"x": 1}, "Next": "C"},
+        "C": {"Type": "Choice", "Default": "S", "Choices": [{"And": [
+            {"Variable": "$$.Execution.Name", "StringEquals": "run-1"},
+            {"Variable": "$$.Execution.Input.limit", "IsNumeric": true},
+            {"Variable": "$.x", "NumericLessThanPath": "$$.Execution.Input.limit"}
+        ], "Next": "W"}]},
+        "W": {"Type": "Wait", "SecondsPath": "$$.Execution.Input.poll", "Next": "F"},
+        "F": {"Type": "Fail", "ErrorPath": "$$.Execution.Input.err", "CausePath": "$$.State.Name"},
+        "S": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![])
+        .start("run-1", json!({"poll": 30, "limit": 5, "err": "Custom"}))
+        .await;
+    assert_eq!(e.states_entered(), vec!["P", "C", "W", "F"]);
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(
+        (e.error.as_deref(), e.cause.as_deref()),
+        (Some("Custom"), Some("F"))
+    );
+    assert_eq!(e.duration(), Duration::from_secs(30));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_context_object_counts_retries_and_keeps_the_entered_time() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let recording = handler(move |input: Value| {
+        let mut seen = s.lock().unwrap();
+        seen.push(input);
+        let n = seen.len();
+        async move {
+            if n < 3 {
+                Err(TaskError::new("Throttled", "again"))
+            } else {
+                Ok(json!({}))
+            }
+        }
+    });
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 90, "Next": "T"},
+        "T": {"Type": "Task", "Resource": "r", "End": true,
+              "Parameters": {"retry.$": "$$.State.RetryCount", "entered.$": "$$.State.EnteredTime",
+                             "name.$": "$$.State.Name"},
+              "Retry": [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 2}]}
+    }});
+    let e = exec(def, vec![("r", recording)])
+        .start("e", json!({}))
+        .await;
+    assert_eq!(e.status, Status::Succeeded);
+    let entered = (e.start_time + chrono::Duration::seconds(90))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        *seen,
+        (0..3)
+            .map(|n| json!({"retry": n, "entered": entered, "name": "T"}))
+            .collect::<Vec<_>>(),
+        "RetryCount counts the retries; EnteredTime is when the state was entered"
+    );
+}
