@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -112,6 +113,25 @@ fn backoff_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error>
             "BackoffRate must be a number of at least 1.0, not {v}"
         ))),
     }
+}
+
+/// A Wait timestamp as AWS takes it: RFC 3339 with an uppercase `T` (and `Z` for UTC);
+/// milliseconds are truncated, as AWS truncates them.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    if !s.contains('T') {
+        return None;
+    }
+    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
+    DateTime::from_timestamp(t.timestamp(), 0)
+}
+
+fn timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_timestamp(&s).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "Timestamp must be an RFC 3339 time like 2024-08-18T17:33:00Z, not `{s}`"
+        ))
+    })
 }
 
 fn one() -> f64 {
@@ -227,6 +247,10 @@ pub struct WaitState {
     pub seconds: Option<u64>,
     #[serde(default, deserialize_with = "path")]
     pub seconds_path: Option<RefPath>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "path")]
+    pub timestamp_path: Option<RefPath>,
     #[serde(default, deserialize_with = "nullable_path")]
     pub input_path: PathOrNull,
     #[serde(default, deserialize_with = "nullable_path")]
@@ -528,9 +552,15 @@ impl Definition {
                     }
                 }
                 State::Wait(w) => {
-                    if w.seconds.is_some() == w.seconds_path.is_some() {
+                    let given = [
+                        w.seconds.is_some(),
+                        w.seconds_path.is_some(),
+                        w.timestamp.is_some(),
+                        w.timestamp_path.is_some(),
+                    ];
+                    if given.iter().filter(|g| **g).count() != 1 {
                         return err(format!(
-                            "state `{name}` (Wait) needs exactly one of Seconds, SecondsPath"
+                            "state `{name}` (Wait) needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath"
                         ));
                     }
                 }
@@ -662,7 +692,7 @@ mod tests {
 
         let mut v = minimal();
         v["States"]["A"] = json!({"Type": "Wait", "Next": "B"});
-        assert!(load_err(v).contains("exactly one of Seconds, SecondsPath"));
+        assert!(load_err(v).contains("exactly one of Seconds, SecondsPath, Timestamp"));
 
         let mut v = minimal();
         v["States"]["A"].as_object_mut().unwrap().remove("Next");

@@ -704,19 +704,11 @@ impl Executor {
             Ok(v) => v,
             Err(e) => return runtime(e),
         };
-        let seconds = match (&w.seconds, &w.seconds_path) {
-            (Some(s), _) => *s,
-            (None, Some(p)) => match p.resolve(&effective, ctx).and_then(Value::as_u64) {
-                Some(s) => s,
-                None => {
-                    return Step::Fail(
-                        errors::RUNTIME.into(),
-                        format!("SecondsPath '{p}' is not a non-negative integer in the input"),
-                    )
-                }
-            },
-            (None, None) => unreachable!("validated at load"),
+        let delay = match Self::wait_delay(exec, w, &effective, ctx) {
+            Ok(d) => d,
+            Err(cause) => return Step::Fail(errors::RUNTIME.into(), cause),
         };
+        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
         self.emit(
             exec,
             Event::WaitStarted {
@@ -724,10 +716,47 @@ impl Executor {
                 seconds,
             },
         );
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        tokio::time::sleep(delay).await;
         match select(&w.output_path, &effective, ctx) {
             Ok(out) => Self::follow(w.next.as_deref(), out),
             Err(e) => runtime(e),
+        }
+    }
+
+    /// How long a Wait state waits: Seconds, SecondsPath, or until Timestamp or TimestampPath
+    /// (on the execution's clock; a time past waits not at all). A path that selects no
+    /// non-negative integer (no timestamp) is a States.Runtime error.
+    fn wait_delay(
+        exec: &Execution,
+        w: &WaitState,
+        effective: &Value,
+        ctx: &Value,
+    ) -> Result<Duration, String> {
+        let until = |t: DateTime<Utc>| (t - exec.now()).to_std().unwrap_or_default();
+        if let Some(s) = w.seconds {
+            return Ok(Duration::from_secs(s));
+        }
+        if let Some(t) = w.timestamp {
+            return Ok(until(t));
+        }
+        if let Some(p) = &w.seconds_path {
+            return match p.resolve(effective, ctx).and_then(Value::as_u64) {
+                Some(s) => Ok(Duration::from_secs(s)),
+                None => Err(format!(
+                    "SecondsPath '{p}' is not a non-negative integer in the input"
+                )),
+            };
+        }
+        let p = w.timestamp_path.as_ref().expect("validated at load");
+        match p
+            .resolve(effective, ctx)
+            .and_then(Value::as_str)
+            .and_then(crate::definition::parse_timestamp)
+        {
+            Some(t) => Ok(until(t)),
+            None => Err(format!(
+                "TimestampPath '{p}' is not a timestamp in the input"
+            )),
         }
     }
 

@@ -582,3 +582,29 @@ async fn the_context_object_counts_retries_and_keeps_the_entered_time() {
         "RetryCount counts the retries; EnteredTime is when the state was entered"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn wait_timestamp_paths_read_the_input_or_the_context() {
+    let def = json!({"StartAt": "W1", "States": {
+        "W1": {"Type": "Wait", "TimestampPath": "$.until", "Next": "W2"},
+        "W2": {"Type": "Wait", "TimestampPath": "$$.Execution.Input.later", "Next": "S"},
+        "S": {"Type": "Succeed"}
+    }});
+    let ex = exec(def, vec![]);
+    let t0 = chrono::Utc::now();
+    let at = |s: i64| {
+        (t0 + chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let e = ex
+        .start("e", json!({"until": at(100), "later": at(400)}))
+        .await;
+    assert_eq!(e.status, Status::Succeeded);
+    // Timestamps are whole seconds: the waits end within a second of them.
+    let d = e.duration();
+    assert!(
+        (Duration::from_secs(398)..=Duration::from_secs(400)).contains(&d),
+        "{d:?}"
+    );
+    let e = ex.start("e", json!({"until": "tomorrow"})).await;
+    assert_eq!(e.error.as_deref(), Some("States.Runtime"));
+}
