@@ -166,11 +166,19 @@ impl Rule {
         })
     }
 
+    /// Evaluate against the Choice state's effective input, with no context object (a `$$`
+    /// path selects nothing).
     pub fn eval(&self, input: &Value) -> Result<bool, RuleError> {
+        self.eval_in(input, &Value::Null)
+    }
+
+    /// Evaluate against the effective input; `$$` paths (Variable and the `...Path` operands)
+    /// read the context object, as on AWS.
+    pub fn eval_in(&self, input: &Value, context: &Value) -> Result<bool, RuleError> {
         match self {
             Rule::And(rules) => {
                 for r in rules {
-                    if !r.eval(input)? {
+                    if !r.eval_in(input, context)? {
                         return Ok(false);
                     }
                 }
@@ -178,19 +186,19 @@ impl Rule {
             }
             Rule::Or(rules) => {
                 for r in rules {
-                    if r.eval(input)? {
+                    if r.eval_in(input, context)? {
                         return Ok(true);
                     }
                 }
                 Ok(false)
             }
-            Rule::Not(r) => Ok(!r.eval(input)?),
+            Rule::Not(r) => Ok(!r.eval_in(input, context)?),
             Rule::Test {
                 variable,
                 test,
                 expected,
             } => {
-                let v = variable.get(input);
+                let v = variable.resolve(input, context);
                 let result = match test {
                     TypeTest::IsPresent => v.is_some(),
                     _ => {
@@ -211,10 +219,12 @@ impl Rule {
                 op,
                 operand,
             } => {
-                let left = variable.get(input).ok_or_else(|| missing(variable))?;
+                let left = variable
+                    .resolve(input, context)
+                    .ok_or_else(|| missing(variable))?;
                 let right = match operand {
                     Operand::Literal(v) => v,
-                    Operand::Path(p) => p.get(input).ok_or_else(|| missing(p))?,
+                    Operand::Path(p) => p.resolve(input, context).ok_or_else(|| missing(p))?,
                 };
                 Ok(compare(*op, left, right))
             }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -24,7 +25,7 @@ struct RawDefinition {
     comment: Option<String>,
     start_at: String,
     states: BTreeMap<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "timeout_seconds")]
     timeout_seconds: Option<u64>,
     #[serde(default)]
     version: Option<String>,
@@ -34,18 +35,103 @@ struct RawDefinition {
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct Retrier {
     pub error_equals: Vec<String>,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "interval_seconds")]
     pub interval_seconds: f64,
-    #[serde(default = "three")]
+    #[serde(default = "three", deserialize_with = "max_attempts")]
     pub max_attempts: u32,
-    #[serde(default = "two")]
+    #[serde(default = "two", deserialize_with = "backoff_rate")]
     pub backoff_rate: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "max_delay_seconds")]
     pub max_delay_seconds: Option<f64>,
     #[serde(default)]
     pub jitter_strategy: Option<Jitter>,
     #[serde(default)]
     pub comment: Option<String>,
+}
+
+// Numeric fields, checked as AWS checks them when a state machine is created, each error
+// naming its field (parse_state adds the state). What the ASL spec (states-language.net/spec.html)
+// and AWS's guide say, as remembered and, for Wait, checked against the AWS guide:
+// - TimeoutSeconds (the machine's and a Task's): a positive integer (not 0, not 1.5).
+// - HeartbeatSeconds: a positive integer below TimeoutSeconds; this executor does not support it
+//   at all (deny_unknown_fields refuses it, naming the field), as no handler sends heartbeats.
+// - Retrier IntervalSeconds: a positive integer (default 1); MaxAttempts: a non-negative integer,
+//   0 meaning never retry (default 3), AWS caps it at 99,999,999; BackoffRate: a number >= 1.0
+//   (default 2.0); MaxDelaySeconds: a positive integer.
+// - Wait Seconds: an integer from 0 up to 99,999,999 (AWS's Wait state page): 0 is allowed.
+// A whole number written as a float (`60.0`) is refused: the spec says integer, and what AWS
+// does with one is not verified.
+
+/// A whole number in `min..=max`, or an error naming `field`.
+fn whole<'de, D: serde::Deserializer<'de>>(
+    d: D,
+    field: &str,
+    min: u64,
+    max: u64,
+) -> Result<u64, D::Error> {
+    let v = Value::deserialize(d)?;
+    match v.as_u64() {
+        Some(n) if (min..=max).contains(&n) => Ok(n),
+        _ => {
+            let kind = match (min, max) {
+                (0, u64::MAX) => "a non-negative integer".to_string(),
+                (1, u64::MAX) => "a positive integer".to_string(),
+                _ => format!("an integer from {min} to {max}"),
+            };
+            Err(serde::de::Error::custom(format!(
+                "{field} must be {kind}, not {v}"
+            )))
+        }
+    }
+}
+
+fn timeout_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    whole(d, "TimeoutSeconds", 1, u64::MAX).map(Some)
+}
+
+fn wait_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    whole(d, "Seconds", 0, 99_999_999).map(Some)
+}
+
+fn interval_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    whole(d, "IntervalSeconds", 1, u64::MAX).map(|n| n as f64)
+}
+
+fn max_delay_seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    whole(d, "MaxDelaySeconds", 1, u64::MAX).map(|n| Some(n as f64))
+}
+
+fn max_attempts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    whole(d, "MaxAttempts", 0, 99_999_999).map(|n| n as u32)
+}
+
+fn backoff_rate<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = Value::deserialize(d)?;
+    match v.as_f64() {
+        Some(r) if r >= 1.0 => Ok(r),
+        _ => Err(serde::de::Error::custom(format!(
+            "BackoffRate must be a number of at least 1.0, not {v}"
+        ))),
+    }
+}
+
+/// A Wait timestamp as AWS takes it: RFC 3339 with an uppercase `T` (and `Z` for UTC);
+/// milliseconds are truncated, as AWS truncates them.
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    if !s.contains('T') {
+        return None;
+    }
+    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
+    DateTime::from_timestamp(t.timestamp(), 0)
+}
+
+fn timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_timestamp(&s).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "Timestamp must be an RFC 3339 time like 2024-08-18T17:33:00Z, not `{s}`"
+        ))
+    })
 }
 
 fn one() -> f64 {
@@ -119,7 +205,7 @@ pub struct TaskState {
     pub retry: Vec<Retrier>,
     #[serde(default)]
     pub catch: Vec<Catcher>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "timeout_seconds")]
     pub timeout_seconds: Option<u64>,
     #[serde(default, deserialize_with = "nullable_path")]
     pub input_path: PathOrNull,
@@ -157,10 +243,14 @@ pub struct PassState {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 pub struct WaitState {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "wait_seconds")]
     pub seconds: Option<u64>,
     #[serde(default, deserialize_with = "path")]
     pub seconds_path: Option<RefPath>,
+    #[serde(default, deserialize_with = "timestamp")]
+    pub timestamp: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "path")]
+    pub timestamp_path: Option<RefPath>,
     #[serde(default, deserialize_with = "nullable_path")]
     pub input_path: PathOrNull,
     #[serde(default, deserialize_with = "nullable_path")]
@@ -455,13 +545,6 @@ impl Definition {
                         "catcher",
                         &t.catch.iter().map(|c| &c.error_equals).collect::<Vec<_>>(),
                     )?;
-                    for r in &t.retry {
-                        if r.interval_seconds < 0.0 || r.backoff_rate < 1.0 {
-                            return err(format!(
-                                "state `{name}`: IntervalSeconds >= 0 and BackoffRate >= 1.0"
-                            ));
-                        }
-                    }
                 }
                 State::Pass(p) => {
                     if let Some(tpl) = &p.parameters {
@@ -469,9 +552,15 @@ impl Definition {
                     }
                 }
                 State::Wait(w) => {
-                    if w.seconds.is_some() == w.seconds_path.is_some() {
+                    let given = [
+                        w.seconds.is_some(),
+                        w.seconds_path.is_some(),
+                        w.timestamp.is_some(),
+                        w.timestamp_path.is_some(),
+                    ];
+                    if given.iter().filter(|g| **g).count() != 1 {
                         return err(format!(
-                            "state `{name}` (Wait) needs exactly one of Seconds, SecondsPath"
+                            "state `{name}` (Wait) needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath"
                         ));
                     }
                 }
@@ -603,11 +692,95 @@ mod tests {
 
         let mut v = minimal();
         v["States"]["A"] = json!({"Type": "Wait", "Next": "B"});
-        assert!(load_err(v).contains("exactly one of Seconds, SecondsPath"));
+        assert!(load_err(v).contains("exactly one of Seconds, SecondsPath, Timestamp"));
 
         let mut v = minimal();
         v["States"]["A"].as_object_mut().unwrap().remove("Next");
         assert!(load_err(v).contains("neither Next nor End"));
+    }
+
+    #[test]
+    fn numbers_aws_would_refuse_are_refused_naming_state_and_field() {
+        let task = |field: &str, v: Value| {
+            let mut d = minimal();
+            d["States"]["A"][field] = v;
+            d
+        };
+        let retrier = |field: &str, v: Value| {
+            let mut d = minimal();
+            d["States"]["A"]["Retry"] = json!([{"ErrorEquals": ["X"], field: v}]);
+            d
+        };
+        let wait = |v: Value| {
+            let mut d = minimal();
+            d["States"]["A"] = json!({"Type": "Wait", "Seconds": v, "Next": "B"});
+            d
+        };
+        let top = |v: Value| {
+            let mut d = minimal();
+            d["TimeoutSeconds"] = v;
+            d
+        };
+        let cases = [
+            (
+                task("TimeoutSeconds", json!(0)),
+                "state `A` (Task): TimeoutSeconds must be a positive integer, not 0",
+            ),
+            (
+                task("TimeoutSeconds", json!(-5)),
+                "state `A` (Task): TimeoutSeconds must be a positive integer, not -5",
+            ),
+            (
+                task("TimeoutSeconds", json!(1.5)),
+                "state `A` (Task): TimeoutSeconds must be a positive integer, not 1.5",
+            ),
+            (
+                task("HeartbeatSeconds", json!(10)),
+                "state `A` (Task): unknown field `HeartbeatSeconds`",
+            ),
+            (
+                retrier("IntervalSeconds", json!(0)),
+                "state `A` (Task): IntervalSeconds must be a positive integer, not 0",
+            ),
+            (
+                retrier("IntervalSeconds", json!(0.5)),
+                "state `A` (Task): IntervalSeconds must be a positive integer, not 0.5",
+            ),
+            (
+                retrier("MaxAttempts", json!(-1)),
+                "state `A` (Task): MaxAttempts must be an integer from 0 to 99999999, not -1",
+            ),
+            (
+                retrier("BackoffRate", json!(0.5)),
+                "state `A` (Task): BackoffRate must be a number of at least 1.0, not 0.5",
+            ),
+            (
+                retrier("MaxDelaySeconds", json!(0)),
+                "state `A` (Task): MaxDelaySeconds must be a positive integer, not 0",
+            ),
+            (
+                wait(json!(-1)),
+                "state `A` (Wait): Seconds must be an integer from 0 to 99999999, not -1",
+            ),
+            (
+                wait(json!(2.5)),
+                "state `A` (Wait): Seconds must be an integer from 0 to 99999999, not 2.5",
+            ),
+            (
+                top(json!(0)),
+                "top level: TimeoutSeconds must be a positive integer, not 0",
+            ),
+        ];
+        for (def, expected) in cases {
+            let e = load_err(def);
+            assert!(e.starts_with(expected), "{e}\n  expected: {expected}");
+        }
+        // What AWS allows: MaxAttempts 0 (never retry), Wait Seconds 0, BackoffRate 1.
+        assert!(load(retrier("MaxAttempts", json!(0))).is_ok());
+        assert!(load(retrier("BackoffRate", json!(1))).is_ok());
+        assert!(load(retrier("BackoffRate", json!(1.5))).is_ok());
+        assert!(load(wait(json!(0))).is_ok());
+        assert!(load(task("TimeoutSeconds", json!(1))).is_ok());
     }
 
     #[test]

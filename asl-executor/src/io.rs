@@ -11,8 +11,7 @@ use crate::path::RefPath;
 pub struct IoError(pub String);
 
 fn get(path: &RefPath, input: &Value, context: &Value) -> Result<Value, IoError> {
-    let doc = if path.context { context } else { input };
-    path.get(doc).cloned().ok_or_else(|| {
+    path.resolve(input, context).cloned().ok_or_else(|| {
         IoError(format!(
             "Invalid path '{path}': the path references an invalid value"
         ))

@@ -16,5 +16,5 @@ pub mod retry;
 pub use definition::{Definition, LoadError};
 pub use exec::{
     handler, Event, Execution, Executor, Handler, HistoryEvent, Observer, Status, StopSignal,
-    TaskError,
+    TaskError, PAYLOAD_LIMIT_BYTES,
 };

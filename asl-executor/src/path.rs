@@ -83,6 +83,12 @@ impl RefPath {
         self.segments.is_empty()
     }
 
+    /// The value this path selects: in the context object for `$$` paths, else in `input`.
+    pub fn resolve<'a>(&self, input: &'a Value, context: &'a Value) -> Option<&'a Value> {
+        self.get(if self.context { context } else { input })
+    }
+
+    /// The value at this path's segments in `doc` (whichever document it is).
     pub fn get<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
         let mut cur = doc;
         for seg in &self.segments {

@@ -209,8 +209,38 @@ async fn the_machine_timeout_cannot_be_caught() {
         "S": {"Type": "Succeed"}
     }});
     let e = exec(def, vec![]).start("e", json!({})).await;
-    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.status, Status::TimedOut);
     assert_eq!(e.error.as_deref(), Some("States.Timeout"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_machine_timeout_ends_timed_out_past_a_catch_all_and_redrives() {
+    let slow = handler(|_v: Value| async move {
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        Ok(json!({"done": true}))
+    });
+    let def = json!({"StartAt": "T", "TimeoutSeconds": 150, "States": {
+        "T": {"Type": "Task", "Resource": "slow", "ResultPath": "$.t", "Next": "T2",
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "T2": {"Type": "Task", "Resource": "slow", "End": true,
+               "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let ex = exec(def, vec![("slow", slow)]);
+    let mut e = ex.start("e", json!({})).await;
+    assert_eq!(e.status, Status::TimedOut);
+    assert_eq!(e.error.as_deref(), Some("States.Timeout"));
+    assert_eq!(e.failed_state(), Some("T2"));
+    assert_eq!(e.states_entered(), vec!["T", "T2"], "no catcher ran");
+    assert_eq!(e.duration(), Duration::from_secs(150));
+    assert!(matches!(
+        e.history.last().map(|h| &h.event),
+        Some(asl_executor::Event::ExecutionTimedOut { state, error, .. })
+            if state == "T2" && error == "States.Timeout"
+    ));
+    ex.redrive(&mut e).await.unwrap();
+    assert_eq!(e.status, Status::Succeeded, "the timeout starts over");
+    assert_eq!(e.task_calls("T"), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -394,4 +424,187 @@ async fn a_timed_out_task_is_cut_off() {
         0,
         "the cut-off call never finished"
     );
+}
+
+/// A handler that returns the string `s` repeated `n` times (`n` from the input's `n`).
+fn big(s: &'static str) -> Handler {
+    handler(move |input: Value| async move {
+        Ok(json!(s.repeat(input["n"].as_u64().unwrap() as usize)))
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_result_over_256_kib_fails_the_attempt_with_data_limit_exceeded() {
+    assert_eq!(asl_executor::PAYLOAD_LIMIT_BYTES, 262_144);
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "big", "End": true}
+    }});
+    // "é" is two bytes of UTF-8: 131,071 of them and the quotes make 262,144 bytes, the cap.
+    let at_cap = exec(def.clone(), vec![("big", big("é"))])
+        .start("e", json!({"n": 131_071}))
+        .await;
+    assert_eq!(at_cap.status, Status::Succeeded);
+    let over = exec(def, vec![("big", big("é"))])
+        .start("e", json!({"n": 131_072}))
+        .await;
+    assert_eq!(over.status, Status::Failed);
+    assert_eq!(over.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(over.failed_state(), Some("T"));
+    assert!(over.history.iter().any(|h| matches!(&h.event,
+        asl_executor::Event::TaskFailed { error, .. } if error == "States.DataLimitExceeded")));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_too_large_task_result_is_caught_like_any_task_error() {
+    // As AWS recorded it: the failed attempt goes to the state's catcher, States.ALL included.
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "big", "End": true,
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Pass", "End": true}
+    }});
+    let e = exec(def, vec![("big", big("a"))])
+        .start("e", json!({"n": 300_000}))
+        .await;
+    assert_eq!(e.status, Status::Succeeded);
+    assert_eq!(e.states_entered(), vec!["T", "Caught"]);
+    assert_eq!(
+        e.output.unwrap()["Error"],
+        json!("States.DataLimitExceeded")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_output_over_256_kib_fails_the_execution_past_any_catcher() {
+    // The result fits, the output (the result merged into the input) does not: terminal.
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "big", "ResultPath": "$.r", "End": true,
+              "Retry": [{"ErrorEquals": ["States.ALL"]}],
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![("big", big("a"))])
+        .start("e", json!({"n": 262_140}))
+        .await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(e.states_entered(), vec!["T"], "no catcher ran");
+    assert_eq!(e.task_calls("T"), 1, "no retrier ran");
+
+    // A Pass state's Result over the cap, as in AWS's recorded history.
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": {"Arg1": "a".repeat(257 * 1024)}, "End": true}}});
+    let e = exec(def, vec![]).start("e", json!({})).await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(
+        e.cause.as_deref(),
+        Some("The state/task 'P' returned a result with a size exceeding the maximum number of bytes service limit.")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_input_over_256_kib_after_parameters_fails_before_the_call() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "echo", "End": true,
+              "Parameters": {"a.$": "$.s", "b.$": "$.s"},
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![("echo", echo())])
+        .start("e", json!({"s": "a".repeat(200_000)}))
+        .await;
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(e.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(e.task_calls("T"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn context_paths_work_in_choice_wait_and_fail() {
+    // The state input holds none of the values: every path reads the context object.
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": {"x": 1}, "Next": "C"},
+        "C": {"Type": "Choice", "Default": "S", "Choices": [{"And": [
+            {"Variable": "$$.Execution.Name", "StringEquals": "run-1"},
+            {"Variable": "$$.Execution.Input.limit", "IsNumeric": true},
+            {"Variable": "$.x", "NumericLessThanPath": "$$.Execution.Input.limit"}
+        ], "Next": "W"}]},
+        "W": {"Type": "Wait", "SecondsPath": "$$.Execution.Input.poll", "Next": "F"},
+        "F": {"Type": "Fail", "ErrorPath": "$$.Execution.Input.err", "CausePath": "$$.State.Name"},
+        "S": {"Type": "Succeed"}
+    }});
+    let e = exec(def, vec![])
+        .start("run-1", json!({"poll": 30, "limit": 5, "err": "Custom"}))
+        .await;
+    assert_eq!(e.states_entered(), vec!["P", "C", "W", "F"]);
+    assert_eq!(e.status, Status::Failed);
+    assert_eq!(
+        (e.error.as_deref(), e.cause.as_deref()),
+        (Some("Custom"), Some("F"))
+    );
+    assert_eq!(e.duration(), Duration::from_secs(30));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_context_object_counts_retries_and_keeps_the_entered_time() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let recording = handler(move |input: Value| {
+        let mut seen = s.lock().unwrap();
+        seen.push(input);
+        let n = seen.len();
+        async move {
+            if n < 3 {
+                Err(TaskError::new("Throttled", "again"))
+            } else {
+                Ok(json!({}))
+            }
+        }
+    });
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 90, "Next": "T"},
+        "T": {"Type": "Task", "Resource": "r", "End": true,
+              "Parameters": {"retry.$": "$$.State.RetryCount", "entered.$": "$$.State.EnteredTime",
+                             "name.$": "$$.State.Name"},
+              "Retry": [{"ErrorEquals": ["Throttled"], "IntervalSeconds": 2}]}
+    }});
+    let e = exec(def, vec![("r", recording)])
+        .start("e", json!({}))
+        .await;
+    assert_eq!(e.status, Status::Succeeded);
+    let entered = (e.start_time + chrono::Duration::seconds(90))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        *seen,
+        (0..3)
+            .map(|n| json!({"retry": n, "entered": entered, "name": "T"}))
+            .collect::<Vec<_>>(),
+        "RetryCount counts the retries; EnteredTime is when the state was entered"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_timestamp_paths_read_the_input_or_the_context() {
+    let def = json!({"StartAt": "W1", "States": {
+        "W1": {"Type": "Wait", "TimestampPath": "$.until", "Next": "W2"},
+        "W2": {"Type": "Wait", "TimestampPath": "$$.Execution.Input.later", "Next": "S"},
+        "S": {"Type": "Succeed"}
+    }});
+    let ex = exec(def, vec![]);
+    let t0 = chrono::Utc::now();
+    let at = |s: i64| {
+        (t0 + chrono::Duration::seconds(s)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    let e = ex
+        .start("e", json!({"until": at(100), "later": at(400)}))
+        .await;
+    assert_eq!(e.status, Status::Succeeded);
+    // Timestamps are whole seconds: the waits end within a second of them.
+    let d = e.duration();
+    assert!(
+        (Duration::from_secs(398)..=Duration::from_secs(400)).contains(&d),
+        "{d:?}"
+    );
+    let e = ex.start("e", json!({"until": "tomorrow"})).await;
+    assert_eq!(e.error.as_deref(), Some("States.Runtime"));
 }
