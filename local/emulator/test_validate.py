@@ -291,6 +291,103 @@ def test_rolling_update_within_bounds_passes(url):
     assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
 
 
+def blue_green(timeout: int, termination: int, interval: int, routing_type="ALL_AT_ONCE",
+               **routing) -> dict:
+    return {"BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {"Type": routing_type, "WaitIntervalInSeconds": interval,
+                                        **routing},
+        "TerminationWaitInSeconds": termination, "MaximumExecutionTimeoutInSeconds": timeout}}
+
+
+def test_blue_green_timeout_must_exceed_the_waits(url):
+    sm = client(url, "sagemaker")
+    endpoint_with(sm, "c2", 1)
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(600, 300, 300)))
+    assert code == "ValidationException"
+    assert "MaximumExecutionTimeoutInSeconds (600) must be greater than" in message
+    assert "TerminationWaitInSeconds (300)" in message and "WaitIntervalInSeconds (300)" in message
+    code, message = error_of(lambda: sm.create_endpoint(
+        EndpointName="e2", EndpointConfigName="c2",
+        DeploymentConfig=blue_green(3600, 3600, 0)))
+    assert code == "ValidationException" and "MaximumExecutionTimeoutInSeconds" in message
+    code, message = error_of(lambda: sm.update_endpoint(  # the model's range
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(28801, 0, 0)))
+    assert "Member must have value less than or equal to 28800" in message
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "InService"
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2",
+                       DeploymentConfig=blue_green(601, 300, 300))
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
+
+
+def test_canary_and_linear_step_sizes(url):
+    sm = client(url, "sagemaker")
+    endpoint_with(sm, "c2", 4)
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(
+            1800, 0, 60, "CANARY", CanarySize={"Type": "INSTANCE_COUNT", "Value": 3})))
+    assert code == "ValidationException" and "CanarySize" in message and "75%" in message
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(
+            1800, 0, 60, "LINEAR", LinearStepSize={"Type": "CAPACITY_PERCENT", "Value": 5})))
+    assert code == "ValidationException" and "LinearStepSize" in message
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(
+        1800, 0, 60, "LINEAR", LinearStepSize={"Type": "INSTANCE_COUNT", "Value": 1}))
+
+
+def test_auto_rollback_alarms_must_exist(url):
+    sm, cw = client(url, "sagemaker"), client(url, "cloudwatch")
+    endpoint_with(sm, "c2", 1)
+    deployment = {**blue_green(1800, 300, 0),
+                  "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "ep-5xx"},
+                                                           {"AlarmName": "ep-latency"}]}}
+    cw.put_metric_alarm(AlarmName="ep-5xx", MetricName="Invocation5XXErrors",
+                        Namespace="AWS/SageMaker", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1.0,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold")
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=deployment))
+    assert code == "ValidationException"
+    assert "'ep-latency'" in message and "AutoRollbackConfiguration" in message
+    assert "ep-5xx" not in message
+    cw.put_metric_alarm(AlarmName="ep-latency", MetricName="ModelLatency",
+                        Namespace="AWS/SageMaker", Statistic="Average", Period=60,
+                        EvaluationPeriods=1, Threshold=1e6,
+                        ComparisonOperator="GreaterThanThreshold")
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=deployment)
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
+
+
+def test_guarded_update_needs_the_serving_variant_names(url):
+    sm = client(url, "sagemaker")
+    endpoint_with(sm, "c2", 10)
+    sm.create_endpoint_config(EndpointConfigName="other", ProductionVariants=[{
+        "VariantName": "primary", "ModelName": "m1", "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 10}])
+    for deployment in (rolling("INSTANCE_COUNT", 2), blue_green(1800, 0, 0)):
+        code, message = error_of(lambda: sm.update_endpoint(
+            EndpointName="e1", EndpointConfigName="other", DeploymentConfig=deployment))
+        assert code == "ValidationException"
+        assert "variant names" in message and "primary" in message and "AllTraffic" in message
+    # Without a guarded policy SageMaker replaces the fleet: other names are fine.
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="other")
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
+
+
+def test_training_max_runtime_is_at_most_28_days(url):
+    sm = client(url, "sagemaker")
+    job = dict(AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+               RoleArn=ROLE, OutputDataConfig={"S3OutputPath": "s3://out/"},
+               ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                               "VolumeSizeInGB": 10})
+    code, message = error_of(lambda: sm.create_training_job(
+        TrainingJobName="t1", StoppingCondition={"MaxRuntimeInSeconds": 2419201}, **job))
+    assert code == "ValidationException"
+    assert "MaxRuntimeInSeconds" in message and "2419200" in message
+    sm.create_training_job(TrainingJobName="t1",
+                           StoppingCondition={"MaxRuntimeInSeconds": 2419200}, **job)
+
+
 # --- SNS (query) ---------------------------------------------------------------------
 
 
