@@ -451,6 +451,55 @@ def test_cloudwatch_put_metric_data_rules(url):
     assert [d["MetricName"] for d in state] == ["mape"]
 
 
+@pytest.mark.parametrize("value", [1e-109, -1e-109, 2e108, -2e108, math.inf, math.nan])
+def test_cloudwatch_metric_values_out_of_range_are_refused(url, value):
+    cw = client(url, "cloudwatch")
+    code, message = error_of(lambda: cw.put_metric_data(
+        Namespace="App", MetricData=[{"MetricName": "m", "Value": value}]))
+    assert code == "InvalidParameterValue" and "MetricData.member.1.Value" in message
+    code, message = error_of(lambda: cw.put_metric_data(
+        Namespace="App", MetricData=[{"MetricName": "m", "Values": [1.0, value]}]))
+    assert code == "InvalidParameterValue" and "MetricData.member.1.Values.member.2" in message
+
+
+def test_cloudwatch_metric_values_in_range_pass(url):
+    cw = client(url, "cloudwatch")
+    values = [0.0, 8.52e-109, -8.52e-109, 1.17e108, -1.17e108, 12.5]
+    cw.put_metric_data(Namespace="App", MetricData=[{"MetricName": "m", "Value": v}
+                                                    for v in values])
+    state = requests.get(f"{url}/_emulator/state").json()["cloudwatch_metric_data"]
+    assert len(state) == len(values)
+
+
+def cbor_put_metric_data(url, timestamp) -> requests.Response:
+    """PutMetricData as aws-sdk-cloudwatch (Rust) sends it: RPC v2 CBOR, the timestamp as tag 1."""
+    body = cbor2.dumps({"Namespace": "App", "MetricData": [
+        {"MetricName": "m", "Value": 1.0, "Timestamp": cbor2.CBORTag(1, timestamp)}]})
+    return requests.post(
+        f"{url}/service/GraniteServiceVersion20100801/operation/PutMetricData", data=body,
+        headers={"Content-Type": "application/cbor", "Accept": "application/cbor",
+                 "smithy-protocol": "rpc-v2-cbor", "Authorization": AUTH.format("monitoring")})
+
+
+def test_cloudwatch_metric_timestamps_within_two_weeks_and_two_hours(url):
+    now = time.time()
+    for stamp, words in ((now - 15 * 86400, "two weeks in the past"),
+                         (now + 3 * 3600, "two hours in the future")):
+        r = cbor_put_metric_data(url, stamp)
+        error = cbor2.loads(r.content)
+        assert r.status_code == 400, error
+        assert error["__type"] == "InvalidParameterValue", error
+        assert "MetricData.member.1.Timestamp" in error["message"] and words in error["message"]
+        assert r.headers["x-amzn-query-error"] == "InvalidParameterValue;Sender"
+    for stamp in (now - 13 * 86400, now + 3600, now):
+        r = cbor_put_metric_data(url, stamp)
+        assert r.status_code == 200, cbor2.loads(r.content)
+    cw = client(url, "cloudwatch")  # boto3's protocol too
+    code, _ = error_of(lambda: cw.put_metric_data(Namespace="App", MetricData=[
+        {"MetricName": "m", "Value": 1.0, "Timestamp": now - 20 * 86400}]))
+    assert code == "InvalidParameterValue"
+
+
 def test_cloudwatch_put_metric_alarm_rules(url):
     cw = client(url, "cloudwatch")
     alarm = dict(AlarmName="a", MetricName="mape", Namespace="App", Statistic="Maximum",

@@ -34,7 +34,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
@@ -504,6 +504,42 @@ def _sns_max_message_size(req: awsrequest.AwsRequest, topic_arn: Any) -> int:
     return 262144
 
 
+# API_MetricDatum: "CloudWatch rejects values that are either too small or too large. Values
+# must be in the range of -2^360 to 2^360" -- in effect 0, or a magnitude between 8.515920e-109
+# and 1.174271e+108 (2^-359 .. 2^359); NaN and +-Infinity are not supported.
+METRIC_MIN_MAGNITUDE = 8.515920e-109
+METRIC_MAX_MAGNITUDE = 1.174271e+108
+# API_PutMetricData: a datum's Timestamp up to two weeks in the past and two hours ahead.
+METRIC_MAX_AGE = timedelta(days=14)
+METRIC_MAX_AHEAD = timedelta(hours=2)
+
+
+def _metric_value_ok(number: float) -> bool:
+    if math.isnan(number) or math.isinf(number):
+        return False
+    return number == 0 or METRIC_MIN_MAGNITUDE <= abs(number) <= METRIC_MAX_MAGNITUDE
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A timestamp member as sent: a datetime (CBOR tag 1), epoch seconds (JSON, CBOR) or text
+    (query: ISO 8601); None when absent or unreadable (the model walk reports the type)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, datetime):
+            when = value
+        elif _is_number(value):
+            when = datetime.fromtimestamp(value, timezone.utc)
+        elif isinstance(value, str):
+            from botocore.utils import parse_timestamp
+            when = parse_timestamp(value)
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 def _cloudwatch_put_metric_data(req: awsrequest.AwsRequest, raw_size: int) -> list[Rejection]:
     p = req.params
     out = []
@@ -558,10 +594,21 @@ def _cloudwatch_put_metric_data(req: awsrequest.AwsRequest, raw_size: int) -> li
                 values += [(f"StatisticValues.{k}", stats.get(k)) for k in stats]
             for name, value in values:
                 number = _SPECIAL_FLOATS.get(value, value) if isinstance(value, str) else value
-                if _is_number(number) and (math.isnan(number) or math.isinf(number)):
+                if _is_number(number) and not _metric_value_ok(number):
                     out.append(Rejection("InvalidParameterValue",
                                          f"The value {value} for parameter {where}.{name} is "
                                          "invalid."))
+            when = _timestamp(datum.get("Timestamp"))
+            if when is not None:
+                now = datetime.now(timezone.utc)
+                if when < now - METRIC_MAX_AGE:
+                    out.append(Rejection("InvalidParameterValue",
+                                         f"The parameter {where}.Timestamp must specify a time "
+                                         "no more than two weeks in the past."))
+                elif when > now + METRIC_MAX_AHEAD:
+                    out.append(Rejection("InvalidParameterValue",
+                                         f"The parameter {where}.Timestamp must specify a time "
+                                         "no more than two hours in the future."))
             counts, vals = datum.get("Counts"), datum.get("Values")
             if isinstance(vals, list) and len(vals) > 150:
                 out.append(Rejection("InvalidParameterValue",
@@ -681,9 +728,10 @@ def _s3_bucket_exists(name: str) -> bool:
 #     MessageStructure=json needs a "default" string.
 #   CloudWatch PutMetricData: request <= 1 MB, Namespace not "AWS/..." and printable ASCII,
 #     <= 1000 data (MetricData + EntityMetricData), <= 30 dimensions, <= 150 Values, Counts as
-#     many as Values, one of Value/StatisticValues/Values, no NaN/Infinity, StorageResolution
-#     1 or 60.  PutMetricAlarm: MetricName/Metrics/EvaluationCriteria, Statistic xor
-#     ExtendedStatistic, Period 10/20/30/60n, Threshold, DatapointsToAlarm <= EvaluationPeriods.
+#     many as Values, one of Value/StatisticValues/Values, values 0 or of magnitude
+#     8.515920e-109..1.174271e+108 (no NaN/Infinity), Timestamp within two weeks past / two
+#     hours ahead, StorageResolution 1 or 60.  PutMetricAlarm: MetricName/Metrics/
+#     EvaluationCriteria, Statistic xor ExtendedStatistic, Period 10/20/30/60n, Threshold, DatapointsToAlarm <= EvaluationPeriods.
 #   S3: bucket naming rules (new buckets, and unknown ones), keys <= 1024 bytes of UTF-8.
 # rule(req, raw body size) -> rejections
 DOCUMENTED_RULES: dict[tuple[str, str], Callable[[awsrequest.AwsRequest, int], list[Rejection]]] = {
