@@ -23,6 +23,10 @@ SageMaker
     honours ClientToken (idempotent) and defaults a versioned package to
     PendingManualApproval; DescribeModelPackage returns ModelPackageName for
     versioned packages (the group name), as AWS does.
+  * ARNs as AWS spells them: model, endpoint-config, endpoint and training-job
+    ARNs carry the name lower-cased (moto keeps the case); a versioned
+    model package's ARN keeps the group's case (moto lower-cases it):
+    model-package/Prophet-Models/1.
 CloudWatch
   * New alarms start in INSUFFICIENT_DATA, as on AWS (moto: OK).
   * Smithy RPC v2 CBOR (used by aws-sdk-cloudwatch for Rust >= 1.100): requests
@@ -101,7 +105,8 @@ from moto.sagemaker.models import (
     SageMakerModelBackend,
 )
 from moto.sagemaker.responses import SageMakerResponse
-from moto.sagemaker.utils import arn_formatter
+import moto.sagemaker.models as sagemaker_models
+import moto.sagemaker.utils as sagemaker_utils
 from moto.sns.models import sns_backends
 from werkzeug.serving import run_simple
 
@@ -142,6 +147,57 @@ def _patch(cls: type, name: str) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorator
+
+
+# ---------------------------------------------------------------------------
+# SageMaker: ARNs spelled as AWS spells them
+# ---------------------------------------------------------------------------
+
+# SageMaker lower-cases the name in these ARNs (DescribeEndpoint of MyEndpoint answers
+# .../endpoint/myendpoint; IAM matches ARNs case-sensitively); moto keeps the case.
+LOWERCASE_ARN_TYPES = frozenset({"model", "endpoint-config", "endpoint", "training-job"})
+_moto_arn_formatter = sagemaker_utils.arn_formatter
+
+
+def arn_formatter(_type: str, _id: str, account_id: str, region_name: str) -> str:
+    if _type in LOWERCASE_ARN_TYPES:
+        _id = _id.lower()
+    return _moto_arn_formatter(_type, _id, account_id, region_name)
+
+
+# moto's models call the module-level name at call time (FakeEndpoint.arn_formatter and friends
+# too), so replacing it there is enough.
+sagemaker_utils.arn_formatter = arn_formatter
+sagemaker_models.arn_formatter = arn_formatter
+
+
+@_patch(SageMakerModelBackend, "_get_resource_from_arn")
+def _get_resource_from_arn(original: Callable, self: SageMakerModelBackend, arn: str) -> Any:
+    """Tags by ARN: the name in a lower-cased ARN finds the resource whatever its case."""
+    resource = original(self, arn)
+    if resource is None:
+        kind, _, name = arn.split(":")[-1].partition("/")
+        table = {"model": self._models, "endpoint": self.endpoints,
+                 "endpoint-config": self.endpoint_configs,
+                 "training-job": self.training_jobs}.get(kind, {})
+        resource = next((v for k, v in list(table.items()) if k.lower() == name), None)
+    return resource
+
+
+@_patch(ModelPackage, "__init__")
+def _model_package_init(original: Callable, self: ModelPackage, *args: Any, **kwargs: Any) -> None:
+    """A versioned package's ARN keeps its group's case (model-package/Prophet-Models/1), as on
+    AWS; moto lower-cases it."""
+    original(self, *args, **kwargs)
+    if self.model_package_version and self.model_package_group_name:
+        arn = _moto_arn_formatter(
+            "model-package", f"{self.model_package_group_name}/{self.model_package_version}",
+            kwargs["account_id"], kwargs["region_name"])
+        for status in (self.model_package_status_details or {}).values():
+            for item in status:
+                if item.get("Name") == self.arn:
+                    item["Name"] = arn
+        self.arn = arn
 
 
 # ---------------------------------------------------------------------------

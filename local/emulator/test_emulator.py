@@ -12,6 +12,7 @@ import os
 import sys
 import tarfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -279,6 +280,47 @@ def test_model_packages(url):
     assert after["ModelApprovalStatus"] == "Approved"
 
 
+def test_arns_are_cased_as_aws_cases_them(url):
+    sm = client(url, "sagemaker")
+    prefix = "arn:aws:sagemaker:us-east-1:123456789012:"
+    # Model-package ARNs keep the group's case.
+    sm.create_model_package_group(ModelPackageGroupName="Prophet-Models")
+    arn = sm.create_model_package(
+        ModelPackageGroupName="Prophet-Models",
+        InferenceSpecification={"Containers": [{"Image": "img:1"}],
+                                "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    assert arn == prefix + "model-package/Prophet-Models/1"
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelPackageArn"] == arn
+    assert described["ModelPackageGroupName"] == "Prophet-Models"
+    listed = sm.list_model_packages(ModelPackageGroupName="Prophet-Models")
+    assert [p["ModelPackageArn"] for p in listed["ModelPackageSummaryList"]] == [arn]
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
+
+    # Model, endpoint-config and endpoint ARNs are lower-cased; the names keep their case.
+    model_arn = sm.create_model(ModelName="My-Model", ExecutionRoleArn=ROLE,
+                                PrimaryContainer={"ModelPackageName": arn})["ModelArn"]
+    assert model_arn == prefix + "model/my-model"
+    assert sm.describe_model(ModelName="My-Model")["ModelArn"] == model_arn
+    config_arn = sm.create_endpoint_config(EndpointConfigName="My-Config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "My-Model", "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1}])["EndpointConfigArn"]
+    assert config_arn == prefix + "endpoint-config/my-config"
+    endpoint_arn = sm.create_endpoint(EndpointName="My-Endpoint",
+                                      EndpointConfigName="My-Config")["EndpointArn"]
+    assert endpoint_arn == prefix + "endpoint/my-endpoint"
+    endpoint = sm.describe_endpoint(EndpointName="My-Endpoint")
+    assert (endpoint["EndpointArn"], endpoint["EndpointName"]) == (endpoint_arn, "My-Endpoint")
+    code, message = error_of(lambda: sm.create_model(
+        ModelName="My-Model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"}))
+    assert message == f'Cannot create already existing model "{model_arn}".'
+    # Tags by the (lower-cased) ARN still find the resource.
+    sm.add_tags(ResourceArn=endpoint_arn, Tags=[{"Key": "k", "Value": "v"}])
+    assert sm.list_tags(ResourceArn=endpoint_arn)["Tags"] == [{"Key": "k", "Value": "v"}]
+
+
 # --- SNS, S3 and inspection --------------------------------------------------
 
 def test_sns_messages_and_reset(url):
@@ -328,9 +370,10 @@ def cbor_cloudwatch(url, monkeypatch):
 
 def test_cloudwatch_cbor_with_botocore(url, cbor_cloudwatch):
     cw = cbor_cloudwatch
+    stamp = (int(time.time()) // 60 - 60) * 60  # an hour ago (CloudWatch takes two weeks back)
     cw.put_metric_data(Namespace="App", MetricData=[{
         "MetricName": "Latency", "Value": 12.5, "Unit": "Milliseconds",
-        "Dimensions": [{"Name": "Model", "Value": "m1"}], "Timestamp": 1_700_000_000}])
+        "Dimensions": [{"Name": "Model", "Value": "m1"}], "Timestamp": stamp}])
     request = cw.seen[-1]
     assert request.url.endswith("/service/GraniteServiceVersion20100801/operation/PutMetricData")
     assert request.headers["smithy-protocol"] == b"rpc-v2-cbor"
@@ -346,7 +389,8 @@ def test_cloudwatch_cbor_with_botocore(url, cbor_cloudwatch):
 
     [datum] = requests.get(f"{url}/_emulator/state").json()["cloudwatch_metric_data"]
     assert datum["Dimensions"] == {"Model": "m1"} and datum["Value"] == 12.5
-    assert datum["Timestamp"].startswith("2023-11-14T22:13:20")
+    stored = datetime.fromisoformat(datum["Timestamp"])
+    assert (stored if stored.tzinfo else stored.replace(tzinfo=timezone.utc)).timestamp() == stamp
 
     # large payloads are gzip-compressed by the SDKs
     cw.put_metric_data(Namespace="Big", MetricData=[
