@@ -462,3 +462,90 @@ def test_injected_faults_throttle_fail_after_applying_and_delay(url):
     assert requests.post(f"{url}/_emulator/faults", json={"kind": "nonsense"}).status_code == 400
     requests.post(f"{url}/moto-api/reset")
     assert requests.get(f"{url}/_emulator/faults").json() == []
+
+
+# --- S3 conditional writes ---------------------------------------------------
+
+def s3_client(url: str):
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(s3={"addressing_style": "path"},
+                                      retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def s3_status(call) -> tuple[int, str]:
+    """(HTTP status, error code) of an S3 call; (200, "") when it succeeds."""
+    try:
+        call()
+    except ClientError as e:
+        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
+    return 200, ""
+
+
+def test_s3_conditional_writes_answer_412(url):
+    s3 = s3_client(url)
+    s3.create_bucket(Bucket="lake")
+    etag = s3.put_object(Bucket="lake", Key="k", Body=b"1", IfNoneMatch="*")["ETag"]
+    assert s3_status(lambda: s3.put_object(Bucket="lake", Key="k", Body=b"2",
+                                           IfNoneMatch="*")) == (412, "PreconditionFailed")
+    assert s3_status(lambda: s3.put_object(Bucket="lake", Key="k", Body=b"2",
+                                           IfMatch='"0123456789abcdef0123456789abcdef"')) == (
+        412, "PreconditionFailed")
+    assert s3.get_object(Bucket="lake", Key="k")["Body"].read() == b"1"
+    s3.put_object(Bucket="lake", Key="k", Body=b"3", IfMatch=etag)
+    assert s3.get_object(Bucket="lake", Key="k")["Body"].read() == b"3"
+
+
+def test_s3_conditional_write_conflict_409_on_demand(url):
+    s3 = s3_client(url)
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="other", Body=b"0")
+    r = requests.post(f"{url}/_emulator/faults", json={
+        "operation": "PutObject", "kind": "conflict", "bucket": "lake", "key": "k", "count": 2})
+    assert r.status_code == 200
+    # Unconditional writes and other keys are not affected.
+    s3.put_object(Bucket="lake", Key="plain", Body=b"x")
+    s3.put_object(Bucket="lake", Key="other2", Body=b"x", IfNoneMatch="*")
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket="lake", Key="k", Body=b"1", IfNoneMatch="*")
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+        assert e.value.response["Error"]["Code"] == "ConditionalRequestConflict"
+        assert "conflicting conditional operation" in e.value.response["Error"]["Message"]
+    assert s3_status(lambda: s3.head_object(Bucket="lake", Key="k"))[0] == 404  # not applied
+    s3.put_object(Bucket="lake", Key="k", Body=b"1", IfNoneMatch="*")  # the retry succeeds
+    assert [f["fired"] for f in requests.get(f"{url}/_emulator/faults").json()] == [2]
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_s3_concurrent_if_none_match_writes_one_wins(url, slow):
+    """Concurrent `If-None-Match: *` PUTs of one key: exactly one succeeds, the others get 412.
+    With `slow`, every write waits between moto's precondition check and its commit: without
+    the emulator's per-key lock all of them would pass the check."""
+    import threading
+    s3 = s3_client(url)
+    s3.create_bucket(Bucket="lake")
+    writers = 8
+    if slow:
+        requests.post(f"{url}/_emulator/faults", json={
+            "operation": "PutObject", "kind": "slow", "seconds": 0.3, "bucket": "lake",
+            "key": "lock", "count": writers})
+    clients = [s3_client(url) for _ in range(writers)]
+    barrier = threading.Barrier(writers)
+    results: list[tuple[int, str]] = [(0, "")] * writers
+
+    def write(i: int) -> None:
+        barrier.wait()
+        results[i] = s3_status(lambda: clients[i].put_object(
+            Bucket="lake", Key="lock", Body=f"writer-{i}".encode(), IfNoneMatch="*"))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [i for i, r in enumerate(results) if r == (200, "")]
+    assert len(winners) == 1, results
+    assert sorted(results)[1:] == [(412, "PreconditionFailed")] * (writers - 1), results
+    body = s3.get_object(Bucket="lake", Key="lock")["Body"].read()
+    assert body == f"writer-{winners[0]}".encode()
