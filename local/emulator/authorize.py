@@ -39,7 +39,9 @@ What is authorized per request
     of that format (TopicArn, ModelPackageName=arn:...), or the format's variables filled from
     parameters of the same name (EndpointName, EndpointConfigName, ModelName, ...), a plural
     list (AlarmNames), or an alias (S3 Bucket/Key, SNS Name);
-  * a required resource type whose ARN cannot be built from the request is checked as "*";
+  * a required resource type whose ARN cannot be built from the request is checked as "*",
+    unless the service documents a narrower wildcard (UNNAMED_RESOURCES: an unfiltered
+    DescribeAlarms is authorized on arn:...:alarm:*, and on "*" only for composite alarms);
     an optional one that cannot be built is skipped; an action with no resource types: "*";
   * dependent actions when the request uses them: iam:PassRole on every *RoleArn parameter
     (with iam:PassedToService = <service>.amazonaws.com), <service>:AddTags when Tags are sent;
@@ -133,6 +135,21 @@ ALTERNATIVE_RESOURCES: dict[tuple[str, str], frozenset[str]] = {
     ("states", "ListExecutions"): frozenset({"statemachine", "maprun"}),
     # A Standard execution or an Express one.
     ("states", "DescribeExecution"): frozenset({"execution", "express"}),
+}
+
+# Required resource types that an operation authorizes on a wildcard ARN when the request names
+# no resource of that type (instead of "*"): (prefix, action, resource type) -> the ARN format
+# with ${Region}/${Account} to fill in.
+#   cloudwatch:DescribeAlarms without AlarmNames (all alarms, or filtered by prefix, state or
+#   action): the Service Authorization Reference lists the `alarm` resource
+#   (arn:...:alarm:${AlarmName}) as required, and API_DescribeAlarms says only composite alarms
+#   need the permission "scoped to *" ("You can't return information about composite alarms if
+#   your cloudwatch:DescribeAlarms permission has a narrower scope"): metric alarms are listed
+#   with a narrower scope, i.e. the region's alarms, arn:...:alarm:*.  Composite alarms: "*"
+#   (see _extra_checks).
+UNNAMED_RESOURCES: dict[tuple[str, str, str], str] = {
+    ("cloudwatch", "DescribeAlarms", "alarm"):
+        "arn:${Partition}:cloudwatch:${Region}:${Account}:alarm:*",
 }
 
 # Resource types whose ARNs carry the name lower-cased (SageMaker).
@@ -299,6 +316,14 @@ def _extra_checks(prefix: str, action: str, params: dict[str, Any], region: str,
                   ctx: dict[str, Any]) -> list[Check]:
     """Checks AWS makes that the Service Authorization Reference does not list."""
     out = []
+    if (prefix, action) == ("cloudwatch", "DescribeAlarms"):
+        # API_DescribeAlarms: "To use this operation and return information about composite
+        # alarms, you must be signed on with the cloudwatch:DescribeAlarms permission that is
+        # scoped to *."
+        types = params.get("AlarmTypes")
+        if (isinstance(types, list) and "CompositeAlarm" in types) \
+                or params.get("ChildrenOfAlarmName") or params.get("ParentsOfAlarmName"):
+            out.append(Check("cloudwatch:DescribeAlarms", "*", _frozen(ctx)))
     if (prefix, action) == ("sagemaker", "CreateModel"):
         # SageMaker Developer Guide, "Deploy a Model Version from a Different Account": the
         # caller of CreateModel needs sagemaker:CreateModel on the model package its container
@@ -338,9 +363,13 @@ def required_checks(req: awsrequest.AwsRequest, principal: str = "") -> list[Che
                 by_type[rtype] = arns
             elif rtype in alternatives and named:
                 continue
+            elif (prefix, entry["privilege"], rtype) in UNNAMED_RESOURCES:
+                # The service's own wildcard (e.g. DescribeAlarms without AlarmNames: alarm:*).
+                by_type[rtype] = [UNNAMED_RESOURCES[(prefix, entry["privilege"], rtype)]
+                                  .replace("${Partition}", PARTITION)
+                                  .replace("${Region}", region).replace("${Account}", ACCOUNT)]
             elif info.get("required"):
-                # Required, but this request does not name it (e.g. DescribeAlarms without
-                # AlarmNames): checked as "*".
+                # Required, but this request does not name it: checked as "*".
                 by_type[rtype] = ["*"]
         for arns in by_type.values() or [["*"]]:
             for arn in arns:

@@ -23,6 +23,10 @@ SageMaker
     honours ClientToken (idempotent) and defaults a versioned package to
     PendingManualApproval; DescribeModelPackage returns ModelPackageName for
     versioned packages (the group name), as AWS does.
+  * ARNs as AWS spells them: model, endpoint-config, endpoint and training-job
+    ARNs carry the name lower-cased (moto keeps the case); a versioned
+    model package's ARN keeps the group's case (moto lower-cases it):
+    model-package/Prophet-Models/1.
 CloudWatch
   * New alarms start in INSUFFICIENT_DATA, as on AWS (moto: OK).
   * Smithy RPC v2 CBOR (used by aws-sdk-cloudwatch for Rust >= 1.100): requests
@@ -33,12 +37,23 @@ Step Functions
     (X-Amz-Target: AWSStepFunctions.*) to the local Step Functions at U (the
     Rust harness runs the executions) once a request has passed the IAM and
     parameter checks; without a route, moto answers.
+S3
+  * Writes of one key (PutObject, CopyObject, CompleteMultipartUpload,
+    DeleteObject) are serialized, so a conditional write is atomic: of two
+    concurrent `If-None-Match: *` PUTs one succeeds, the other gets 412
+    PreconditionFailed (moto answers the 412s; its check-then-store was racy).
 Faults
   * POST /_emulator/faults {"operation", "kind": throttle|error|delay, "after",
     "count", "seconds"}: the next `count` requests of that operation (after
     the IAM and parameter checks) are throttled, answered 500 (before or after
     being applied), or answered `seconds` late; GET lists them and how many
     fired.  Reset with POST /moto-api/reset.
+  * S3, with optional "bucket" and "key": kind "conflict": the next `count`
+    conditional writes (If-None-Match / If-Match) of that operation on the key
+    answer 409 ConditionalRequestConflict, not applied, as S3 answers when a
+    conflicting write is in flight (clients retry); kind "slow": the next
+    `count` writes wait `seconds` between moto's precondition check and the
+    commit, holding the key (a slow upload; shows the writes are serialized).
 Inspection
   * GET /_emulator/state: JSON with every SNS message published, every
     CloudWatch datum put (all accounts/regions) and every endpoint deployment
@@ -91,7 +106,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from moto.s3.models import s3_backends
+from moto.s3.models import S3Backend, s3_backends
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import (
     FakeEndpoint,
@@ -101,7 +116,8 @@ from moto.sagemaker.models import (
     SageMakerModelBackend,
 )
 from moto.sagemaker.responses import SageMakerResponse
-from moto.sagemaker.utils import arn_formatter
+import moto.sagemaker.models as sagemaker_models
+import moto.sagemaker.utils as sagemaker_utils
 from moto.sns.models import sns_backends
 from werkzeug.serving import run_simple
 
@@ -142,6 +158,57 @@ def _patch(cls: type, name: str) -> Callable[[Callable], Callable]:
         return wrapper
 
     return decorator
+
+
+# ---------------------------------------------------------------------------
+# SageMaker: ARNs spelled as AWS spells them
+# ---------------------------------------------------------------------------
+
+# SageMaker lower-cases the name in these ARNs (DescribeEndpoint of MyEndpoint answers
+# .../endpoint/myendpoint; IAM matches ARNs case-sensitively); moto keeps the case.
+LOWERCASE_ARN_TYPES = frozenset({"model", "endpoint-config", "endpoint", "training-job"})
+_moto_arn_formatter = sagemaker_utils.arn_formatter
+
+
+def arn_formatter(_type: str, _id: str, account_id: str, region_name: str) -> str:
+    if _type in LOWERCASE_ARN_TYPES:
+        _id = _id.lower()
+    return _moto_arn_formatter(_type, _id, account_id, region_name)
+
+
+# moto's models call the module-level name at call time (FakeEndpoint.arn_formatter and friends
+# too), so replacing it there is enough.
+sagemaker_utils.arn_formatter = arn_formatter
+sagemaker_models.arn_formatter = arn_formatter
+
+
+@_patch(SageMakerModelBackend, "_get_resource_from_arn")
+def _get_resource_from_arn(original: Callable, self: SageMakerModelBackend, arn: str) -> Any:
+    """Tags by ARN: the name in a lower-cased ARN finds the resource whatever its case."""
+    resource = original(self, arn)
+    if resource is None:
+        kind, _, name = arn.split(":")[-1].partition("/")
+        table = {"model": self._models, "endpoint": self.endpoints,
+                 "endpoint-config": self.endpoint_configs,
+                 "training-job": self.training_jobs}.get(kind, {})
+        resource = next((v for k, v in list(table.items()) if k.lower() == name), None)
+    return resource
+
+
+@_patch(ModelPackage, "__init__")
+def _model_package_init(original: Callable, self: ModelPackage, *args: Any, **kwargs: Any) -> None:
+    """A versioned package's ARN keeps its group's case (model-package/Prophet-Models/1), as on
+    AWS; moto lower-cases it."""
+    original(self, *args, **kwargs)
+    if self.model_package_version and self.model_package_group_name:
+        arn = _moto_arn_formatter(
+            "model-package", f"{self.model_package_group_name}/{self.model_package_version}",
+            kwargs["account_id"], kwargs["region_name"])
+        for status in (self.model_package_status_details or {}).values():
+            for item in status:
+                if item.get("Name") == self.arn:
+                    item["Name"] = arn
+        self.arn = arn
 
 
 # ---------------------------------------------------------------------------
@@ -741,10 +808,28 @@ _THROTTLING = {"s3": ("SlowDown", 503), "sns": ("Throttling", 400)}
 _INTERNAL = {"s3": ("InternalError", 500), "sns": ("InternalError", 500)}
 
 
-def _take_fault(operation: str) -> dict[str, Any] | None:
+FAULT_KINDS = ("throttle", "error", "delay", "conflict", "slow")
+
+
+def _fault_applies(fault: dict[str, Any], req: awsrequest.AwsRequest) -> bool:
+    if fault.get("operation") != req.operation or int(fault.get("count", 1)) <= 0:
+        return False
+    if fault["kind"] in ("conflict", "slow"):
+        # S3 writes of one key (when "bucket"/"key" are given); "conflict": conditional only.
+        if req.service != "s3" or _s3_write_key(req) is None:
+            return False
+        if fault["kind"] == "conflict" and not _is_conditional_write(req):
+            return False
+        for name in ("bucket", "key"):
+            if fault.get(name) is not None and req.params.get(name.title()) != fault[name]:
+                return False
+    return True
+
+
+def _take_fault(req: awsrequest.AwsRequest) -> dict[str, Any] | None:
     with _FAULTS_LOCK:
         for fault in _FAULTS:
-            if fault.get("operation") == operation and int(fault.get("count", 1)) > 0:
+            if _fault_applies(fault, req):
                 fault["count"] = int(fault.get("count", 1)) - 1
                 fault["fired"] = int(fault.get("fired", 0)) + 1
                 return dict(fault)
@@ -752,6 +837,10 @@ def _take_fault(operation: str) -> dict[str, Any] | None:
 
 
 def _fault_refusal(req: awsrequest.AwsRequest, fault: dict[str, Any]) -> Refusal:
+    if fault["kind"] == "conflict":
+        return validate.refusal(req, validate.Rejection(
+            "ConditionalRequestConflict", "A conflicting conditional operation is currently in "
+            "progress against this resource. Please try again.", 409))
     if fault["kind"] == "throttle":
         code, status = _THROTTLING.get(req.service, ("ThrottlingException", 400))
         message = "Rate exceeded"
@@ -759,6 +848,62 @@ def _fault_refusal(req: awsrequest.AwsRequest, fault: dict[str, Any]) -> Refusal
         code, status = _INTERNAL.get(req.service, ("InternalFailure", 500))
         message = "We encountered an internal error. Please try again."
     return validate.refusal(req, validate.Rejection(code, message, status))
+
+
+# ---------------------------------------------------------------------------
+# S3: writes of one key are serialized (conditional writes are atomic)
+# ---------------------------------------------------------------------------
+
+# moto checks If-None-Match / If-Match and then stores the object, with other request threads
+# running in between: two `If-None-Match: *` writes could both pass. S3 is strongly consistent
+# here (the first write to finish wins, the others get 412), so every write of a key holds
+# that key's lock from before moto's precondition check to after its commit.
+_S3_WRITES = ("PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject")
+_S3_KEY_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_S3_KEY_LOCKS_LOCK = threading.Lock()
+# A "slow" fault: seconds this thread's write waits between moto's check and its commit.
+_S3_HOLD = threading.local()
+
+
+def _s3_write_key(req: awsrequest.AwsRequest) -> tuple[str, str] | None:
+    bucket, key = req.params.get("Bucket"), req.params.get("Key")
+    if req.operation in _S3_WRITES and isinstance(bucket, str) and isinstance(key, str):
+        return bucket, key
+    return None
+
+
+def _is_conditional_write(req: awsrequest.AwsRequest) -> bool:
+    return bool(req.params.get("IfNoneMatch") or req.params.get("IfMatch"))
+
+
+def _s3_key_lock(where: tuple[str, str]) -> threading.Lock:
+    with _S3_KEY_LOCKS_LOCK:
+        return _S3_KEY_LOCKS.setdefault(where, threading.Lock())
+
+
+@_patch(S3Backend, "put_object")
+def _s3_put_object(original: Callable, self: S3Backend, *args: Any, **kwargs: Any) -> Any:
+    hold = getattr(_S3_HOLD, "seconds", 0.0)
+    if hold:
+        time.sleep(hold)  # a slow upload: stored after its preconditions were checked
+    return original(self, *args, **kwargs)
+
+
+def _serve_s3_write(serve: Callable, environ: dict[str, Any], start_response: Callable,
+                    req: awsrequest.AwsRequest | None, hold: float = 0.0) -> Any:
+    """serve, holding the key's lock when req is an S3 write of a key."""
+    where = _s3_write_key(req) if req is not None and req.service == "s3" else None
+    if where is None:
+        return serve(environ, start_response)
+    with _s3_key_lock(where):
+        _S3_HOLD.seconds = hold
+        try:
+            status, headers, body = _call_wsgi(serve, environ)
+        finally:
+            _S3_HOLD.seconds = 0.0
+    headers = {**headers, "Content-Length": str(len(body))}
+    start_response(f"{status} {'OK' if status < 400 else 'Error'}", list(headers.items()))
+    return [body]
 
 
 def _respond(start_response: Callable, refusal: Refusal) -> list[bytes]:
@@ -804,7 +949,7 @@ def make_app() -> Callable:
         if path == "/_emulator/faults":
             if environ.get("REQUEST_METHOD") == "POST":
                 fault = json.loads(awsrequest._read_body(environ) or b"{}")
-                if fault.get("kind") not in ("throttle", "error", "delay"):
+                if fault.get("kind") not in FAULT_KINDS:
                     start_response("400 Bad Request", [("Content-Length", "0")])
                     return [b""]
                 with _FAULTS_LOCK:
@@ -820,14 +965,20 @@ def make_app() -> Callable:
             refusal = check(environ)
             if refusal is not None:
                 return _respond(start_response, refusal)
-        req = awsrequest.parse_request(environ) if _FAULTS else None
-        fault = _take_fault(req.operation) if req is not None else None
+        req = awsrequest.parse_request(environ) if (
+            _FAULTS or environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")) else None
+        fault = _take_fault(req) if req is not None and _FAULTS else None
         if fault is None:
-            return serve(environ, start_response)
+            return _serve_s3_write(serve, environ, start_response, req)
         _log_fault(req, fault)
-        if fault["kind"] == "throttle" or (fault["kind"] == "error" and not fault.get("after")):
+        if fault["kind"] in ("throttle", "conflict") or (
+                fault["kind"] == "error" and not fault.get("after")):
             return _respond(start_response, _fault_refusal(req, fault))
-        status, headers, body = _call_wsgi(serve, environ)  # applied
+        if fault["kind"] == "slow":
+            return _serve_s3_write(serve, environ, start_response, req,
+                                   float(fault.get("seconds", 1)))
+        status, headers, body = _call_wsgi(  # applied
+            lambda e, s: _serve_s3_write(serve, e, s, req), environ)
         if fault["kind"] == "delay":
             time.sleep(float(fault.get("seconds", 1)))
             headers = {**headers, "Content-Length": str(len(body))}

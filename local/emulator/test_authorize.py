@@ -164,8 +164,8 @@ def test_resources_of_other_services():
     assert checks("cloudwatch", "DescribeAlarms", {"AlarmNames": ["a", "b"]}) == [
         ("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:a"),
         ("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:b")]
-    # A required resource the request does not name is checked as "*".
-    assert checks("cloudwatch", "DescribeAlarms", {}) == [("cloudwatch:DescribeAlarms", "*")]
+    # A required resource the request does not name is checked as "*" ...
+    assert checks("sagemaker", "DescribeEndpoint", {}) == [("sagemaker:DescribeEndpoint", "*")]
     assert checks("sagemaker", "ListModelPackages", {"ModelPackageGroupName": GROUP}) == [
         ("sagemaker:ListModelPackages", "*")]
     assert checks("sagemaker", "CreateModelPackage", {"ModelPackageGroupName": GROUP}) == [
@@ -450,6 +450,37 @@ def test_an_unknown_key_is_refused(url):
         403, "InvalidClientTokenId")
     assert refused(lambda: client(url, "cloudwatch", "nobody").describe_alarms())[:2] == (
         403, "InvalidClientTokenId")
+
+
+def test_unfiltered_describe_alarms_is_authorized_on_the_regions_alarms():
+    """API_DescribeAlarms: only composite alarms need the permission scoped to "*"; metric
+    alarms are described with a narrower scope, so an unfiltered call is authorized on
+    arn:...:alarm:* (the Service Authorization Reference's required `alarm` resource)."""
+    every_alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:*"
+    for params in ({}, {"AlarmNamePrefix": "prophet-"}, {"StateValue": "ALARM"},
+                   {"AlarmTypes": ["MetricAlarm"]}):
+        assert checks("cloudwatch", "DescribeAlarms", params) == [
+            ("cloudwatch:DescribeAlarms", every_alarm)], params
+    assert checks("cloudwatch", "DescribeAlarms", {"AlarmTypes": ["CompositeAlarm"]}) == [
+        ("cloudwatch:DescribeAlarms", every_alarm), ("cloudwatch:DescribeAlarms", "*")]
+    assert checks("cloudwatch", "DescribeAlarms", {"AlarmNames": ["a"], "ChildrenOfAlarmName": "c"}) \
+        == [("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:a"),
+            ("cloudwatch:DescribeAlarms", "*")]
+    region_only = [allow("cloudwatch:DescribeAlarms", every_alarm)]
+    assert decide(region_only, "cloudwatch:DescribeAlarms", every_alarm) == "allow"
+    assert decide(region_only, "cloudwatch:DescribeAlarms", "*") != "allow"
+    one_alarm = [allow("cloudwatch:DescribeAlarms",
+                       f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:a")]
+    assert decide(one_alarm, "cloudwatch:DescribeAlarms", every_alarm) != "allow"
+
+
+def test_reject_and_alert_may_list_the_alarms_unfiltered(url):
+    # Its policy grants DescribeAlarms on alarm:* (template.yaml): enough for an unfiltered call.
+    cw = client(url, "cloudwatch", "reject-and-alert")
+    assert cw.describe_alarms()["MetricAlarms"] == []
+    assert cw.describe_alarms(AlarmNames=["x"])["MetricAlarms"] == []
+    assert refused(lambda: cw.describe_alarms(AlarmTypes=["CompositeAlarm"]))[:2] == (
+        403, "AccessDenied")
 
 
 def test_list_executions_is_authorized_on_the_state_machine_it_names():

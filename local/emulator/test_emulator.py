@@ -12,6 +12,7 @@ import os
 import sys
 import tarfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -279,6 +280,47 @@ def test_model_packages(url):
     assert after["ModelApprovalStatus"] == "Approved"
 
 
+def test_arns_are_cased_as_aws_cases_them(url):
+    sm = client(url, "sagemaker")
+    prefix = "arn:aws:sagemaker:us-east-1:123456789012:"
+    # Model-package ARNs keep the group's case.
+    sm.create_model_package_group(ModelPackageGroupName="Prophet-Models")
+    arn = sm.create_model_package(
+        ModelPackageGroupName="Prophet-Models",
+        InferenceSpecification={"Containers": [{"Image": "img:1"}],
+                                "SupportedContentTypes": ["text/csv"],
+                                "SupportedResponseMIMETypes": ["text/csv"]})["ModelPackageArn"]
+    assert arn == prefix + "model-package/Prophet-Models/1"
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelPackageArn"] == arn
+    assert described["ModelPackageGroupName"] == "Prophet-Models"
+    listed = sm.list_model_packages(ModelPackageGroupName="Prophet-Models")
+    assert [p["ModelPackageArn"] for p in listed["ModelPackageSummaryList"]] == [arn]
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
+
+    # Model, endpoint-config and endpoint ARNs are lower-cased; the names keep their case.
+    model_arn = sm.create_model(ModelName="My-Model", ExecutionRoleArn=ROLE,
+                                PrimaryContainer={"ModelPackageName": arn})["ModelArn"]
+    assert model_arn == prefix + "model/my-model"
+    assert sm.describe_model(ModelName="My-Model")["ModelArn"] == model_arn
+    config_arn = sm.create_endpoint_config(EndpointConfigName="My-Config", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "My-Model", "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1}])["EndpointConfigArn"]
+    assert config_arn == prefix + "endpoint-config/my-config"
+    endpoint_arn = sm.create_endpoint(EndpointName="My-Endpoint",
+                                      EndpointConfigName="My-Config")["EndpointArn"]
+    assert endpoint_arn == prefix + "endpoint/my-endpoint"
+    endpoint = sm.describe_endpoint(EndpointName="My-Endpoint")
+    assert (endpoint["EndpointArn"], endpoint["EndpointName"]) == (endpoint_arn, "My-Endpoint")
+    code, message = error_of(lambda: sm.create_model(
+        ModelName="My-Model", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"}))
+    assert message == f'Cannot create already existing model "{model_arn}".'
+    # Tags by the (lower-cased) ARN still find the resource.
+    sm.add_tags(ResourceArn=endpoint_arn, Tags=[{"Key": "k", "Value": "v"}])
+    assert sm.list_tags(ResourceArn=endpoint_arn)["Tags"] == [{"Key": "k", "Value": "v"}]
+
+
 # --- SNS, S3 and inspection --------------------------------------------------
 
 def test_sns_messages_and_reset(url):
@@ -328,9 +370,10 @@ def cbor_cloudwatch(url, monkeypatch):
 
 def test_cloudwatch_cbor_with_botocore(url, cbor_cloudwatch):
     cw = cbor_cloudwatch
+    stamp = (int(time.time()) // 60 - 60) * 60  # an hour ago (CloudWatch takes two weeks back)
     cw.put_metric_data(Namespace="App", MetricData=[{
         "MetricName": "Latency", "Value": 12.5, "Unit": "Milliseconds",
-        "Dimensions": [{"Name": "Model", "Value": "m1"}], "Timestamp": 1_700_000_000}])
+        "Dimensions": [{"Name": "Model", "Value": "m1"}], "Timestamp": stamp}])
     request = cw.seen[-1]
     assert request.url.endswith("/service/GraniteServiceVersion20100801/operation/PutMetricData")
     assert request.headers["smithy-protocol"] == b"rpc-v2-cbor"
@@ -346,7 +389,8 @@ def test_cloudwatch_cbor_with_botocore(url, cbor_cloudwatch):
 
     [datum] = requests.get(f"{url}/_emulator/state").json()["cloudwatch_metric_data"]
     assert datum["Dimensions"] == {"Model": "m1"} and datum["Value"] == 12.5
-    assert datum["Timestamp"].startswith("2023-11-14T22:13:20")
+    stored = datetime.fromisoformat(datum["Timestamp"])
+    assert (stored if stored.tzinfo else stored.replace(tzinfo=timezone.utc)).timestamp() == stamp
 
     # large payloads are gzip-compressed by the SDKs
     cw.put_metric_data(Namespace="Big", MetricData=[
@@ -418,3 +462,90 @@ def test_injected_faults_throttle_fail_after_applying_and_delay(url):
     assert requests.post(f"{url}/_emulator/faults", json={"kind": "nonsense"}).status_code == 400
     requests.post(f"{url}/moto-api/reset")
     assert requests.get(f"{url}/_emulator/faults").json() == []
+
+
+# --- S3 conditional writes ---------------------------------------------------
+
+def s3_client(url: str):
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing",
+                        config=Config(s3={"addressing_style": "path"},
+                                      retries={"total_max_attempts": 1, "mode": "standard"}))
+
+
+def s3_status(call) -> tuple[int, str]:
+    """(HTTP status, error code) of an S3 call; (200, "") when it succeeds."""
+    try:
+        call()
+    except ClientError as e:
+        return e.response["ResponseMetadata"]["HTTPStatusCode"], e.response["Error"]["Code"]
+    return 200, ""
+
+
+def test_s3_conditional_writes_answer_412(url):
+    s3 = s3_client(url)
+    s3.create_bucket(Bucket="lake")
+    etag = s3.put_object(Bucket="lake", Key="k", Body=b"1", IfNoneMatch="*")["ETag"]
+    assert s3_status(lambda: s3.put_object(Bucket="lake", Key="k", Body=b"2",
+                                           IfNoneMatch="*")) == (412, "PreconditionFailed")
+    assert s3_status(lambda: s3.put_object(Bucket="lake", Key="k", Body=b"2",
+                                           IfMatch='"0123456789abcdef0123456789abcdef"')) == (
+        412, "PreconditionFailed")
+    assert s3.get_object(Bucket="lake", Key="k")["Body"].read() == b"1"
+    s3.put_object(Bucket="lake", Key="k", Body=b"3", IfMatch=etag)
+    assert s3.get_object(Bucket="lake", Key="k")["Body"].read() == b"3"
+
+
+def test_s3_conditional_write_conflict_409_on_demand(url):
+    s3 = s3_client(url)
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="other", Body=b"0")
+    r = requests.post(f"{url}/_emulator/faults", json={
+        "operation": "PutObject", "kind": "conflict", "bucket": "lake", "key": "k", "count": 2})
+    assert r.status_code == 200
+    # Unconditional writes and other keys are not affected.
+    s3.put_object(Bucket="lake", Key="plain", Body=b"x")
+    s3.put_object(Bucket="lake", Key="other2", Body=b"x", IfNoneMatch="*")
+    for _ in range(2):
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket="lake", Key="k", Body=b"1", IfNoneMatch="*")
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+        assert e.value.response["Error"]["Code"] == "ConditionalRequestConflict"
+        assert "conflicting conditional operation" in e.value.response["Error"]["Message"]
+    assert s3_status(lambda: s3.head_object(Bucket="lake", Key="k"))[0] == 404  # not applied
+    s3.put_object(Bucket="lake", Key="k", Body=b"1", IfNoneMatch="*")  # the retry succeeds
+    assert [f["fired"] for f in requests.get(f"{url}/_emulator/faults").json()] == [2]
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_s3_concurrent_if_none_match_writes_one_wins(url, slow):
+    """Concurrent `If-None-Match: *` PUTs of one key: exactly one succeeds, the others get 412.
+    With `slow`, every write waits between moto's precondition check and its commit: without
+    the emulator's per-key lock all of them would pass the check."""
+    import threading
+    s3 = s3_client(url)
+    s3.create_bucket(Bucket="lake")
+    writers = 8
+    if slow:
+        requests.post(f"{url}/_emulator/faults", json={
+            "operation": "PutObject", "kind": "slow", "seconds": 0.3, "bucket": "lake",
+            "key": "lock", "count": writers})
+    clients = [s3_client(url) for _ in range(writers)]
+    barrier = threading.Barrier(writers)
+    results: list[tuple[int, str]] = [(0, "")] * writers
+
+    def write(i: int) -> None:
+        barrier.wait()
+        results[i] = s3_status(lambda: clients[i].put_object(
+            Bucket="lake", Key="lock", Body=f"writer-{i}".encode(), IfNoneMatch="*"))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [i for i, r in enumerate(results) if r == (200, "")]
+    assert len(winners) == 1, results
+    assert sorted(results)[1:] == [(412, "PreconditionFailed")] * (writers - 1), results
+    body = s3.get_object(Bucket="lake", Key="lock")["Body"].read()
+    assert body == f"writer-{winners[0]}".encode()

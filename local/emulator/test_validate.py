@@ -291,6 +291,103 @@ def test_rolling_update_within_bounds_passes(url):
     assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
 
 
+def blue_green(timeout: int, termination: int, interval: int, routing_type="ALL_AT_ONCE",
+               **routing) -> dict:
+    return {"BlueGreenUpdatePolicy": {
+        "TrafficRoutingConfiguration": {"Type": routing_type, "WaitIntervalInSeconds": interval,
+                                        **routing},
+        "TerminationWaitInSeconds": termination, "MaximumExecutionTimeoutInSeconds": timeout}}
+
+
+def test_blue_green_timeout_must_exceed_the_waits(url):
+    sm = client(url, "sagemaker")
+    endpoint_with(sm, "c2", 1)
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(600, 300, 300)))
+    assert code == "ValidationException"
+    assert "MaximumExecutionTimeoutInSeconds (600) must be greater than" in message
+    assert "TerminationWaitInSeconds (300)" in message and "WaitIntervalInSeconds (300)" in message
+    code, message = error_of(lambda: sm.create_endpoint(
+        EndpointName="e2", EndpointConfigName="c2",
+        DeploymentConfig=blue_green(3600, 3600, 0)))
+    assert code == "ValidationException" and "MaximumExecutionTimeoutInSeconds" in message
+    code, message = error_of(lambda: sm.update_endpoint(  # the model's range
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(28801, 0, 0)))
+    assert "Member must have value less than or equal to 28800" in message
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "InService"
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2",
+                       DeploymentConfig=blue_green(601, 300, 300))
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
+
+
+def test_canary_and_linear_step_sizes(url):
+    sm = client(url, "sagemaker")
+    endpoint_with(sm, "c2", 4)
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(
+            1800, 0, 60, "CANARY", CanarySize={"Type": "INSTANCE_COUNT", "Value": 3})))
+    assert code == "ValidationException" and "CanarySize" in message and "75%" in message
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(
+            1800, 0, 60, "LINEAR", LinearStepSize={"Type": "CAPACITY_PERCENT", "Value": 5})))
+    assert code == "ValidationException" and "LinearStepSize" in message
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=blue_green(
+        1800, 0, 60, "LINEAR", LinearStepSize={"Type": "INSTANCE_COUNT", "Value": 1}))
+
+
+def test_auto_rollback_alarms_must_exist(url):
+    sm, cw = client(url, "sagemaker"), client(url, "cloudwatch")
+    endpoint_with(sm, "c2", 1)
+    deployment = {**blue_green(1800, 300, 0),
+                  "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "ep-5xx"},
+                                                           {"AlarmName": "ep-latency"}]}}
+    cw.put_metric_alarm(AlarmName="ep-5xx", MetricName="Invocation5XXErrors",
+                        Namespace="AWS/SageMaker", Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1.0,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold")
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=deployment))
+    assert code == "ValidationException"
+    assert "'ep-latency'" in message and "AutoRollbackConfiguration" in message
+    assert "ep-5xx" not in message
+    cw.put_metric_alarm(AlarmName="ep-latency", MetricName="ModelLatency",
+                        Namespace="AWS/SageMaker", Statistic="Average", Period=60,
+                        EvaluationPeriods=1, Threshold=1e6,
+                        ComparisonOperator="GreaterThanThreshold")
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="c2", DeploymentConfig=deployment)
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
+
+
+def test_guarded_update_needs_the_serving_variant_names(url):
+    sm = client(url, "sagemaker")
+    endpoint_with(sm, "c2", 10)
+    sm.create_endpoint_config(EndpointConfigName="other", ProductionVariants=[{
+        "VariantName": "primary", "ModelName": "m1", "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 10}])
+    for deployment in (rolling("INSTANCE_COUNT", 2), blue_green(1800, 0, 0)):
+        code, message = error_of(lambda: sm.update_endpoint(
+            EndpointName="e1", EndpointConfigName="other", DeploymentConfig=deployment))
+        assert code == "ValidationException"
+        assert "variant names" in message and "primary" in message and "AllTraffic" in message
+    # Without a guarded policy SageMaker replaces the fleet: other names are fine.
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="other")
+    assert sm.describe_endpoint(EndpointName="e1")["EndpointStatus"] == "Updating"
+
+
+def test_training_max_runtime_is_at_most_28_days(url):
+    sm = client(url, "sagemaker")
+    job = dict(AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+               RoleArn=ROLE, OutputDataConfig={"S3OutputPath": "s3://out/"},
+               ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                               "VolumeSizeInGB": 10})
+    code, message = error_of(lambda: sm.create_training_job(
+        TrainingJobName="t1", StoppingCondition={"MaxRuntimeInSeconds": 2419201}, **job))
+    assert code == "ValidationException"
+    assert "MaxRuntimeInSeconds" in message and "2419200" in message
+    sm.create_training_job(TrainingJobName="t1",
+                           StoppingCondition={"MaxRuntimeInSeconds": 2419200}, **job)
+
+
 # --- SNS (query) ---------------------------------------------------------------------
 
 
@@ -352,6 +449,55 @@ def test_cloudwatch_put_metric_data_rules(url):
          "Dimensions": [{"Name": "Model", "Value": "m1"}]}])
     state = requests.get(f"{url}/_emulator/state").json()["cloudwatch_metric_data"]
     assert [d["MetricName"] for d in state] == ["mape"]
+
+
+@pytest.mark.parametrize("value", [1e-109, -1e-109, 2e108, -2e108, math.inf, math.nan])
+def test_cloudwatch_metric_values_out_of_range_are_refused(url, value):
+    cw = client(url, "cloudwatch")
+    code, message = error_of(lambda: cw.put_metric_data(
+        Namespace="App", MetricData=[{"MetricName": "m", "Value": value}]))
+    assert code == "InvalidParameterValue" and "MetricData.member.1.Value" in message
+    code, message = error_of(lambda: cw.put_metric_data(
+        Namespace="App", MetricData=[{"MetricName": "m", "Values": [1.0, value]}]))
+    assert code == "InvalidParameterValue" and "MetricData.member.1.Values.member.2" in message
+
+
+def test_cloudwatch_metric_values_in_range_pass(url):
+    cw = client(url, "cloudwatch")
+    values = [0.0, 8.52e-109, -8.52e-109, 1.17e108, -1.17e108, 12.5]
+    cw.put_metric_data(Namespace="App", MetricData=[{"MetricName": "m", "Value": v}
+                                                    for v in values])
+    state = requests.get(f"{url}/_emulator/state").json()["cloudwatch_metric_data"]
+    assert len(state) == len(values)
+
+
+def cbor_put_metric_data(url, timestamp) -> requests.Response:
+    """PutMetricData as aws-sdk-cloudwatch (Rust) sends it: RPC v2 CBOR, the timestamp as tag 1."""
+    body = cbor2.dumps({"Namespace": "App", "MetricData": [
+        {"MetricName": "m", "Value": 1.0, "Timestamp": cbor2.CBORTag(1, timestamp)}]})
+    return requests.post(
+        f"{url}/service/GraniteServiceVersion20100801/operation/PutMetricData", data=body,
+        headers={"Content-Type": "application/cbor", "Accept": "application/cbor",
+                 "smithy-protocol": "rpc-v2-cbor", "Authorization": AUTH.format("monitoring")})
+
+
+def test_cloudwatch_metric_timestamps_within_two_weeks_and_two_hours(url):
+    now = time.time()
+    for stamp, words in ((now - 15 * 86400, "two weeks in the past"),
+                         (now + 3 * 3600, "two hours in the future")):
+        r = cbor_put_metric_data(url, stamp)
+        error = cbor2.loads(r.content)
+        assert r.status_code == 400, error
+        assert error["__type"] == "InvalidParameterValue", error
+        assert "MetricData.member.1.Timestamp" in error["message"] and words in error["message"]
+        assert r.headers["x-amzn-query-error"] == "InvalidParameterValue;Sender"
+    for stamp in (now - 13 * 86400, now + 3600, now):
+        r = cbor_put_metric_data(url, stamp)
+        assert r.status_code == 200, cbor2.loads(r.content)
+    cw = client(url, "cloudwatch")  # boto3's protocol too
+    code, _ = error_of(lambda: cw.put_metric_data(Namespace="App", MetricData=[
+        {"MetricName": "m", "Value": 1.0, "Timestamp": now - 20 * 86400}]))
+    assert code == "InvalidParameterValue"
 
 
 def test_cloudwatch_put_metric_alarm_rules(url):

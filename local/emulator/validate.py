@@ -34,7 +34,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from xml.sax.saxutils import escape
 
@@ -290,42 +290,156 @@ def _capacity_violation(size: dict | None, count: int, what: str, variant: str) 
             "instance count.")
 
 
-def _endpoint_config_variants(req: awsrequest.AwsRequest, name: str) -> list[dict] | None:
+def _sagemaker_backends(req: awsrequest.AwsRequest) -> list[Any]:
+    """moto's SageMaker backends, the request's region first."""
     from moto.sagemaker.models import sagemaker_backends
-    found = None
+    found = []
     for account_id, regions in list(sagemaker_backends.items()):
         for region, backend in list(regions.items()):
-            config = backend.endpoint_configs.get(name)
-            if config is None:
-                continue
-            if region == req.region or found is None:
-                found = config.production_variants
+            found.insert(0, backend) if region == req.region else found.append(backend)
     return found
 
 
+def _endpoint_config_variants(req: awsrequest.AwsRequest, name: str) -> list[dict] | None:
+    for backend in _sagemaker_backends(req):
+        config = backend.endpoint_configs.get(name)
+        if config is not None:
+            return config.production_variants
+    return None
+
+
+def _serving_variants(req: awsrequest.AwsRequest, endpoint_name: str) -> list[dict] | None:
+    """The production variants of the config the endpoint serves now (None: no such endpoint)."""
+    for backend in _sagemaker_backends(req):
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is not None:
+            return _endpoint_config_variants(req, endpoint.endpoint_config_name) or []
+    return None
+
+
+def _alarm_exists(req: awsrequest.AwsRequest, name: str) -> bool:
+    """Whether moto's CloudWatch (the request's account and region) holds an alarm of that name."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    for account_id, regions in list(cloudwatch_backends.items()):
+        for region, backend in list(regions.items()):
+            if region == (req.region or "us-east-1") and name in backend.alarms:
+                return True
+    return False
+
+
+def _routing_size_violation(routing: dict, count: int, variant: str) -> str | None:
+    """API_TrafficRoutingConfig: CanarySize "must be less than or equal to 50% of the variant's
+    total instance count", LinearStepSize "must be 10-50%"."""
+    for member, low in (("CanarySize", 0.0), ("LinearStepSize", 10.0)):
+        size = routing.get(member)
+        if not isinstance(size, dict) or not _is_number(size.get("Value")):
+            continue
+        kind, value = size.get("Type"), size["Value"]
+        if kind == "INSTANCE_COUNT":
+            percent = 100.0 * value / count if count else math.inf
+        elif kind == "CAPACITY_PERCENT":
+            percent = float(value)
+        else:
+            continue
+        if not low <= percent <= 50.0:
+            bounds = "at most 50%" if low == 0 else f"between {low:g}% and 50%"
+            return (f"TrafficRoutingConfiguration.{member} of {kind} {value} is {percent:g}% of "
+                    f"the {count} instance(s) of production variant '{variant}': it must be "
+                    f"{bounds} of the variant's total instance count.")
+    return None
+
+
 def _sagemaker_deployment(req: awsrequest.AwsRequest) -> list[Rejection]:
+    """DeploymentConfig of CreateEndpoint / UpdateEndpoint (API_DeploymentConfig and the
+    deployment guardrails guide); see DOCUMENTED_RULES."""
     deployment = req.params.get("DeploymentConfig")
     if not isinstance(deployment, dict):
         return []
-    rolling = deployment.get("RollingUpdatePolicy")
-    if not isinstance(rolling, dict):
-        return []
     out = []
-    if rolling and deployment.get("BlueGreenUpdatePolicy"):
+    rolling = deployment.get("RollingUpdatePolicy")
+    blue_green = deployment.get("BlueGreenUpdatePolicy")
+    rolling = rolling if isinstance(rolling, dict) else None
+    blue_green = blue_green if isinstance(blue_green, dict) else None
+    if rolling and blue_green:
         out.append(Rejection("ValidationException",
                              "Only one of BlueGreenUpdatePolicy and RollingUpdatePolicy can be "
                              "specified in DeploymentConfig."))
-    variants = _endpoint_config_variants(req, str(req.params.get("EndpointConfigName")))
-    for variant in variants or []:
-        count = variant.get("InitialInstanceCount")
-        if not _is_number(count):
-            continue  # serverless variant: no instance count
-        name = variant.get("VariantName", "")
-        for member in ("MaximumBatchSize", "RollbackMaximumBatchSize"):
-            problem = _capacity_violation(rolling.get(member), int(count), member, name)
-            if problem:
-                out.append(Rejection("ValidationException", problem))
+    config_name = str(req.params.get("EndpointConfigName"))
+    variants = _endpoint_config_variants(req, config_name)
+    if blue_green:
+        # API_BlueGreenUpdatePolicy: "the timeout value should be larger than the total waiting
+        # time specified in TerminationWaitInSeconds and WaitIntervalInSeconds".
+        routing = blue_green.get("TrafficRoutingConfiguration")
+        routing = routing if isinstance(routing, dict) else {}
+        timeout = blue_green.get("MaximumExecutionTimeoutInSeconds")
+        termination = blue_green.get("TerminationWaitInSeconds") or 0
+        interval = routing.get("WaitIntervalInSeconds") or 0
+        if (_is_number(timeout) and _is_number(termination) and _is_number(interval)
+                and timeout <= termination + interval):
+            out.append(Rejection(
+                "ValidationException",
+                f"BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds ({timeout}) must be "
+                "greater than the total waiting time: TerminationWaitInSeconds "
+                f"({termination}) + TrafficRoutingConfiguration.WaitIntervalInSeconds "
+                f"({interval}) = {termination + interval}."))
+        for variant in variants or []:
+            count = variant.get("InitialInstanceCount")
+            if _is_number(count):
+                problem = _routing_size_violation(routing, int(count),
+                                                  variant.get("VariantName", ""))
+                if problem:
+                    out.append(Rejection("ValidationException", problem))
+    if rolling:
+        for variant in variants or []:
+            count = variant.get("InitialInstanceCount")
+            if not _is_number(count):
+                continue  # serverless variant: no instance count
+            name = variant.get("VariantName", "")
+            for member in ("MaximumBatchSize", "RollbackMaximumBatchSize"):
+                problem = _capacity_violation(rolling.get(member), int(count), member, name)
+                if problem:
+                    out.append(Rejection("ValidationException", problem))
+    rollback = deployment.get("AutoRollbackConfiguration")
+    alarms = rollback.get("Alarms") if isinstance(rollback, dict) else None
+    for alarm in alarms if isinstance(alarms, list) else []:
+        name = alarm.get("AlarmName") if isinstance(alarm, dict) else None
+        if isinstance(name, str) and not _alarm_exists(req, name):
+            # Deployment guardrails guide: the auto-rollback alarms must exist (SageMaker reads
+            # them with cloudwatch:DescribeAlarms before it starts the deployment).
+            out.append(Rejection(
+                "ValidationException",
+                f"The CloudWatch alarm '{name}' in DeploymentConfig.AutoRollbackConfiguration."
+                "Alarms does not exist. Create the alarm before you reference it."))
+    if req.operation == "UpdateEndpoint" and (rolling or blue_green) and variants is not None:
+        # Deployment guardrails, Exclusions: "When doing a blue/green or rolling deployment,
+        # your new endpoint configuration must have the same variant name as the old endpoint
+        # configuration."
+        serving = _serving_variants(req, str(req.params.get("EndpointName")))
+        new_names = sorted(str(v.get("VariantName")) for v in variants)
+        old_names = sorted(str(v.get("VariantName")) for v in serving or [])
+        if serving is not None and new_names != old_names:
+            out.append(Rejection(
+                "ValidationException",
+                f"The production variant names of endpoint config '{config_name}' "
+                f"({', '.join(new_names)}) differ from the ones the endpoint serves "
+                f"({', '.join(old_names)}): a blue/green or rolling update (DeploymentConfig) "
+                "needs the same ProductionVariants.VariantName."))
     return out
+
+
+# API_StoppingCondition: "The maximum length of time ... is 28 days."
+MAX_TRAINING_RUNTIME_SECONDS = 28 * 86400
+
+
+def _sagemaker_training_job(req: awsrequest.AwsRequest) -> list[Rejection]:
+    stopping = req.params.get("StoppingCondition")
+    runtime = stopping.get("MaxRuntimeInSeconds") if isinstance(stopping, dict) else None
+    if _is_number(runtime) and runtime > MAX_TRAINING_RUNTIME_SECONDS:
+        return [Rejection(
+            "ValidationException",
+            f"StoppingCondition.MaxRuntimeInSeconds ({runtime}) must be less than or equal to "
+            f"{MAX_TRAINING_RUNTIME_SECONDS} seconds (28 days).")]
+    return []
 
 
 _SUBJECT_FIRST = re.compile(r"[\w!-/:-@\[-`{-~]")  # a letter, a number or punctuation
@@ -390,6 +504,42 @@ def _sns_max_message_size(req: awsrequest.AwsRequest, topic_arn: Any) -> int:
     return 262144
 
 
+# API_MetricDatum: "CloudWatch rejects values that are either too small or too large. Values
+# must be in the range of -2^360 to 2^360" -- in effect 0, or a magnitude between 8.515920e-109
+# and 1.174271e+108 (2^-359 .. 2^359); NaN and +-Infinity are not supported.
+METRIC_MIN_MAGNITUDE = 8.515920e-109
+METRIC_MAX_MAGNITUDE = 1.174271e+108
+# API_PutMetricData: a datum's Timestamp up to two weeks in the past and two hours ahead.
+METRIC_MAX_AGE = timedelta(days=14)
+METRIC_MAX_AHEAD = timedelta(hours=2)
+
+
+def _metric_value_ok(number: float) -> bool:
+    if math.isnan(number) or math.isinf(number):
+        return False
+    return number == 0 or METRIC_MIN_MAGNITUDE <= abs(number) <= METRIC_MAX_MAGNITUDE
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A timestamp member as sent: a datetime (CBOR tag 1), epoch seconds (JSON, CBOR) or text
+    (query: ISO 8601); None when absent or unreadable (the model walk reports the type)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, datetime):
+            when = value
+        elif _is_number(value):
+            when = datetime.fromtimestamp(value, timezone.utc)
+        elif isinstance(value, str):
+            from botocore.utils import parse_timestamp
+            when = parse_timestamp(value)
+        else:
+            return None
+    except (ValueError, OverflowError, OSError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 def _cloudwatch_put_metric_data(req: awsrequest.AwsRequest, raw_size: int) -> list[Rejection]:
     p = req.params
     out = []
@@ -444,10 +594,21 @@ def _cloudwatch_put_metric_data(req: awsrequest.AwsRequest, raw_size: int) -> li
                 values += [(f"StatisticValues.{k}", stats.get(k)) for k in stats]
             for name, value in values:
                 number = _SPECIAL_FLOATS.get(value, value) if isinstance(value, str) else value
-                if _is_number(number) and (math.isnan(number) or math.isinf(number)):
+                if _is_number(number) and not _metric_value_ok(number):
                     out.append(Rejection("InvalidParameterValue",
                                          f"The value {value} for parameter {where}.{name} is "
                                          "invalid."))
+            when = _timestamp(datum.get("Timestamp"))
+            if when is not None:
+                now = datetime.now(timezone.utc)
+                if when < now - METRIC_MAX_AGE:
+                    out.append(Rejection("InvalidParameterValue",
+                                         f"The parameter {where}.Timestamp must specify a time "
+                                         "no more than two weeks in the past."))
+                elif when > now + METRIC_MAX_AHEAD:
+                    out.append(Rejection("InvalidParameterValue",
+                                         f"The parameter {where}.Timestamp must specify a time "
+                                         "no more than two hours in the future."))
             counts, vals = datum.get("Counts"), datum.get("Values")
             if isinstance(vals, list) and len(vals) > 150:
                 out.append(Rejection("InvalidParameterValue",
@@ -552,21 +713,31 @@ def _s3_bucket_exists(name: str) -> bool:
 # Documented rules (AWS API references), per (service, operation or "*"):
 #   SageMaker Create/UpdateEndpoint: RollingUpdatePolicy.MaximumBatchSize and
 #     RollbackMaximumBatchSize between 5% and 50% of each variant's InitialInstanceCount
-#     (endpoint config from moto's backend); not both BlueGreen and Rolling policies.
+#     (endpoint config from moto's backend); not both BlueGreen and Rolling policies;
+#     BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds greater than
+#     TerminationWaitInSeconds + WaitIntervalInSeconds (as API_BlueGreenUpdatePolicy states it;
+#     no per-step multiple for CANARY/LINEAR, which the reference does not state); CanarySize
+#     <= 50%, LinearStepSize 10-50% of the instances; every AutoRollbackConfiguration alarm
+#     exists in moto's CloudWatch (same region); UpdateEndpoint with a blue/green or rolling
+#     policy: the new config's variant names are the serving config's.
+#     (The 600-28800 and 0-3600 ranges come from the model.)
+#   SageMaker CreateTrainingJob: StoppingCondition.MaxRuntimeInSeconds <= 28 days.
 #   SNS Publish: TopicArn/TargetArn/PhoneNumber; Subject non-empty, < 100 characters, no
 #     control characters or line breaks, starting with a letter, number or punctuation;
 #     Message non-empty, body + attributes <= 256 KiB (or the topic's MaximumMessageSize);
 #     MessageStructure=json needs a "default" string.
 #   CloudWatch PutMetricData: request <= 1 MB, Namespace not "AWS/..." and printable ASCII,
 #     <= 1000 data (MetricData + EntityMetricData), <= 30 dimensions, <= 150 Values, Counts as
-#     many as Values, one of Value/StatisticValues/Values, no NaN/Infinity, StorageResolution
-#     1 or 60.  PutMetricAlarm: MetricName/Metrics/EvaluationCriteria, Statistic xor
-#     ExtendedStatistic, Period 10/20/30/60n, Threshold, DatapointsToAlarm <= EvaluationPeriods.
+#     many as Values, one of Value/StatisticValues/Values, values 0 or of magnitude
+#     8.515920e-109..1.174271e+108 (no NaN/Infinity), Timestamp within two weeks past / two
+#     hours ahead, StorageResolution 1 or 60.  PutMetricAlarm: MetricName/Metrics/
+#     EvaluationCriteria, Statistic xor ExtendedStatistic, Period 10/20/30/60n, Threshold, DatapointsToAlarm <= EvaluationPeriods.
 #   S3: bucket naming rules (new buckets, and unknown ones), keys <= 1024 bytes of UTF-8.
 # rule(req, raw body size) -> rejections
 DOCUMENTED_RULES: dict[tuple[str, str], Callable[[awsrequest.AwsRequest, int], list[Rejection]]] = {
     ("sagemaker", "UpdateEndpoint"): lambda r, n: _sagemaker_deployment(r),
     ("sagemaker", "CreateEndpoint"): lambda r, n: _sagemaker_deployment(r),
+    ("sagemaker", "CreateTrainingJob"): lambda r, n: _sagemaker_training_job(r),
     ("sns", "Publish"): lambda r, n: _sns_publish(r),
     ("cloudwatch", "PutMetricData"): _cloudwatch_put_metric_data,
     ("cloudwatch", "PutMetricAlarm"): _cloudwatch_put_metric_alarm,
