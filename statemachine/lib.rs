@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use asl_executor::{Definition, Execution, Executor, LoadError};
 use serde_json::{json, Value};
 
+pub mod eventbridge;
+pub use eventbridge::InputTransformer;
+
 /// The definition, relative to the repository root.
 pub const DEFINITION_FILE: &str = "statemachine/retrain.asl.json";
 
@@ -49,14 +52,6 @@ pub fn executor(handlers: HashMap<String, asl_executor::Handler>) -> Result<Exec
     Ok(Executor::new(load_definition()?, handlers)?.named(STATE_MACHINE_NAME))
 }
 
-/// What the execution-status rule (EventBridge, `Step Functions Execution Status Change`,
-/// FAILED / TIMED_OUT / ABORTED) sends to RejectAndAlert through its input transformer. Failures
-/// are alerted this way, not by Catch → Fail, so a failed execution stops at the failing task and
-/// a console redrive resumes there.
-pub fn failure_alert_request(execution: &str, error: &str, cause: &str) -> Value {
-    json!({"mode": "error", "execution": execution, "error": {"Error": error, "Cause": cause}})
-}
-
 /// Errors of the definition's Fail states. Their alert was sent by a RejectAndAlert state just
 /// before, so the execution-status rule leaves them out (`anything-but` on `detail.error`).
 pub const ALERTED_FAILURES: &[&str] = &[
@@ -65,22 +60,82 @@ pub const ALERTED_FAILURES: &[&str] = &[
     "EndpointUpdateFailed",
 ];
 
-/// The failure alert the rule sends for an execution of the executor: None unless it failed with
-/// an error that was not alerted already.
-pub fn failure_alert_for(exec: &Execution) -> Option<Value> {
+/// The execution-status rule's target input transformer, as template.yaml declares it.
+pub fn failure_rule_transformer() -> InputTransformer {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("template.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let template: serde_norway::Value = serde_norway::from_str(&text).expect("template.yaml");
+    let t = &template["Resources"]["RejectAndAlertFunction"]["Properties"]["Events"]
+        ["ExecutionFailed"]["Properties"]["InputTransformer"];
+    let paths = t["InputPathsMap"]
+        .as_mapping()
+        .expect("the failure rule's InputPathsMap")
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap_or_default().to_string(),
+                v.as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    InputTransformer {
+        paths,
+        template: t["InputTemplate"]
+            .as_str()
+            .expect("the failure rule's InputTemplate")
+            .trim()
+            .to_string(),
+    }
+}
+
+/// The `Step Functions Execution Status Change` event AWS sends for `exec` once it has ended.
+pub fn status_change_event(exec: &Execution, execution_arn: &str, state_machine_arn: &str) -> Value {
+    let status = match exec.status {
+        asl_executor::Status::Running => "RUNNING",
+        asl_executor::Status::Succeeded => "SUCCEEDED",
+        asl_executor::Status::Failed => "FAILED",
+        asl_executor::Status::Aborted => "ABORTED",
+        asl_executor::Status::TimedOut => "TIMED_OUT",
+    };
+    json!({
+        "version": "0", "id": "local", "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states", "account": "123456789012", "time": exec.start_time.to_rfc3339(),
+        "region": "us-east-1", "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn, "stateMachineArn": state_machine_arn,
+            "name": exec.name, "status": status,
+            "startDate": exec.start_time.timestamp_millis(), "stopDate": null,
+            "input": exec.input.to_string(), "output": null,
+            "error": exec.error, "cause": exec.cause,
+            "redriveCount": exec.redrive_count,
+        }
+    })
+}
+
+/// What the execution-status rule delivers to RejectAndAlert for `exec` (the template's own
+/// input transformer, run as EventBridge runs it): None unless the execution failed, timed out
+/// or was aborted with an error not alerted already; `Err` when EventBridge could not deliver it.
+pub fn failure_alert_for(
+    exec: &Execution,
+    execution_arn: &str,
+    state_machine_arn: &str,
+) -> Option<Result<Value, String>> {
     let alerted = exec
         .error
         .as_deref()
         .is_some_and(|e| ALERTED_FAILURES.contains(&e));
-    (matches!(
+    let ended_badly = matches!(
         exec.status,
-        asl_executor::Status::Failed | asl_executor::Status::Aborted
-    ) && !alerted)
-        .then(|| {
-            failure_alert_request(
-                &exec.name,
-                exec.error.as_deref().unwrap_or("States.Runtime"),
-                exec.cause.as_deref().unwrap_or(""),
-            )
-        })
+        asl_executor::Status::Failed
+            | asl_executor::Status::Aborted
+            | asl_executor::Status::TimedOut
+    );
+    (ended_badly && !alerted).then(|| {
+        failure_rule_transformer().deliver(&status_change_event(
+            exec,
+            execution_arn,
+            state_machine_arn,
+        ))
+    })
 }

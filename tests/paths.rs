@@ -71,6 +71,8 @@ impl Calls {
     }
 }
 
+const HOSTILE_CAUSE: &str = r#"{"errorMessage":"AWS error in UpdateEndpoint: \"quoted\" \\ back\nslash","errorType":"AwsError","trace":["a\tb"]}"#;
+
 fn err(name: &str, cause: impl Into<String>) -> TaskError {
     TaskError::new(name, cause)
 }
@@ -239,7 +241,9 @@ impl Stubs {
             assert!(run.approval.is_some());
         }
         if let Err(name) = next_of(&self.deploys) {
-            return Err(err(name, "scripted deploy failure"));
+            // As Lambda reports a function error: the cause is itself JSON, with quotes,
+            // backslashes and newlines (what EventBridge does not escape).
+            return Err(err(name, HOSTILE_CAUSE));
         }
         to_value(&Deployment {
             model_package_arn:
@@ -319,7 +323,10 @@ impl Harness {
     /// Run, then do what the execution-status rule does on failure: send the failure alert.
     async fn run(&self, input: Value) -> Execution {
         let exec = self.executor.start("exec-0001", input).await;
-        if let Some(alert) = failure_alert_for(&exec) {
+        let arn = format!("arn:aws:states:us-east-1:123456789012:execution:retraining:{}", exec.name);
+        let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:retraining";
+        if let Some(alert) = failure_alert_for(&exec, &arn, machine) {
+            let alert = alert.expect("EventBridge delivers the failure alert");
             self.stubs.calls.record("reject-and-alert", &alert);
             self.stubs
                 .alert(&alert)
@@ -661,6 +668,9 @@ fn print_history(name: &str, exec: &Execution) {
             Event::ChoiceMatched { state, next } => format!("  {state} -> {next}"),
             Event::ExecutionSucceeded { .. } => "succeeded".to_string(),
             Event::ExecutionFailed { state, error, .. } => format!("failed in {state}: {error}"),
+            Event::ExecutionTimedOut { state, error, .. } => {
+                format!("timed out in {state}: {error}")
+            }
             _ => continue,
         };
         println!("{:>8.1}s  {line}", e.at.as_secs_f64());
@@ -736,6 +746,12 @@ async fn a_run_that_failed_at_deploy_redrives_from_deploy() {
         ["error"],
         "the execution-status rule alerted"
     );
+    // Delivered through the template's own input transformer, the cause intact.
+    let sent: AlertRequest =
+        serde_json::from_value(h.calls.of("reject-and-alert")[0].clone()).unwrap();
+    let error = sent.normalised().error.unwrap();
+    assert_eq!(error.error, "AwsError");
+    assert_eq!(error.cause.unwrap(), format!("FAILED: {HOSTILE_CAUSE}"));
     let before: HashMap<&str, usize> = ["StartTraining", "CheckStatus", "EvaluateMape"]
         .iter()
         .map(|s| (*s, exec.task_calls(s)))

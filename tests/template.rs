@@ -289,11 +289,134 @@ fn the_failure_rule_leaves_out_the_alerted_fail_states() {
     for e in retraining_pipeline::ALERTED_FAILURES {
         assert!(line.contains(e), "{e} missing from {line}");
     }
-    // Its input transformer produces what failure_alert_request produces.
-    assert!(text.contains(r#"{"mode": "error", "execution": "<name>", "error": {"Error": "<error>", "Cause": "<status>: <cause>"}}"#));
-    let sample = retraining_pipeline::failure_alert_request("n", "e", "c");
-    assert_eq!(sample["mode"], "error");
-    let _: retrain_core::payload::AlertRequest = serde_json::from_value(sample).unwrap();
+}
+
+/// Every rule target's `InputTransformer` in the template (SAM event sources and plain
+/// `AWS::Events::Rule` targets).
+fn input_transformers(t: &Value) -> Vec<(String, retraining_pipeline::InputTransformer)> {
+    let to_transformer = |it: &Value| retraining_pipeline::InputTransformer {
+        paths: it["InputPathsMap"]
+            .as_mapping()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().unwrap().to_string(),
+                            v.as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        template: it["InputTemplate"].as_str().unwrap().trim().to_string(),
+    };
+    let mut out = Vec::new();
+    for (name, r) in resources(t) {
+        let name = name.as_str().unwrap();
+        if let Some(events) = r["Properties"]["Events"].as_mapping() {
+            for (event, e) in events {
+                let it = &e["Properties"]["InputTransformer"];
+                if !it.is_null() {
+                    out.push((
+                        format!("{name}.{}", event.as_str().unwrap()),
+                        to_transformer(it),
+                    ));
+                }
+            }
+        }
+        if let Some(targets) = r["Properties"]["Targets"].as_sequence() {
+            for target in targets {
+                if !target["InputTransformer"].is_null() {
+                    out.push((name.to_string(), to_transformer(&target["InputTransformer"])));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// An event where every path a transformer reads holds `value`, inside a detail whose other
+/// fields hold it too.
+fn hostile_event(paths: &[&str], value: &str) -> Json {
+    let mut event = serde_json::json!({
+        "version": "0", "id": value, "detail-type": value, "source": value,
+        "detail": {"name": value, "status": value, "error": value, "cause": value,
+                   "input": value, "output": value},
+    });
+    for path in paths {
+        let keys: Vec<&str> = path
+            .trim_start_matches('$')
+            .split('.')
+            .filter(|k| !k.is_empty())
+            .collect();
+        let Some((last, parents)) = keys.split_last() else {
+            continue;
+        };
+        let mut at = &mut event;
+        for k in parents {
+            if !at[*k].is_object() {
+                at[*k] = serde_json::json!({});
+            }
+            at = at.get_mut(*k).unwrap();
+        }
+        if !at[*last].is_object() {
+            at[*last] = Json::String(value.to_string());
+        }
+    }
+    event
+}
+
+#[test]
+fn every_input_template_yields_json_whatever_the_values_hold() {
+    let t = template();
+    let transformers = input_transformers(&t);
+    assert!(
+        transformers.iter().any(|(n, _)| n == "RejectAndAlertFunction.ExecutionFailed"),
+        "{:?}",
+        transformers.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    let long = format!("{}\"\\\n", "x".repeat(32 * 1024));
+    for (name, tr) in &transformers {
+        let paths: Vec<&str> = tr.paths.values().map(String::as_str).collect();
+        for value in [
+            r#"a "quoted" cause"#,
+            r"a back\slash \u12",
+            "two\nlines\r\tand a tab",
+            r#"{"errorMessage":"x \"y\"","errorType":"AwsError"}"#,
+            "}]\",
+            long.as_str(),
+        ] {
+            let event = hostile_event(&paths, value);
+            let delivered = tr.deliver(&event);
+            assert!(
+                delivered.is_ok(),
+                "{name}: {value:.60}: {}",
+                delivered.unwrap_err()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_failure_alert_reaches_reject_and_alert_as_the_request_it_reads() {
+    let t = template();
+    let tr = retraining_pipeline::failure_rule_transformer();
+    assert!(input_transformers(&t)
+        .iter()
+        .any(|(n, other)| n == "RejectAndAlertFunction.ExecutionFailed" && *other == tr));
+    let cause = r#"{"errorMessage":"a \"b\"\nc","errorType":"AwsError"}"#;
+    let event = serde_json::json!({"detail": {"name": "e-1", "status": "FAILED",
+        "error": "AwsError", "cause": cause, "executionArn": "arn", "startDate": 1}});
+    let request: retrain_core::payload::AlertRequest =
+        serde_json::from_value(tr.deliver(&event).unwrap()).unwrap();
+    let request = request.normalised();
+    assert_eq!(request.execution.as_deref(), Some("e-1"));
+    assert_eq!(request.error.unwrap().cause.unwrap(), format!("FAILED: {cause}"));
+    // The target keeps what it cannot deliver, and retries first.
+    let target = &resources(&t)["RejectAndAlertFunction"]["Properties"]["Events"]
+        ["ExecutionFailed"]["Properties"];
+    assert!(!target["DeadLetterConfig"].is_null());
+    assert!(target["RetryPolicy"]["MaximumRetryAttempts"].as_i64().unwrap() > 0);
 }
 
 #[test]
@@ -311,4 +434,41 @@ fn the_approval_rule_delivers_the_event_start_training_reads() {
         pattern["detail"]["ModelApprovalStatus"][0].as_str(),
         Some("Approved")
     );
+}
+
+/// Lambda keeps this many of an account's concurrent executions unreserved: a deploy whose
+/// reservations would leave fewer fails (Lambda developer guide, "Reserved concurrency").
+const UNRESERVED_MINIMUM: i64 = 100;
+
+/// What the functions reserve at the template's defaults, as CloudFormation would set it.
+fn reserved_at_defaults(t: &Value) -> i64 {
+    let default = t["Parameters"]["ReservedConcurrency"]["Default"]
+        .as_i64()
+        .expect("ReservedConcurrency has a numeric default");
+    let global = &t["Globals"]["Function"]["ReservedConcurrentExecutions"];
+    let reserves = |f: &Value| -> i64 {
+        // Either the global setting (a condition on the parameter) or the function's own.
+        let own = &f["Properties"]["ReservedConcurrentExecutions"];
+        let setting = if own.is_null() { global } else { own };
+        match setting {
+            Value::Null => 0,
+            Value::Number(n) => n.as_i64().unwrap(),
+            // !If [ReserveConcurrency, !Ref ReservedConcurrency, !Ref AWS::NoValue]: the
+            // condition is "the parameter is not 0".
+            _ => default,
+        }
+    };
+    functions(t).values().map(|f| reserves(f)).sum()
+}
+
+#[test]
+fn the_default_deploys_on_an_account_with_a_concurrency_quota_of_10() {
+    let t = template();
+    for quota in [10, 50, 1000] {
+        let reserved = reserved_at_defaults(&t);
+        assert!(
+            quota - reserved >= UNRESERVED_MINIMUM || reserved == 0,
+            "quota {quota}: the functions reserve {reserved}, leaving under {UNRESERVED_MINIMUM}"
+        );
+    }
 }

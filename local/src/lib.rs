@@ -4,10 +4,8 @@
 
 pub mod cost;
 pub mod faults;
-pub mod forecast;
 pub mod harness;
 pub mod launcher;
-pub mod measure;
 pub mod pipeline;
 pub mod proxy;
 pub mod report;

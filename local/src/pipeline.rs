@@ -122,9 +122,21 @@ impl Pipeline {
         let on_end: OnEnd = Arc::new(move |exec: Execution| {
             let alert = alert.clone();
             Box::pin(async move {
-                if let Some(request) = failure_alert_for(&exec) {
-                    if let Err(e) = reject_and_alert::handler::handle(&alert, request).await {
-                        tracing::warn!(error = %e, "the failure alert could not be sent");
+                let machine = crate::harness::state_machine_arn();
+                let arn = format!(
+                    "{}:{}",
+                    machine.replacen(":stateMachine:", ":execution:", 1),
+                    exec.name
+                );
+                match failure_alert_for(&exec, &arn, &machine) {
+                    None => {}
+                    Some(Err(lost)) => {
+                        tracing::error!(execution = %exec.name, reason = %lost, "the failure alert was not delivered");
+                    }
+                    Some(Ok(request)) => {
+                        if let Err(e) = reject_and_alert::handler::handle(&alert, request).await {
+                            tracing::warn!(error = %e, "the failure alert could not be sent");
+                        }
                     }
                 }
             })

@@ -159,7 +159,9 @@ async fn cell(row: Row, class: FaultClass) -> Cell {
         .filter(|e| {
             matches!(
                 e.event,
-                Event::ExecutionFailed { .. } | Event::ExecutionAborted { .. }
+                Event::ExecutionFailed { .. }
+                    | Event::ExecutionAborted { .. }
+                    | Event::ExecutionTimedOut { .. }
             )
         })
         .count();

@@ -14,8 +14,20 @@ async fn testbed() -> Testbed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_five_overlapping_runs_one_trains_and_deploys_and_four_skip_naming_it() {
+    five_overlapping_runs(Duration::ZERO).await;
+}
+
+/// ListExecutions lagging 2 s: every run lists itself alone, and only the S3 lease (a
+/// conditional write) keeps the other four from training and deploying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_list_executions_lagging_the_lease_still_lets_exactly_one_run_train() {
+    five_overlapping_runs(Duration::from_secs(2)).await;
+}
+
+async fn five_overlapping_runs(list_lag: Duration) {
     let t = testbed().await;
     t.prepare(Scenario::Normal, 1).await;
+    t.pipeline.sfn.set_list_lag(list_lag);
     let before = t.report().await;
 
     // Five StartExecution calls through the emulator (IAM-checked), as the schedule and people
@@ -45,13 +57,22 @@ async fn of_five_overlapping_runs_one_trains_and_deploys_and_four_skip_naming_it
         let reason = exec.output.as_ref().map(|o| o["run"]["reason"].clone());
         outcomes.push((exec.name.clone(), exec.status, end, reason));
     }
-    assert_eq!(outcomes[0].2, "Deployed", "{outcomes:?}");
-    for (name, status, end, reason) in &outcomes[1..] {
+    let deployed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.2 == "Deployed")
+        .map(|o| o.0.as_str())
+        .collect();
+    assert_eq!(deployed.len(), 1, "{outcomes:?}");
+    if list_lag.is_zero() {
+        assert_eq!(deployed, ["overlap-0"], "the first listed goes ahead");
+    }
+    let winner = format!("another run is in progress: {}", deployed[0]);
+    for (name, status, end, reason) in outcomes.iter().filter(|o| o.0 != deployed[0]) {
         assert_eq!(*status, asl_executor::Status::Succeeded, "{name}");
         assert_eq!(end, "NothingToDo", "{name}");
         assert_eq!(
             reason.as_ref().and_then(|r| r.as_str()),
-            Some("another run is in progress: overlap-0"),
+            Some(winner.as_str()),
             "{name}"
         );
     }
@@ -71,7 +92,8 @@ async fn of_five_overlapping_runs_one_trains_and_deploys_and_four_skip_naming_it
         after.deployments
     );
     assert_eq!(after.deployments.last().unwrap().0, "UpdateEndpoint");
-    // ListExecutions now shows five SUCCEEDED and none RUNNING.
+    // ListExecutions (no longer lagging) shows five SUCCEEDED and none RUNNING.
+    t.pipeline.sfn.set_list_lag(Duration::ZERO);
     let listed = sfn
         .list_executions()
         .state_machine_arn(&machine)
@@ -297,4 +319,84 @@ async fn an_approval_during_a_run_waits_its_turn_then_deploys_the_approved_versi
         r.deployments.last().unwrap().1,
         deployed["endpoint_config_name"].as_str().unwrap()
     );
+}
+
+/// An endpoint created another way (the SageMaker Python SDK names its one variant
+/// `AllTraffic`) on two instances: the weekly run updates it in place, guarded (the emulator,
+/// as SageMaker, refuses a guarded update whose variant names differ), keeping the name and the
+/// fleet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_of_another_making_is_updated_in_place_keeping_its_variant_and_fleet() {
+    use aws_sdk_sagemaker::types::{ProductionVariant, ProductionVariantInstanceType};
+    let t = testbed().await;
+    t.prepare(Scenario::Normal, 1).await;
+    let sm = aws_sdk_sagemaker::Client::new(&t.sdk);
+    let endpoint = &t.cfg.endpoint_name;
+    let serving = sm
+        .describe_endpoint()
+        .endpoint_name(endpoint)
+        .send()
+        .await
+        .unwrap();
+    let model = sm
+        .describe_endpoint_config()
+        .endpoint_config_name(serving.endpoint_config_name().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .production_variants()[0]
+        .model_name()
+        .unwrap()
+        .to_string();
+    // What `model.deploy(initial_instance_count=2)` of the SageMaker Python SDK leaves.
+    sm.create_endpoint_config()
+        .endpoint_config_name("sagemaker-sdk-config")
+        .production_variants(
+            ProductionVariant::builder()
+                .variant_name("AllTraffic")
+                .model_name(&model)
+                .initial_instance_count(2)
+                .instance_type(ProductionVariantInstanceType::MlM5Large)
+                .initial_variant_weight(1.0)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    sm.update_endpoint()
+        .endpoint_name(endpoint)
+        .endpoint_config_name("sagemaker-sdk-config")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let d = sm.describe_endpoint().endpoint_name(endpoint).send().await;
+        if d.unwrap().endpoint_config_name() == Some("sagemaker-sdk-config") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = t.report().await;
+
+    let exec = t.run(Scenario::Normal, 1).await;
+    assert_eq!(
+        exec.states_entered().last().copied(),
+        Some("Deployed"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    let after = t.report().await;
+    assert_eq!(after.deployments.len(), before.deployments.len() + 1);
+    let (op, config) = after.deployments.last().unwrap().clone();
+    assert_eq!(op, "UpdateEndpoint", "in place, not a new endpoint");
+    let variants = sm
+        .describe_endpoint_config()
+        .endpoint_config_name(&config)
+        .send()
+        .await
+        .unwrap();
+    let v = &variants.production_variants()[0];
+    assert_eq!(v.variant_name(), "AllTraffic");
+    assert_eq!(v.initial_instance_count(), Some(2));
 }

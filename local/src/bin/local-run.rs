@@ -127,6 +127,11 @@ fn progress(started: Instant) -> asl_executor::Observer {
                 error,
                 cause,
             } => format!("FAILED in {state}: {error}: {cause}"),
+            Event::ExecutionTimedOut {
+                state,
+                error,
+                cause,
+            } => format!("TIMED OUT in {state}: {error}: {cause}"),
             _ => return,
         };
         println!("[{t:6.1}s] {line}");

@@ -87,6 +87,10 @@ pub fn aws_events(def: &Definition, event: &Event) -> Vec<(&'static str, Value)>
             "ExecutionFailed",
             json!({"executionFailedEventDetails": {"error": error, "cause": cause}}),
         )],
+        Event::ExecutionTimedOut { error, cause, .. } => vec![(
+            "ExecutionTimedOut",
+            json!({"executionTimedOutEventDetails": {"error": error, "cause": cause}}),
+        )],
         Event::ExecutionAborted { error, cause, .. } => vec![(
             "ExecutionAborted",
             json!({"executionAbortedEventDetails": {"error": error, "cause": cause}}),

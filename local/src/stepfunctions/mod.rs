@@ -68,6 +68,7 @@ pub fn status_text(s: Status) -> &'static str {
         Status::Succeeded => "SUCCEEDED",
         Status::Failed => "FAILED",
         Status::Aborted => "ABORTED",
+        Status::TimedOut => "TIMED_OUT",
     }
 }
 
@@ -99,6 +100,9 @@ pub struct StepFunctions {
     registry: Arc<Mutex<Registry>>,
     ended: tokio::sync::watch::Sender<u64>,
     on_end: Option<OnEnd>,
+    /// How long a new execution stays out of ListExecutions (AWS documents the listing as
+    /// eventually consistent); DescribeExecution sees it at once. Zero unless a test sets it.
+    list_lag_ms: std::sync::atomic::AtomicU64,
 }
 
 /// The observer that keeps the registry's view of each execution current, event by event.
@@ -117,6 +121,12 @@ fn recorder(registry: Arc<Mutex<Registry>>) -> asl_executor::Observer {
             }
             Event::ExecutionFailed { error, cause, .. } => {
                 r.status = Status::Failed;
+                r.error = Some(error.clone());
+                r.cause = Some(cause.clone());
+                r.stop = Some(now);
+            }
+            Event::ExecutionTimedOut { error, cause, .. } => {
+                r.status = Status::TimedOut;
                 r.error = Some(error.clone());
                 r.cause = Some(cause.clone());
                 r.stop = Some(now);
@@ -155,7 +165,16 @@ impl StepFunctions {
             registry,
             ended: tokio::sync::watch::channel(0).0,
             on_end,
+            list_lag_ms: 0.into(),
         })
+    }
+
+    /// Make ListExecutions lag: an execution started less than `lag` ago is not listed yet.
+    pub fn set_list_lag(&self, lag: std::time::Duration) {
+        self.list_lag_ms.store(
+            lag.as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     pub fn executor(&self) -> &Executor {
@@ -255,7 +274,7 @@ impl StepFunctions {
         let r = reg.by_arn(arn)?;
         let not_redrivable = |m: String| api_error("ExecutionNotRedrivable", m);
         match r.status {
-            Status::Failed | Status::Aborted => {}
+            Status::Failed | Status::Aborted | Status::TimedOut => {}
             s => {
                 return Err(not_redrivable(format!(
                     "Execution '{arn}' is {}: only FAILED, ABORTED or TIMED_OUT executions can be redriven",
@@ -404,8 +423,11 @@ impl StepFunctions {
                 if let Some(c) = &r.cause {
                     v["cause"] = json!(c);
                 }
-                let redrivable = matches!(r.status, Status::Failed | Status::Aborted)
-                    && Utc::now() - r.stop.unwrap_or(r.start) <= Duration::days(REDRIVE_DAYS);
+                let redrivable = matches!(
+                    r.status,
+                    Status::Failed | Status::Aborted | Status::TimedOut
+                ) && Utc::now() - r.stop.unwrap_or(r.start)
+                    <= Duration::days(REDRIVE_DAYS);
                 v["redriveStatus"] = json!(if redrivable {
                     "REDRIVABLE"
                 } else {
@@ -430,11 +452,15 @@ impl StepFunctions {
                     .unwrap_or(100) as usize;
                 let from: usize = s("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
                 let reg = self.registry.lock().unwrap();
-                // Most recent first, as Step Functions lists them.
+                let lag = self.list_lag_ms.load(std::sync::atomic::Ordering::Relaxed);
+                let visible_from = Utc::now() - Duration::milliseconds(lag as i64);
+                // Most recent first, as Step Functions lists them; the newest not yet, while
+                // the listing lags.
                 let all: Vec<Value> = reg
                     .runs
                     .iter()
                     .rev()
+                    .filter(|r| r.start <= visible_from)
                     .filter(|r| filter.is_none_or(|f| f == r.status_text()))
                     .map(|r| self.item(r))
                     .collect();

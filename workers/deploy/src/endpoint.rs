@@ -10,10 +10,10 @@ use retrain_core::aws::endpoint::{
     model_exists, update_endpoint,
 };
 use retrain_core::payload::EndpointAction;
-use retrain_core::rollout::{rollout, Rollout, BAKE_SECONDS, MAX_UPDATE_SECONDS};
+use retrain_core::rollout::{adopt_variant, rollout, Rollout, BAKE_SECONDS, MAX_UPDATE_SECONDS};
 use retrain_core::{Context, Result, WorkerError};
 
-pub const VARIANT: &str = "primary";
+pub use retrain_core::rollout::NEW_VARIANT as VARIANT;
 
 /// What the endpoint served before: its config, when this call switched it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,10 +32,21 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Serve
     if !model_exists(sm, name).await? {
         create_model(sm, name, &cfg.role_arn, version_arn).await?;
     }
+    let endpoint = describe_endpoint(sm, &cfg.endpoint_name).await?;
+    // The serving endpoint's variant name and fleet size, whoever created it.
+    let (variant, instance_count) = adopt_variant(
+        endpoint.as_ref().map(|e| e.variants.as_slice()),
+        cfg.endpoint.instance_count,
+    )
+    .map_err(|reason| WorkerError::EndpointFailed {
+        endpoint: cfg.endpoint_name.clone(),
+        status: "unsupported".into(),
+        reason,
+    })?;
     if config_model(sm, name).await?.is_none() {
-        create_endpoint_config(sm, name, VARIANT, name, &cfg.endpoint).await?;
+        create_endpoint_config(sm, name, &variant, name, &cfg.endpoint, instance_count).await?;
     }
-    let Some(endpoint) = describe_endpoint(sm, &cfg.endpoint_name).await? else {
+    let Some(endpoint) = endpoint else {
         create_endpoint(sm, &cfg.endpoint_name, name).await?;
         return Ok(served(EndpointAction::Created, None));
     };
@@ -59,7 +70,7 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Serve
         });
     }
     // Another update may start between our describe and our update: busy, retried later.
-    let deployment = deployment(cfg.endpoint.instance_count, &cfg.rollback_alarms);
+    let deployment = deployment(instance_count, &cfg.rollback_alarms);
     if update_endpoint(sm, &cfg.endpoint_name, name, deployment).await? {
         Ok(served(EndpointAction::Updated, Some(endpoint.config_name)))
     } else {

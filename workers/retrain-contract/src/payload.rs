@@ -386,6 +386,43 @@ pub struct AlertRequest {
     pub error: Option<TaskError>,
     #[serde(default)]
     pub state: Option<State>,
+    /// The execution-status rule's event detail, passed whole as JSON (`<detail>`, never a value
+    /// interpolated into a string: EventBridge does not escape what it substitutes). Read by
+    /// [`AlertRequest::normalised`] into `execution` and `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_status: Option<ExecutionStatusChange>,
+}
+
+/// The detail of a `Step Functions Execution Status Change` event: the fields the alert uses
+/// (the event carries more: ARNs, dates, input, redrive fields).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionStatusChange {
+    pub name: String,
+    pub status: String,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
+}
+
+impl AlertRequest {
+    /// The request with a status-change detail read into `execution` and `error`: the
+    /// execution's name, its error (or its status when it has none: an abort), and the status
+    /// before the cause, as an operator reads it.
+    pub fn normalised(mut self) -> AlertRequest {
+        if let Some(d) = self.execution_status.take() {
+            self.execution = Some(d.name);
+            let cause = match d.cause.as_deref() {
+                Some(c) if !c.is_empty() => format!("{}: {c}", d.status),
+                _ => d.status.clone(),
+            };
+            self.error = Some(TaskError {
+                error: d.error.filter(|e| !e.is_empty()).unwrap_or(d.status),
+                cause: Some(cause),
+            });
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -401,4 +438,37 @@ pub struct AlertOutcome {
     /// The run report the alert names (`s3://bucket/reports/<execution>.html`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_change_detail_becomes_the_execution_and_its_error() {
+        // A failed Lambda task's cause is itself JSON, with quotes and escaped newlines.
+        let cause = r#"{"errorMessage":"a \"quoted\" cause\nover lines","errorType":"AwsError"}"#;
+        let detail = serde_json::json!({
+            "executionArn": "arn:aws:states:us-east-1:1:execution:m:e-1",
+            "name": "e-1", "status": "FAILED", "error": "AwsError", "cause": cause,
+            "startDate": 1, "stopDate": 2, "input": "{}", "output": null
+        });
+        let req: AlertRequest =
+            serde_json::from_value(serde_json::json!({"mode": "error", "execution_status": detail}))
+                .unwrap();
+        let req = req.normalised();
+        assert_eq!(req.execution.as_deref(), Some("e-1"));
+        let err = req.error.unwrap();
+        assert_eq!(err.error, "AwsError");
+        assert_eq!(err.cause.unwrap(), format!("FAILED: {cause}"));
+        let aborted: AlertRequest = serde_json::from_value(serde_json::json!(
+            {"mode": "error", "execution_status": {"name": "e-2", "status": "ABORTED"}}
+        ))
+        .unwrap();
+        let err = aborted.normalised().error.unwrap();
+        assert_eq!(
+            (err.error.as_str(), err.cause.as_deref()),
+            ("ABORTED", Some("ABORTED"))
+        );
+    }
 }

@@ -34,6 +34,44 @@ pub fn rollout(instance_count: i32) -> Rollout {
 }
 
 /// Whether SageMaker accepts a rolling batch of `batch` instances out of `instance_count`.
+/// A production variant an endpoint serves: its name and the instances it runs now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingVariant {
+    pub name: String,
+    pub instance_count: Option<i32>,
+}
+
+/// The variant name a new config gives its one variant when the endpoint is created.
+pub const NEW_VARIANT: &str = "primary";
+
+/// The variant name and instance count a new endpoint config takes: the serving endpoint's
+/// (a guarded update needs the same variant names; an endpoint created another way, such as the
+/// SageMaker Python SDK's `AllTraffic`, keeps its name, and its fleet keeps its size), else
+/// [`NEW_VARIANT`] and the configured count. `Err`: an endpoint of several variants, which one
+/// model cannot replace under the same names.
+pub fn adopt_variant(
+    serving: Option<&[ServingVariant]>,
+    configured_count: i32,
+) -> Result<(String, i32), String> {
+    match serving {
+        None | Some([]) => Ok((NEW_VARIANT.to_string(), configured_count)),
+        Some([one]) => Ok((
+            one.name.clone(),
+            one.instance_count
+                .filter(|n| *n >= 1)
+                .unwrap_or(configured_count),
+        )),
+        Some(many) => Err(format!(
+            "it serves {} variants ({}); the pipeline replaces an endpoint of one variant",
+            many.len(),
+            many.iter()
+                .map(|v| v.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 pub fn valid_rolling_batch(batch: i32, instance_count: i32) -> bool {
     batch >= 1 && 20 * batch >= instance_count && 2 * batch <= instance_count
 }
@@ -41,6 +79,24 @@ pub fn valid_rolling_batch(batch: i32, instance_count: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_serving_endpoints_variant_and_fleet_are_adopted() {
+        assert_eq!(adopt_variant(None, 1), Ok(("primary".into(), 1)));
+        let sdk = [ServingVariant {
+            name: "AllTraffic".into(),
+            instance_count: Some(2),
+        }];
+        assert_eq!(adopt_variant(Some(&sdk), 1), Ok(("AllTraffic".into(), 2)));
+        let unknown = [ServingVariant {
+            name: "v".into(),
+            instance_count: None,
+        }];
+        assert_eq!(adopt_variant(Some(&unknown), 3), Ok(("v".into(), 3)));
+        let two = [sdk[0].clone(), unknown[0].clone()];
+        let err = adopt_variant(Some(&two), 1).unwrap_err();
+        assert!(err.contains("2 variants (AllTraffic, v)"), "{err}");
+    }
 
     #[test]
     fn one_instance_cannot_roll() {

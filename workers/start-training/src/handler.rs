@@ -12,7 +12,9 @@ use retrain_core::input::{normalise, RunRequest};
 use retrain_core::json::deserialize_named;
 use retrain_core::names::training_job_name;
 use retrain_core::payload::{Action, Run, State, Trigger};
-use retrain_core::single_flight::{ahead_of, skip_reason, RunningExecution};
+use retrain_core::aws::executions::describe_execution;
+use retrain_core::aws::lease;
+use retrain_core::single_flight::{ahead_of, busy_reason, turn_start, RunningExecution};
 use retrain_core::{Context, Result};
 
 /// What the state machine passes: the execution input as it came, the execution's name, ARN and
@@ -51,9 +53,12 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<State> {
     let request = normalise(&req.input, &ctx.cfg)?;
     let job_name = training_job_name(&req.execution);
     let span = tracing::info_span!("start_training", execution = %req.execution, job = %job_name);
+    // `started_at` is `$$.Execution.StartTime`, which a redrive keeps: the execution's own
+    // description says when it was last redriven, and its turn starts there.
+    let me = describe_execution(&ctx.sfn, &req.execution_arn).await?;
     let turn = Turn {
         execution_arn: &req.execution_arn,
-        started_at: req.started_at,
+        started_at: turn_start(req.started_at, me.and_then(|m| m.redrive)),
         state_machine: &req.state_machine,
     };
     async move {
@@ -87,16 +92,20 @@ async fn decide(
         approval: request.approval.clone(),
     };
     if request.trigger == Trigger::Approval {
-        if let Some(other) = ahead(ctx, turn).await? {
+        let other = match ahead(ctx, turn).await? {
+            Some(other) => Some(other.name),
+            None => lease::acquire(ctx, turn.execution_arn, execution, ctx.now()).await?,
+        };
+        if let Some(other) = other {
             let waited = (ctx.now() - turn.started_at).num_seconds().max(0) as u64;
             if waited > run.deadline_seconds + APPROVAL_WAIT_SLACK_SECONDS {
                 return Err(retrain_core::WorkerError::RunInProgress {
-                    other: other.name,
+                    other,
                     waited_seconds: waited,
                 });
             }
             run.action = Action::Wait;
-            run.reason = format!("{}; the approval waits", skip_reason(&other));
+            run.reason = format!("{}; the approval waits", busy_reason(&other));
             return Ok(run);
         }
         let (action, reason) = crate::approval::check(ctx, &request).await?;
@@ -109,7 +118,7 @@ async fn decide(
     let existing = crate::training::find(ctx, job_name).await?;
     if existing.is_none() {
         if let Some(other) = ahead(ctx, turn).await? {
-            run.reason = skip_reason(&other);
+            run.reason = busy_reason(&other.name);
             return Ok(run);
         }
     }
@@ -140,6 +149,13 @@ async fn decide(
         );
         run.data = Some(data.report);
         return Ok(run);
+    }
+    if existing.is_none() {
+        if let Some(other) = lease::acquire(ctx, turn.execution_arn, execution, ctx.now()).await? {
+            run.reason = busy_reason(&other);
+            run.data = Some(data.report);
+            return Ok(run);
+        }
     }
     ensure_group(&ctx.sm, &ctx.cfg.model_package_group).await?;
     let job = match existing {

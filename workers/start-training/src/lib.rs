@@ -25,5 +25,7 @@ pub static WORKER: Worker = Worker {
         ops::CW_PUT_METRIC_DATA,
         ops::SNS_PUBLISH,
         ops::SFN_LIST_EXECUTIONS,
+        ops::SFN_DESCRIBE_EXECUTION,
+        ops::S3_PUT_OBJECT,
     ],
 };

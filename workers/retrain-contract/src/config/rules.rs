@@ -88,13 +88,21 @@ pub fn topic_arn(value: &str) -> Rule {
 }
 
 /// `ENDPOINT_NAME` and `MODEL_PACKAGE_GROUP`: SageMaker's entity names,
-/// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$` (1-63 characters, hyphens only between others).
+/// `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$` (1-63 characters, hyphens only between others), in
+/// lower case: AWS lower-cases the names in model, endpoint-config and endpoint ARNs, and IAM
+/// matches the policies' resources case-sensitively, so a capital letter would silently void
+/// every grant on the endpoint and its models (template.yaml's AllowedPattern refuses it too).
 pub fn sagemaker_name(value: &str) -> Rule {
     let ok = (1..=63).contains(&value.len())
         && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !value.starts_with('-')
         && !value.ends_with('-');
-    if ok {
+    if ok && value.chars().any(|c| c.is_ascii_uppercase()) {
+        Err(format!(
+            "{} has capital letters: AWS lower-cases model, endpoint-config and endpoint names in their ARNs and IAM matches case-sensitively, so the functions' grants would not match; use lower case",
+            quote(value)
+        ))
+    } else if ok {
         Ok(())
     } else {
         Err(format!(
@@ -214,6 +222,8 @@ mod tests {
         for bad in ["", "-x", "x-", "has_underscore", "dot.ted", &"a".repeat(64)] {
             assert!(sagemaker_name(bad).is_err(), "{bad}");
         }
+        let err = sagemaker_name("Prophet-Models").unwrap_err();
+        assert!(err.contains("capital letters"), "{err}");
     }
 
     #[test]

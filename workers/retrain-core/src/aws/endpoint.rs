@@ -19,7 +19,11 @@ pub struct EndpointInfo {
     pub config_name: String,
     pub failure_reason: Option<String>,
     pub last_modified: Option<DateTime<Utc>>,
+    /// The variants it serves: name, and the instances running now (autoscaling included).
+    pub variants: Vec<ServingVariant>,
 }
+
+pub use retrain_contract::rollout::ServingVariant;
 
 impl EndpointInfo {
     /// States in which SageMaker refuses an UpdateEndpoint: wait, then try again.
@@ -41,6 +45,14 @@ pub async fn describe_endpoint(sm: &Client, name: &str) -> Result<Option<Endpoin
             config_name: d.endpoint_config_name().unwrap_or_default().to_string(),
             failure_reason: d.failure_reason().map(str::to_string),
             last_modified: d.last_modified_time().map(from_smithy),
+            variants: d
+                .production_variants()
+                .iter()
+                .map(|v| ServingVariant {
+                    name: v.variant_name().to_string(),
+                    instance_count: v.current_instance_count(),
+                })
+                .collect(),
         })),
         Err(e) if e.as_service_error().is_some_and(is_not_found) => Ok(None),
         Err(e) => Err(aws_error("DescribeEndpoint", e)),
@@ -138,12 +150,15 @@ where
 }
 
 /// An endpoint config with one variant serving `model` on `resources`.
+/// A config of one variant `variant` serving `model` on `instance_count` instances of the
+/// configured type.
 pub async fn create_endpoint_config(
     sm: &Client,
     name: &str,
     variant: &str,
     model: &str,
     resources: &EndpointResources,
+    instance_count: i32,
 ) -> Result<()> {
     sm.create_endpoint_config()
         .endpoint_config_name(name)
@@ -151,7 +166,7 @@ pub async fn create_endpoint_config(
             ProductionVariant::builder()
                 .variant_name(variant)
                 .model_name(model)
-                .initial_instance_count(resources.instance_count)
+                .initial_instance_count(instance_count)
                 .instance_type(ProductionVariantInstanceType::from(
                     resources.instance_type.as_str(),
                 ))
@@ -290,7 +305,7 @@ mod tests {
             });
         let sm = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&config_exists]);
         let resources = crate::config::example().endpoint;
-        assert!(create_endpoint_config(&sm, "c", "primary", "m", &resources)
+        assert!(create_endpoint_config(&sm, "c", "primary", "m", &resources, 1)
             .await
             .is_ok());
     }

@@ -91,3 +91,37 @@ pub async fn state_events(
     }
     Ok(out)
 }
+
+/// One execution as DescribeExecution answers it (strongly consistent for that execution).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionInfo {
+    pub running: bool,
+    pub start: DateTime<Utc>,
+    pub redrive: Option<DateTime<Utc>>,
+}
+
+/// `arn`'s status, start and last redrive; None when it does not exist.
+pub async fn describe_execution(
+    sfn: &aws_sdk_sfn::Client,
+    arn: &str,
+) -> Result<Option<ExecutionInfo>> {
+    let out = match sfn.describe_execution().execution_arn(arn).send().await {
+        Ok(out) => out,
+        Err(e)
+            if e
+                .as_service_error()
+                .is_some_and(|s| s.is_execution_does_not_exist()) =>
+        {
+            return Ok(None)
+        }
+        Err(e) => return Err(aws_error("DescribeExecution", e)),
+    };
+    let start = to_utc(out.start_date()).ok_or_else(|| {
+        WorkerError::bad_data("DescribeExecution", "the execution's startDate is out of range")
+    })?;
+    Ok(Some(ExecutionInfo {
+        running: *out.status() == ExecutionStatus::Running,
+        start,
+        redrive: out.redrive_date().and_then(to_utc),
+    }))
+}

@@ -5,6 +5,7 @@
 
 pub mod endpoint;
 pub mod executions;
+pub mod lease;
 pub mod notify;
 pub mod registry;
 pub mod s3;

@@ -139,6 +139,8 @@ pub const SNS_CREATE_TOPIC: Operation = op("SNS", "CreateTopic", &["sns:CreateTo
 // Step Functions
 /// Single-flight: the state machine's running executions.
 pub const SFN_LIST_EXECUTIONS: Operation = op("SFN", "ListExecutions", &["states:ListExecutions"]);
+pub const SFN_DESCRIBE_EXECUTION: Operation =
+    op("SFN", "DescribeExecution", &["states:DescribeExecution"]);
 /// The run report: the states of the execution that ends, with their times.
 pub const SFN_GET_EXECUTION_HISTORY: Operation = op(
     "SFN",

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use bench::measure::{machine, status_mb};
 use clap::Parser;
 use local::launcher::repo_root;
-use local::measure::{machine, status_mb};
 use local::scenario::{csv, daily_counts};
 use retrain_core::tickets::{count_daily, DateWindow};
 use serde_json::{json, Value};

@@ -15,10 +15,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use bench::measure::{machine, status_kib};
 use clap::Parser;
 use local::harness::{self, local_config, TOPIC_ARN};
 use local::launcher::{identity, Emulator};
-use local::measure::{machine, status_kib};
 use retrain_core::archive::{build_model_tar, metrics_from_model_tar};
 use retrain_core::aws::s3::{create_bucket, put_bytes, FIXED_METRICS_KEY};
 use retrain_core::aws::{Clients, Context, Worker};

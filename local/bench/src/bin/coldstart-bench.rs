@@ -22,10 +22,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bench::measure::status_mb;
 use clap::Parser;
 use local::harness::{self, LOCAL_IMAGE, LOCAL_ROLE, TOPIC_ARN};
 use local::launcher::{identity, repo_root, Emulator};
-use local::measure::status_mb;
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};
 use retrain_core::archive::build_model_tar;
@@ -295,6 +295,164 @@ fn medians(samples: &[Sample]) -> Value {
     })
 }
 
+/// What every worker's measurement shares: the runs, the binaries, the emulator.
+struct Bench<'a> {
+    runs: usize,
+    python: PathBuf,
+    bin_dir: PathBuf,
+    bin_dirs: &'a [PathBuf],
+    trust: Option<&'a TrustFiles>,
+    url: &'a str,
+}
+
+/// One worker's cold starts, every variant interleaved: its row of medians and ratios.
+fn measure(b: &Bench, worker: &str, handler: &str, event: String) -> Value {
+    let mut variants = vec![Variant::Rust, Variant::Python];
+    if worker != "echo-lambda" && b.trust.is_some() {
+        variants.extend([Variant::RustBundleOnly, Variant::RustOneRoot]);
+    }
+    variants.extend((0..b.bin_dirs.len()).map(Variant::Build));
+    let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); variants.len()];
+    let mut failed = 0;
+    for i in 0..b.runs {
+        // Interleaved, the order rotating each run so none always follows another.
+        for k in 0..variants.len() {
+            let v = (i + k) % variants.len();
+            let variant = variants[v];
+            let event = if worker == "start-training" {
+                harness::start_training_request(
+                    json!({}),
+                    &format!("bench-{}-{i}", variant.key().replace('_', "-")),
+                )
+                .to_string()
+            } else {
+                event.clone()
+            };
+            let mut cmd = if variant == Variant::Python {
+                let mut c = Command::new(&b.python);
+                c.args(["-m", "awslambdaric", &format!("handlers.{handler}")])
+                    .current_dir(repo_root().join("local/bench"));
+                c
+            } else if let Variant::Build(k) = variant {
+                Command::new(b.bin_dirs[k].join(worker))
+            } else {
+                Command::new(b.bin_dir.join(worker))
+            };
+            let cert_file = match (variant, b.trust) {
+                (Variant::RustBundleOnly, Some(t)) => Some(t.bundle.as_path()),
+                (Variant::RustOneRoot, Some(t)) => Some(t.one_root.as_path()),
+                _ => None,
+            };
+            match one(&mut cmd, event, worker, b.url, cert_file) {
+                Ok(s) => samples[v].push(s),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("{worker} ({}) run {i} not counted: {e}", variant.key());
+                }
+            }
+        }
+    }
+    let (r, p) = (medians(&samples[0]), medians(&samples[1]));
+    let ratio = |k: &str| p[k].as_f64().unwrap_or(f64::NAN) / r[k].as_f64().unwrap_or(f64::NAN);
+    eprintln!(
+        "{worker}: rust init {:.1} ms, python init {:.1} ms",
+        r["init_ms"].as_f64().unwrap_or(f64::NAN),
+        p["init_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    let mut row = json!({
+        "name": worker, "b.runs": b.runs, "not_counted": failed,
+        "rust": r, "python": p,
+        "python_over_rust": {"init": ratio("init_ms"), "invoke": ratio("invoke_ms"), "rss": ratio("rss_mb")},
+    });
+    let size = |dir: &std::path::Path| std::fs::metadata(dir.join(worker)).map_or(0, |m| m.len());
+    row["rust"]["bytes"] = json!(size(&b.bin_dir));
+    let mut builds = Vec::new();
+    for (v, variant) in variants.iter().enumerate().skip(2) {
+        match variant {
+            Variant::Build(k) => {
+                let mut m = medians(&samples[v]);
+                m["dir"] = json!(b.bin_dirs[*k].display().to_string());
+                m["bytes"] = json!(size(&b.bin_dirs[*k]));
+                builds.push(m);
+            }
+            _ => row[variant.key()] = medians(&samples[v]),
+        }
+    }
+    if !builds.is_empty() {
+        row["builds"] = json!(builds);
+    }
+    row
+}
+
+/// The Markdown tables of the rows (stdout).
+fn print_tables(
+    rows: &[Value],
+    build: &str,
+    runs: usize,
+    trust: Option<&TrustFiles>,
+    bin_dir: &std::path::Path,
+    bin_dirs: &[PathBuf],
+) {
+    let echo_init = rows[0]["rust"]["init_ms"].as_f64().unwrap_or(f64::NAN);
+    println!("## Cold start, first invoke, peak RSS ({build} build, medians of {runs} interleaved cold starts)\n");
+    println!("| function | Rust init | Rust invoke | Rust RSS | Python init | Python invoke | Python RSS | init Py/Rust | RSS Py/Rust | Rust init / echo |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let f = |a: &str, b: &str| r[a][b].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "| {} | {:.1} ms | {:.1} ms | {:.1} MB | {:.1} ms | {:.1} ms | {:.1} MB | {:.1}x | {:.1}x | {:.2} |",
+            r["name"].as_str().unwrap_or_default(),
+            f("rust", "init_ms"), f("rust", "invoke_ms"), f("rust", "rss_mb"),
+            f("python", "init_ms"), f("python", "invoke_ms"), f("python", "rss_mb"),
+            f("python_over_rust", "init"), f("python_over_rust", "rss"),
+            f("rust", "init_ms") / echo_init,
+        );
+    }
+    if let Some(t) = trust {
+        println!("\n## Where a worker's init goes: the trust store the SDK loads at client construction\n");
+        println!(
+            "The same binaries, interleaved with the runs above: as the SDK finds the machine's store, \
+             told to read only the CA bundle ({}), and only one certificate (SSL_CERT_FILE).\n",
+            t.bundle.display()
+        );
+        println!("| function | init, machine store | init, bundle only | init, one certificate | one certificate / echo |");
+        println!("|---|---|---|---|---|");
+        for r in rows.iter().skip(1) {
+            let f = |a: &str| r[a]["init_ms"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} |",
+                r["name"].as_str().unwrap_or_default(),
+                f("rust"),
+                f("rust_bundle_only"),
+                f("rust_one_root"),
+                f("rust_one_root") / echo_init,
+            );
+        }
+    }
+    for (k, dir) in bin_dirs.iter().enumerate() {
+        println!(
+            "\n## This build ({}) against {} (interleaved with the runs above)\n",
+            bin_dir.display(),
+            dir.display()
+        );
+        println!("| function | binary | init | first invoke | peak RSS | binary, other | init, other | first invoke, other | peak RSS, other | init, other / this |");
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for r in rows {
+            let this = &r["rust"];
+            let other = &r["builds"][k];
+            let f = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
+            let mb = |v: &Value| v["bytes"].as_f64().unwrap_or(f64::NAN) / 1e6;
+            println!(
+                "| {} | {:.1} MB | {:.2} ms | {:.2} ms | {:.1} MB | {:.1} MB | {:.2} ms | {:.2} ms | {:.1} MB | {:.2} |",
+                r["name"].as_str().unwrap_or_default(),
+                mb(this), f(this, "init_ms"), f(this, "invoke_ms"), f(this, "rss_mb"),
+                mb(other), f(other, "init_ms"), f(other, "invoke_ms"), f(other, "rss_mb"),
+                f(other, "init_ms") / f(this, "init_ms"),
+            );
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), String> {
     let args = Args::parse();
@@ -325,143 +483,27 @@ async fn main() -> Result<(), String> {
     if trust.is_none() {
         eprintln!("no CA bundle found: the trust-store attribution runs are left out");
     }
-    let mut rows = Vec::new();
-    for ((worker, handler), (_, event)) in STEPS.iter().zip(events) {
-        let mut variants = vec![Variant::Rust, Variant::Python];
-        if *worker != "echo-lambda" && trust.is_some() {
-            variants.extend([Variant::RustBundleOnly, Variant::RustOneRoot]);
-        }
-        variants.extend((0..args.bin_dirs.len()).map(Variant::Build));
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); variants.len()];
-        let mut failed = 0;
-        for i in 0..runs {
-            // Interleaved, the order rotating each run so none always follows another.
-            for k in 0..variants.len() {
-                let v = (i + k) % variants.len();
-                let variant = variants[v];
-                let event = if *worker == "start-training" {
-                    harness::start_training_request(
-                        json!({}),
-                        &format!("bench-{}-{i}", variant.key().replace('_', "-")),
-                    )
-                    .to_string()
-                } else {
-                    event.clone()
-                };
-                let mut cmd = if variant == Variant::Python {
-                    let mut c = Command::new(&python);
-                    c.args(["-m", "awslambdaric", &format!("handlers.{handler}")])
-                        .current_dir(repo_root().join("local/bench"));
-                    c
-                } else if let Variant::Build(k) = variant {
-                    Command::new(args.bin_dirs[k].join(worker))
-                } else {
-                    Command::new(bin_dir.join(worker))
-                };
-                let cert_file = match (variant, &trust) {
-                    (Variant::RustBundleOnly, Some(t)) => Some(t.bundle.as_path()),
-                    (Variant::RustOneRoot, Some(t)) => Some(t.one_root.as_path()),
-                    _ => None,
-                };
-                match one(&mut cmd, event, worker, &emulator.url, cert_file) {
-                    Ok(s) => samples[v].push(s),
-                    Err(e) => {
-                        failed += 1;
-                        eprintln!("{worker} ({}) run {i} not counted: {e}", variant.key());
-                    }
-                }
-            }
-        }
-        let (r, p) = (medians(&samples[0]), medians(&samples[1]));
-        let ratio = |k: &str| p[k].as_f64().unwrap_or(f64::NAN) / r[k].as_f64().unwrap_or(f64::NAN);
-        eprintln!(
-            "{worker}: rust init {:.1} ms, python init {:.1} ms",
-            r["init_ms"].as_f64().unwrap_or(f64::NAN),
-            p["init_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-        let mut row = json!({
-            "name": worker, "runs": runs, "not_counted": failed,
-            "rust": r, "python": p,
-            "python_over_rust": {"init": ratio("init_ms"), "invoke": ratio("invoke_ms"), "rss": ratio("rss_mb")},
-        });
-        let size =
-            |dir: &std::path::Path| std::fs::metadata(dir.join(worker)).map_or(0, |m| m.len());
-        row["rust"]["bytes"] = json!(size(&bin_dir));
-        let mut builds = Vec::new();
-        for (v, variant) in variants.iter().enumerate().skip(2) {
-            match variant {
-                Variant::Build(k) => {
-                    let mut m = medians(&samples[v]);
-                    m["dir"] = json!(args.bin_dirs[*k].display().to_string());
-                    m["bytes"] = json!(size(&args.bin_dirs[*k]));
-                    builds.push(m);
-                }
-                _ => row[variant.key()] = medians(&samples[v]),
-            }
-        }
-        if !builds.is_empty() {
-            row["builds"] = json!(builds);
-        }
-        rows.push(row);
-    }
-    let echo_init = rows[0]["rust"]["init_ms"].as_f64().unwrap_or(f64::NAN);
-    println!("## Cold start, first invoke, peak RSS ({build} build, medians of {runs} interleaved cold starts)\n");
-    println!("| function | Rust init | Rust invoke | Rust RSS | Python init | Python invoke | Python RSS | init Py/Rust | RSS Py/Rust | Rust init / echo |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    for r in &rows {
-        let f = |a: &str, b: &str| r[a][b].as_f64().unwrap_or(f64::NAN);
-        println!(
-            "| {} | {:.1} ms | {:.1} ms | {:.1} MB | {:.1} ms | {:.1} ms | {:.1} MB | {:.1}x | {:.1}x | {:.2} |",
-            r["name"].as_str().unwrap_or_default(),
-            f("rust", "init_ms"), f("rust", "invoke_ms"), f("rust", "rss_mb"),
-            f("python", "init_ms"), f("python", "invoke_ms"), f("python", "rss_mb"),
-            f("python_over_rust", "init"), f("python_over_rust", "rss"),
-            f("rust", "init_ms") / echo_init,
-        );
-    }
-    if let Some(t) = &trust {
-        println!("\n## Where a worker's init goes: the trust store the SDK loads at client construction\n");
-        println!(
-            "The same binaries, interleaved with the runs above: as the SDK finds the machine's store, \
-             told to read only the CA bundle ({}), and only one certificate (SSL_CERT_FILE).\n",
-            t.bundle.display()
-        );
-        println!("| function | init, machine store | init, bundle only | init, one certificate | one certificate / echo |");
-        println!("|---|---|---|---|---|");
-        for r in rows.iter().skip(1) {
-            let f = |a: &str| r[a]["init_ms"].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.2} |",
-                r["name"].as_str().unwrap_or_default(),
-                f("rust"),
-                f("rust_bundle_only"),
-                f("rust_one_root"),
-                f("rust_one_root") / echo_init,
-            );
-        }
-    }
-    for (k, dir) in args.bin_dirs.iter().enumerate() {
-        println!(
-            "\n## This build ({}) against {} (interleaved with the runs above)\n",
-            bin_dir.display(),
-            dir.display()
-        );
-        println!("| function | binary | init | first invoke | peak RSS | binary, other | init, other | first invoke, other | peak RSS, other | init, other / this |");
-        println!("|---|---|---|---|---|---|---|---|---|---|");
-        for r in &rows {
-            let this = &r["rust"];
-            let other = &r["builds"][k];
-            let f = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
-            let mb = |v: &Value| v["bytes"].as_f64().unwrap_or(f64::NAN) / 1e6;
-            println!(
-                "| {} | {:.1} MB | {:.2} ms | {:.2} ms | {:.1} MB | {:.1} MB | {:.2} ms | {:.2} ms | {:.1} MB | {:.2} |",
-                r["name"].as_str().unwrap_or_default(),
-                mb(this), f(this, "init_ms"), f(this, "invoke_ms"), f(this, "rss_mb"),
-                mb(other), f(other, "init_ms"), f(other, "invoke_ms"), f(other, "rss_mb"),
-                f(other, "init_ms") / f(this, "init_ms"),
-            );
-        }
-    }
+    let b = Bench {
+        runs,
+        python,
+        bin_dir,
+        bin_dirs: &args.bin_dirs,
+        trust: trust.as_ref(),
+        url: &emulator.url,
+    };
+    let rows: Vec<Value> = STEPS
+        .iter()
+        .zip(events)
+        .map(|((worker, handler), (_, event))| measure(&b, worker, handler, event))
+        .collect();
+    print_tables(
+        &rows,
+        build,
+        runs,
+        trust.as_ref(),
+        &b.bin_dir,
+        &args.bin_dirs,
+    );
     let doc = json!({"build": build, "runs": runs, "workers": rows,
                      "trust_bundle": trust.as_ref().map(|t| t.bundle.display().to_string())});
     if let Some(dir) = args.out.parent() {
