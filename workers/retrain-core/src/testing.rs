@@ -81,3 +81,8 @@ pub fn clients() -> crate::aws::Clients {
 }
 
 pub use retrain_contract::testing::approval_event;
+
+mod mock_context;
+mod sagemaker;
+pub use mock_context::{MockContext, Mocked, PutObject};
+pub use sagemaker::{model_package, serving_endpoint, SERVING_ENDPOINT};
