@@ -5,18 +5,14 @@ use aws_sdk_sagemaker::operation::create_endpoint_config::{
     CreateEndpointConfigInput, CreateEndpointConfigOutput,
 };
 use aws_sdk_sagemaker::operation::create_model::{CreateModelInput, CreateModelOutput};
-use aws_sdk_sagemaker::operation::create_model_package::{
-    CreateModelPackageInput, CreateModelPackageOutput,
-};
+use aws_sdk_sagemaker::operation::create_model_package::CreateModelPackageInput;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::{
     DescribeEndpointConfigError, DescribeEndpointConfigOutput,
 };
 use aws_sdk_sagemaker::operation::describe_model::{DescribeModelError, DescribeModelOutput};
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
 use aws_sdk_sagemaker::operation::update_endpoint::{UpdateEndpointInput, UpdateEndpointOutput};
-use aws_sdk_sagemaker::types::{
-    EndpointStatus, ModelApprovalStatus, ModelPackageSummary, ProductionVariant,
-};
+use aws_sdk_sagemaker::types::{EndpointStatus, ModelApprovalStatus, ProductionVariant};
 use aws_smithy_mocks::{mock, MockResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -25,7 +21,8 @@ use retrain_core::aws::registry::description_for_job;
 use retrain_core::names::version_resource_name;
 use retrain_core::payload::EndpointAction;
 use retrain_core::testing::{
-    model_package, serving_endpoint, validation_not_found, MockContext, Mocked, Recorder,
+    model_package, registering, serving_endpoint, validation_not_found, version_summary,
+    MockContext, Mocked, Recorder,
 };
 use retrain_core::WorkerError;
 
@@ -38,6 +35,8 @@ const JOB: &str = "prophet-retrain-weekly-0123456789";
 const ARTIFACT: &str = "s3://ticket-forecasting-lake/training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz";
 const NEW_ARN: &str =
     "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/4";
+const OLDER_ARN: &str =
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/3";
 const HUMAN_ARN: &str =
     "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/2";
 const HUMAN_ARTIFACT: &str =
@@ -72,35 +71,18 @@ struct Calls {
 fn context(w: World) -> (Mocked, Calls) {
     let calls = Calls::default();
     let version_exists = w.version_exists;
-    let list = mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |req| {
-        assert_eq!(req.model_package_group_name(), Some(GROUP));
-        let mut out = ListModelPackagesOutput::builder().model_package_summary_list(
-            ModelPackageSummary::builder()
-                .model_package_arn("arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/3")
-                .model_package_version(3)
-                .model_package_description(description_for_job("some-older-job"))
-                .build(),
-        );
-        if version_exists {
-            out = out.model_package_summary_list(
-                ModelPackageSummary::builder()
-                    .model_package_arn(NEW_ARN)
-                    .model_package_version(4)
-                    .model_package_description(description_for_job(JOB))
-                    .model_approval_status(ModelApprovalStatus::Approved)
-                    .build(),
-            );
-        }
-        out.build()
-    });
-    let rec = calls.register.clone();
-    let register =
-        mock!(aws_sdk_sagemaker::Client::create_model_package).then_compute_output(move |req| {
-            rec.record(req);
-            CreateModelPackageOutput::builder()
-                .model_package_arn(NEW_ARN)
-                .build()
+    let list =
+        mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |req| {
+            assert_eq!(req.model_package_group_name(), Some(GROUP));
+            let mut out = ListModelPackagesOutput::builder()
+                .model_package_summary_list(version_summary(OLDER_ARN, 3, "some-older-job", None));
+            if version_exists {
+                let approved = Some(ModelApprovalStatus::Approved);
+                out = out.model_package_summary_list(version_summary(NEW_ARN, 4, JOB, approved));
+            }
+            out.build()
         });
+    let register = registering(NEW_ARN, &calls.register);
     // v2 (approved by a person), v3 (an older run), v4 (this run's, once registered).
     let describe_version = mock!(aws_sdk_sagemaker::Client::describe_model_package)
         .then_compute_output(|req| {

@@ -1,21 +1,18 @@
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::operation::put_metric_alarm::{PutMetricAlarmInput, PutMetricAlarmOutput};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm};
-use aws_sdk_sagemaker::operation::create_model_package::{
-    CreateModelPackageInput, CreateModelPackageOutput,
-};
+use aws_sdk_sagemaker::operation::create_model_package::CreateModelPackageInput;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
-use aws_sdk_sagemaker::types::{
-    EndpointStatus, ModelApprovalStatus, ModelPackageSummary, ProductionVariant,
-};
+use aws_sdk_sagemaker::types::{EndpointStatus, ModelApprovalStatus, ProductionVariant};
 use aws_smithy_mocks::mock;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use retrain_core::aws::registry::description_for_job;
 use retrain_core::payload::AlertMode;
-use retrain_core::testing::{model_package, serving_endpoint, MockContext, Mocked, Recorder};
+use retrain_core::testing::{
+    model_package, registering, serving_endpoint, version_summary, MockContext, Mocked, Recorder,
+};
 use retrain_core::WorkerError;
 
 use run_report::testing::{self as report_testing, Lake};
@@ -76,25 +73,12 @@ fn context(w: World) -> (Mocked, Calls) {
         mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |_| {
             let mut out = ListModelPackagesOutput::builder();
             if w.version_exists {
-                out = out.model_package_summary_list(
-                    ModelPackageSummary::builder()
-                        .model_package_arn(PENDING_ARN)
-                        .model_package_version(5)
-                        .model_package_description(description_for_job(JOB))
-                        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
-                        .build(),
-                );
+                let pending = Some(ModelApprovalStatus::PendingManualApproval);
+                out = out.model_package_summary_list(version_summary(PENDING_ARN, 5, JOB, pending));
             }
             out.build()
         });
-    let rec = calls.register.clone();
-    let register =
-        mock!(aws_sdk_sagemaker::Client::create_model_package).then_compute_output(move |req| {
-            rec.record(req);
-            CreateModelPackageOutput::builder()
-                .model_package_arn(PENDING_ARN)
-                .build()
-        });
+    let register = registering(PENDING_ARN, &calls.register);
     // The run report's MAPE history: the pending version of this run.
     let describe =
         mock!(aws_sdk_sagemaker::Client::describe_model_package).then_compute_output(|req| {

@@ -85,4 +85,6 @@ pub use retrain_contract::testing::approval_event;
 mod mock_context;
 mod sagemaker;
 pub use mock_context::{MockContext, Mocked, PutObject};
-pub use sagemaker::{model_package, serving_endpoint, SERVING_ENDPOINT};
+pub use sagemaker::{
+    model_package, registering, serving_endpoint, version_summary, SERVING_ENDPOINT,
+};

@@ -1,5 +1,8 @@
 //! SageMaker answers several workers' tests share: the serving endpoint, a registered version.
 
+use aws_sdk_sagemaker::operation::create_model_package::{
+    CreateModelPackageInput, CreateModelPackageOutput,
+};
 use aws_sdk_sagemaker::operation::describe_endpoint::{
     DescribeEndpointError, DescribeEndpointOutput,
 };
@@ -7,10 +10,12 @@ use aws_sdk_sagemaker::operation::describe_model_package::builders::DescribeMode
 use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
 use aws_sdk_sagemaker::types::{
     EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
+    ModelPackageSummary,
 };
 use aws_smithy_mocks::{mock, MockResponse, Rule};
 
-use super::validation_not_found;
+use super::{validation_not_found, Recorder};
+use crate::aws::registry::description_for_job;
 
 /// The endpoint of `config::example()`.
 pub const SERVING_ENDPOINT: &str = "prophet-fastapi-endpoint-latest";
@@ -57,4 +62,30 @@ pub fn model_package(
                 )
                 .build(),
         )
+}
+
+/// A ListModelPackages entry: version `version` (`arn`) registered for training job `job`.
+pub fn version_summary(
+    arn: &str,
+    version: i32,
+    job: &str,
+    status: Option<ModelApprovalStatus>,
+) -> ModelPackageSummary {
+    ModelPackageSummary::builder()
+        .model_package_arn(arn)
+        .model_package_version(version)
+        .model_package_description(description_for_job(job))
+        .set_model_approval_status(status)
+        .build()
+}
+
+/// CreateModelPackage: recorded in `rec`, answered with `arn`.
+pub fn registering(arn: &'static str, rec: &Recorder<CreateModelPackageInput>) -> Rule {
+    let rec = rec.clone();
+    mock!(aws_sdk_sagemaker::Client::create_model_package).then_compute_output(move |req| {
+        rec.record(req);
+        CreateModelPackageOutput::builder()
+            .model_package_arn(arn)
+            .build()
+    })
 }
