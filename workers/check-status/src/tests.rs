@@ -9,7 +9,7 @@ use aws_sdk_sagemaker::types::error::ResourceNotFound;
 use aws_sdk_sagemaker::types::{
     EndpointStatus, ModelArtifacts, SecondaryStatus, TrainingJobStatus,
 };
-use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_mocks::{mock, Rule};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
@@ -18,21 +18,15 @@ use retrain_core::testing::validation_not_found;
 use retrain_core::time::to_smithy;
 use retrain_core::WorkerError;
 
-use retrain_core::aws::Clients;
-use retrain_core::testing::clients;
-use retrain_core::Context;
+use retrain_core::testing::MockContext;
 
 /// The handler with `sm` as its SageMaker client and the clock at `now`.
 async fn handle(
-    sm: &aws_sdk_sagemaker::Client,
+    sm: &Rule,
     event: serde_json::Value,
     now: DateTime<Utc>,
 ) -> retrain_core::Result<retrain_core::payload::Status> {
-    let clients = Clients {
-        sm: sm.clone(),
-        ..clients()
-    };
-    let ctx = Context::new(retrain_core::config::example(), clients, &crate::WORKER).at(now);
+    let ctx = MockContext::new(&crate::WORKER).at(now).sm([sm]).build();
     super::handle(&ctx, event).await
 }
 
@@ -42,13 +36,9 @@ fn t0() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn job(
-    status: TrainingJobStatus,
-    reason: Option<&str>,
-    age: Duration,
-) -> aws_sdk_sagemaker::Client {
+fn job(status: TrainingJobStatus, reason: Option<&str>, age: Duration) -> Rule {
     let reason = reason.map(str::to_string);
-    let rule = mock!(aws_sdk_sagemaker::Client::describe_training_job)
+    mock!(aws_sdk_sagemaker::Client::describe_training_job)
         .match_requests(|r| r.training_job_name() == Some("job-1"))
         .then_output(move || {
             let mut out = DescribeTrainingJobOutput::builder()
@@ -67,8 +57,7 @@ fn job(
                 );
             }
             out.build()
-        });
-    mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&rule])
+        })
 }
 
 fn training_req(deadline: u64) -> serde_json::Value {
@@ -145,22 +134,21 @@ async fn a_missing_job_is_not_found() {
             ResourceNotFound::builder().message("nope").build(),
         )
     });
-    let sm = mock_client!(aws_sdk_sagemaker, [&rule]);
+    let sm = rule;
     let err = handle(&sm, training_req(5400), t0()).await.unwrap_err();
     assert_eq!(err.name(), "NotFound");
 }
 
-fn endpoint(status: EndpointStatus, config: &str) -> aws_sdk_sagemaker::Client {
+fn endpoint(status: EndpointStatus, config: &str) -> Rule {
     let config = config.to_string();
-    let rule = mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_output(move || {
+    mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_output(move || {
         DescribeEndpointOutput::builder()
             .endpoint_name("ep")
             .endpoint_config_name(&config)
             .endpoint_status(status.clone())
             .last_modified_time(SmithyTime::from_secs(t0().timestamp() - 300))
             .build()
-    });
-    mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&rule])
+    })
 }
 
 fn endpoint_req(expected: &str) -> serde_json::Value {
@@ -212,7 +200,7 @@ async fn endpoint_states() {
 async fn a_missing_endpoint_is_not_found() {
     let rule = mock!(aws_sdk_sagemaker::Client::describe_endpoint)
         .then_error(|| DescribeEndpointError::generic(validation_not_found("endpoint \"ep\"")));
-    let sm = mock_client!(aws_sdk_sagemaker, [&rule]);
+    let sm = rule;
     let err = handle(&sm, endpoint_req("x"), t0()).await.unwrap_err();
     assert_eq!(
         err,

@@ -1,40 +1,30 @@
 use aws_sdk_s3::error::ErrorMetadata;
-use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
+use aws_sdk_s3::operation::put_object::PutObjectError;
 use aws_sdk_sagemaker::operation::create_endpoint::{CreateEndpointInput, CreateEndpointOutput};
 use aws_sdk_sagemaker::operation::create_endpoint_config::{
     CreateEndpointConfigInput, CreateEndpointConfigOutput,
 };
 use aws_sdk_sagemaker::operation::create_model::{CreateModelInput, CreateModelOutput};
-use aws_sdk_sagemaker::operation::create_model_package::{
-    CreateModelPackageInput, CreateModelPackageOutput,
-};
-use aws_sdk_sagemaker::operation::describe_endpoint::{
-    DescribeEndpointError, DescribeEndpointOutput,
-};
+use aws_sdk_sagemaker::operation::create_model_package::CreateModelPackageInput;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::{
     DescribeEndpointConfigError, DescribeEndpointConfigOutput,
 };
 use aws_sdk_sagemaker::operation::describe_model::{DescribeModelError, DescribeModelOutput};
-use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
 use aws_sdk_sagemaker::operation::update_endpoint::{UpdateEndpointInput, UpdateEndpointOutput};
-use aws_sdk_sagemaker::types::{
-    EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
-    ModelPackageSummary, ProductionVariant,
-};
-use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use aws_sdk_sagemaker::types::{EndpointStatus, ModelApprovalStatus, ProductionVariant};
+use aws_smithy_mocks::{mock, MockResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use retrain_core::aws::registry::description_for_job;
 use retrain_core::names::version_resource_name;
 use retrain_core::payload::EndpointAction;
-use retrain_core::testing::{validation_not_found, Recorder};
+use retrain_core::testing::{
+    model_package, registering, serving_endpoint, validation_not_found, version_summary,
+    MockContext, Mocked, Recorder,
+};
 use retrain_core::WorkerError;
-
-use retrain_core::aws::Clients;
-use retrain_core::testing::clients;
-use retrain_core::Context;
 
 use run_report::testing::{self as report_testing, Lake};
 
@@ -45,6 +35,8 @@ const JOB: &str = "prophet-retrain-weekly-0123456789";
 const ARTIFACT: &str = "s3://ticket-forecasting-lake/training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz";
 const NEW_ARN: &str =
     "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/4";
+const OLDER_ARN: &str =
+    "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/3";
 const HUMAN_ARN: &str =
     "arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/2";
 const HUMAN_ARTIFACT: &str =
@@ -74,42 +66,23 @@ struct Calls {
     config: Recorder<CreateEndpointConfigInput>,
     create: Recorder<CreateEndpointInput>,
     update: Recorder<UpdateEndpointInput>,
-    put: Recorder<(String, Vec<u8>)>,
-    content_types: Recorder<(String, String)>,
 }
 
-fn context(w: World) -> (Context, Calls) {
+fn context(w: World) -> (Mocked, Calls) {
     let calls = Calls::default();
     let version_exists = w.version_exists;
-    let list = mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |req| {
-        assert_eq!(req.model_package_group_name(), Some(GROUP));
-        let mut out = ListModelPackagesOutput::builder().model_package_summary_list(
-            ModelPackageSummary::builder()
-                .model_package_arn("arn:aws:sagemaker:us-east-1:123456789012:model-package/prophet-forecasting-models/3")
-                .model_package_version(3)
-                .model_package_description(description_for_job("some-older-job"))
-                .build(),
-        );
-        if version_exists {
-            out = out.model_package_summary_list(
-                ModelPackageSummary::builder()
-                    .model_package_arn(NEW_ARN)
-                    .model_package_version(4)
-                    .model_package_description(description_for_job(JOB))
-                    .model_approval_status(ModelApprovalStatus::Approved)
-                    .build(),
-            );
-        }
-        out.build()
-    });
-    let rec = calls.register.clone();
-    let register =
-        mock!(aws_sdk_sagemaker::Client::create_model_package).then_compute_output(move |req| {
-            rec.record(req);
-            CreateModelPackageOutput::builder()
-                .model_package_arn(NEW_ARN)
-                .build()
+    let list =
+        mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |req| {
+            assert_eq!(req.model_package_group_name(), Some(GROUP));
+            let mut out = ListModelPackagesOutput::builder()
+                .model_package_summary_list(version_summary(OLDER_ARN, 3, "some-older-job", None));
+            if version_exists {
+                let approved = Some(ModelApprovalStatus::Approved);
+                out = out.model_package_summary_list(version_summary(NEW_ARN, 4, JOB, approved));
+            }
+            out.build()
         });
+    let register = registering(NEW_ARN, &calls.register);
     // v2 (approved by a person), v3 (an older run), v4 (this run's, once registered).
     let describe_version = mock!(aws_sdk_sagemaker::Client::describe_model_package)
         .then_compute_output(|req| {
@@ -120,26 +93,12 @@ fn context(w: World) -> (Context, Calls) {
                 3 => ("some-older-job", "15.5", "deployed"),
                 _ => (JOB, "12.3", "deployed"),
             };
-            DescribeModelPackageOutput::builder()
-                .model_package_arn(arn)
-                .model_package_group_name(GROUP)
-                .model_package_version(n)
-                .model_approval_status(ModelApprovalStatus::Approved)
+            model_package(arn, GROUP, n, ModelApprovalStatus::Approved, HUMAN_ARTIFACT)
                 .customer_metadata_properties("trained_at", "2026-11-08T09:05:00+00:00")
                 .customer_metadata_properties("mape", mape)
                 .customer_metadata_properties("mape_threshold", "20")
                 .customer_metadata_properties("decision", decision)
                 .customer_metadata_properties("training_job", job)
-                .inference_specification(
-                    InferenceSpecification::builder()
-                        .containers(
-                            ModelPackageContainerDefinition::builder()
-                                .image("img")
-                                .model_data_url(HUMAN_ARTIFACT)
-                                .build(),
-                        )
-                        .build(),
-                )
                 .build()
         });
     let model_exists = w.model_exists;
@@ -197,20 +156,7 @@ fn context(w: World) -> (Context, Calls) {
                 .endpoint_config_arn("arn:cfg")
                 .build()
         });
-    let endpoint = w.endpoint.clone();
-    let describe_endpoint = mock!(aws_sdk_sagemaker::Client::describe_endpoint)
-        .then_compute_response(move |_| match &endpoint {
-            Some((status, config)) => MockResponse::Output(
-                DescribeEndpointOutput::builder()
-                    .endpoint_name("prophet-fastapi-endpoint-latest")
-                    .endpoint_config_name(config)
-                    .endpoint_status(status.clone())
-                    .build(),
-            ),
-            None => MockResponse::Error(DescribeEndpointError::generic(validation_not_found(
-                "endpoint",
-            ))),
-        });
+    let describe_endpoint = serving_endpoint(w.endpoint.clone());
     let rec = calls.create.clone();
     let create_endpoint =
         mock!(aws_sdk_sagemaker::Client::create_endpoint).then_compute_output(move |req| {
@@ -227,39 +173,27 @@ fn context(w: World) -> (Context, Calls) {
                 .endpoint_arn("arn:ep")
                 .build()
         });
-    let sm = mock_client!(
-        aws_sdk_sagemaker,
-        RuleMode::MatchAny,
-        &[
-            &list,
-            &register,
-            &describe_version,
-            &describe_model,
-            &create_model,
-            &describe_config,
-            &create_config,
-            &describe_endpoint,
-            &create_endpoint,
-            &update_endpoint
-        ]
-    );
-    let (rec, types) = (calls.put.clone(), calls.content_types.clone());
+    let sm = [
+        &list,
+        &register,
+        &describe_version,
+        &describe_model,
+        &create_model,
+        &describe_config,
+        &create_config,
+        &describe_endpoint,
+        &create_endpoint,
+        &update_endpoint,
+    ];
+    // S3 refuses the run report's PutObject when the world says so; other puts are recorded.
     let report_put_fails = w.report_put_fails;
-    let put = mock!(aws_sdk_s3::Client::put_object).then_compute_response(move |req| {
-        let body = req.body().bytes().unwrap_or_default().to_vec();
-        let key = req.key().unwrap_or_default().to_string();
-        if report_put_fails && key.starts_with("reports/") {
-            return MockResponse::Error(PutObjectError::generic(
-                ErrorMetadata::builder().code("AccessDenied").build(),
-            ));
-        }
-        types.record(&(
-            key.clone(),
-            req.content_type().unwrap_or_default().to_string(),
-        ));
-        rec.record(&(key, body));
-        MockResponse::Output(PutObjectOutput::builder().build())
-    });
+    let refused_put = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(move |req| {
+            report_put_fails && req.key().unwrap_or_default().starts_with("reports/")
+        })
+        .then_error(|| {
+            PutObjectError::generic(ErrorMetadata::builder().code("AccessDenied").build())
+        });
     // What the run report reads: the ticket files, this job's archive, the execution history.
     let lake = Lake::default()
         .with(
@@ -277,33 +211,21 @@ fn context(w: World) -> (Context, Calls) {
             Some("date,actual,forecast,fold\n2026-11-10,100,90,0\n2026-11-11,110,100,0\n"),
             t0() + Duration::minutes(20),
         );
-    let lake_rules = lake.rules();
-    let s3 = mock_client!(
-        aws_sdk_s3,
-        RuleMode::MatchAny,
-        lake_rules.iter().chain([&put])
-    );
-    let sfn = report_testing::sfn(
+    let history = report_testing::execution_history(
         EXECUTION_ARN,
         report_testing::history(&[
             ("StartTraining", t0(), Some(t0() + Duration::seconds(3))),
             ("Deploy", t0() + Duration::minutes(30), None),
         ]),
     );
-    (
-        Context::new(
-            retrain_core::config::example(),
-            Clients {
-                s3,
-                sm,
-                sfn,
-                ..clients()
-            },
-            &crate::WORKER,
-        )
-        .at(t0()),
-        calls,
-    )
+    let ctx = MockContext::new(&crate::WORKER)
+        .at(t0())
+        .sm(sm)
+        .s3(&lake.rules())
+        .s3([&refused_put])
+        .sfn([&history])
+        .build();
+    (ctx, calls)
 }
 
 const EXECUTION_ARN: &str =
@@ -348,14 +270,11 @@ fn approval_state() -> Value {
     }})
 }
 
-fn put_body(calls: &Calls, key: &str) -> Value {
-    let put = calls
-        .put
-        .all()
-        .into_iter()
-        .find(|(k, _)| k == key)
+fn put_body(ctx: &Mocked, key: &str) -> Value {
+    let text = ctx
+        .put_text(key)
         .unwrap_or_else(|| panic!("{key} was not written"));
-    serde_json::from_slice(&put.1).unwrap()
+    serde_json::from_str(&text).unwrap()
 }
 
 fn name() -> String {
@@ -441,7 +360,7 @@ async fn no_endpoint_registers_and_creates_everything() {
     assert_eq!(create.endpoint_config_name(), Some(name().as_str()));
     assert!(calls.update.is_empty());
 
-    let last = put_body(&calls, "Model/last_trained.json");
+    let last = put_body(&ctx, "Model/last_trained.json");
     assert_eq!(last["mape"], json!(12.3));
     assert_eq!(last["approval"], "Approved");
     assert_eq!(
@@ -450,7 +369,7 @@ async fn no_endpoint_registers_and_creates_everything() {
     );
     assert_eq!(last["training_job"], JOB);
     assert_eq!(last["model_package_arn"], NEW_ARN);
-    let stats = put_body(&calls, "statistics/latest.json");
+    let stats = put_body(&ctx, "statistics/latest.json");
     assert_eq!(stats["mean_daily_tickets"], json!(100.0));
 }
 
@@ -523,11 +442,10 @@ async fn an_updating_endpoint_is_busy_and_nothing_is_recorded() {
     assert!(err.is_retryable());
     assert!(calls.update.is_empty() && calls.create.is_empty());
     assert!(
-        calls
-            .put
+        ctx.puts()
             .all()
             .iter()
-            .all(|(k, _)| k != "Model/last_trained.json"),
+            .all(|p| p.key != "Model/last_trained.json"),
         "last_trained.json only after the endpoint call"
     );
 }
@@ -583,7 +501,7 @@ async fn the_gate_is_enforced_here_too() {
             matches!(err, WorkerError::GateRefused { .. }),
             "{mape}: {err}"
         );
-        assert!(calls.register.is_empty() && calls.create.is_empty() && calls.put.is_empty());
+        assert!(calls.register.is_empty() && calls.create.is_empty() && ctx.puts().is_empty());
     }
 }
 
@@ -614,24 +532,22 @@ async fn a_human_approval_deploys_that_version_without_registering() {
         calls.update.one().endpoint_config_name(),
         Some(expected.as_str())
     );
-    let last = put_body(&calls, "Model/last_trained.json");
+    let last = put_body(&ctx, "Model/last_trained.json");
     assert_eq!(last["approval"], "ManualApproval");
     assert_eq!(last["trained_at"], "2026-11-08T09:05:00+00:00");
     assert_eq!(last["mape"], json!(21.5));
     assert!(
-        calls
-            .put
+        ctx.puts()
             .all()
             .iter()
-            .all(|(k, _)| k != "statistics/latest.json"),
+            .all(|p| p.key != "statistics/latest.json"),
         "no new data statistics on the approval path"
     );
     assert!(
-        calls
-            .put
+        ctx.puts()
             .all()
             .iter()
-            .all(|(k, _)| !k.starts_with("reports/")),
+            .all(|p| !p.key.starts_with("reports/")),
         "an approval trained nothing: no run report"
     );
 }
@@ -650,34 +566,29 @@ async fn malformed_state_is_named() {
         .await
         .unwrap_err();
     assert_eq!(err.name(), "InvalidInput");
-    assert!(calls.register.is_empty() && calls.put.is_empty());
+    assert!(calls.register.is_empty() && ctx.puts().is_empty());
 }
 
 const REPORT: &str = "reports/weekly-2026-11-22.html";
 
-fn report_html(calls: &Calls) -> String {
-    let put = calls
-        .put
-        .all()
-        .into_iter()
-        .find(|(k, _)| k == REPORT)
-        .expect("the run report was written");
-    String::from_utf8(put.1).unwrap()
+fn report_html(ctx: &Mocked) -> String {
+    ctx.put_text(REPORT).expect("the run report was written")
 }
 
 #[tokio::test]
 async fn a_deployed_run_writes_its_report_and_last_trained_names_it() {
-    let (ctx, calls) = context(World::default());
+    let (ctx, _) = context(World::default());
     handle(&ctx, state(json!(12.3), 20.0)).await.unwrap();
-    let keys: Vec<String> = calls.put.all().into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = ctx.puts().all().into_iter().map(|p| p.key).collect();
     let at = |k: &str| keys.iter().position(|x| x == k).unwrap();
     assert!(at(REPORT) < at("Model/last_trained.json"), "{keys:?}");
-    assert!(calls
-        .content_types
+    assert!(ctx
+        .puts()
         .all()
-        .contains(&(REPORT.into(), "text/html; charset=utf-8".into())));
+        .iter()
+        .any(|p| p.key == REPORT && p.content_type.as_deref() == Some("text/html; charset=utf-8")));
 
-    let html = report_html(&calls);
+    let html = report_html(&ctx);
     // Two days of tickets (one from a new file), two fold rows, one version with a MAPE so far.
     for chart in [
         r#"data-chart="daily" data-points="2""#,
@@ -697,7 +608,7 @@ async fn a_deployed_run_writes_its_report_and_last_trained_names_it() {
         "Deploy still runs"
     );
 
-    let last = put_body(&calls, "Model/last_trained.json");
+    let last = put_body(&ctx, "Model/last_trained.json");
     assert_eq!(
         last["report"],
         format!("s3://ticket-forecasting-lake/{REPORT}")
@@ -710,13 +621,13 @@ async fn a_deployed_run_writes_its_report_and_last_trained_names_it() {
 
 #[tokio::test]
 async fn a_report_that_cannot_be_written_does_not_fail_the_deploy() {
-    let (ctx, calls) = context(World {
+    let (ctx, _) = context(World {
         report_put_fails: true,
         ..Default::default()
     });
     let d = handle(&ctx, state(json!(12.3), 20.0)).await.unwrap();
     assert_eq!(d.action, EndpointAction::Created);
-    let last = put_body(&calls, "Model/last_trained.json");
+    let last = put_body(&ctx, "Model/last_trained.json");
     assert_eq!(
         last.get("report"),
         None,

@@ -1,22 +1,17 @@
 use std::collections::HashMap;
 
-use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataInput, PutMetricDataOutput};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::error::NoSuchKey;
-use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use aws_smithy_mocks::{mock, MockResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use retrain_core::archive::{build_model_tar, build_tar};
 use retrain_core::payload::MetricsSource;
-use retrain_core::testing::Recorder;
+use retrain_core::testing::{MockContext, Mocked};
 use retrain_core::time::to_smithy;
 use retrain_core::WorkerError;
-
-use retrain_core::aws::Clients;
-use retrain_core::testing::clients;
-use retrain_core::Context;
 
 use super::handle;
 
@@ -29,9 +24,7 @@ fn t0() -> DateTime<Utc> {
 }
 
 /// key → (body, LastModified)
-fn context(
-    objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>,
-) -> (Context, Recorder<PutMetricDataInput>) {
+fn context(objects: Vec<(&str, Vec<u8>, DateTime<Utc>)>) -> Mocked {
     let objects: HashMap<String, (Vec<u8>, DateTime<Utc>)> = objects
         .into_iter()
         .map(|(k, b, t)| (k.to_string(), (b, t)))
@@ -48,24 +41,7 @@ fn context(
             None => MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build())),
         }
     });
-    let recorder = Recorder::default();
-    let rec = recorder.clone();
-    let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |req| {
-        rec.record(req);
-        PutMetricDataOutput::builder().build()
-    });
-    (
-        Context::new(
-            retrain_core::config::example(),
-            Clients {
-                s3: mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get]),
-                cw: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&put]),
-                ..clients()
-            },
-            &crate::WORKER,
-        ),
-        recorder,
-    )
+    MockContext::new(&crate::WORKER).s3([&get]).build()
 }
 
 fn state(threshold: f64) -> Value {
@@ -93,7 +69,7 @@ fn archive(metrics: &str) -> Vec<u8> {
 #[tokio::test]
 async fn reads_the_jobs_own_archive_and_publishes_mape() {
     let fixed = br#"{"mape": 1.0}"#.to_vec();
-    let (ctx, metrics) = context(vec![
+    let ctx = context(vec![
         (
             ARTIFACT_KEY,
             archive(r#"{"mape": 12.34, "rmse": 8.1, "mae": 6.2}"#),
@@ -107,7 +83,7 @@ async fn reads_the_jobs_own_archive_and_publishes_mape() {
     assert_eq!(e.source, MetricsSource::JobArtifact);
     assert_eq!(e.threshold, 20.0);
     assert!(e.passed);
-    let req = metrics.one();
+    let req = ctx.metrics().one();
     assert_eq!(req.namespace(), Some("MLOps/Forecasting"));
     let d = &req.metric_data()[0];
     assert_eq!(d.metric_name(), Some("ModelMAPE"));
@@ -124,15 +100,15 @@ async fn reads_the_jobs_own_archive_and_publishes_mape() {
 
 #[tokio::test]
 async fn the_runs_threshold_decides_passed() {
-    let (ctx, _) = context(vec![(ARTIFACT_KEY, archive(r#"{"mape": 15.0}"#), t0())]);
+    let ctx = context(vec![(ARTIFACT_KEY, archive(r#"{"mape": 15.0}"#), t0())]);
     let e = handle(&ctx, state(12.5)).await.unwrap();
     assert_eq!((e.mape, e.threshold, e.passed), (Some(15.0), 12.5, false));
-    let (ctx, _) = context_exact(20.0);
+    let ctx = context_exact(20.0);
     let e = handle(&ctx, state(20.0)).await.unwrap();
     assert!(!e.passed, "exactly the threshold is rejected");
 }
 
-fn context_exact(mape: f64) -> (Context, Recorder<PutMetricDataInput>) {
+fn context_exact(mape: f64) -> Mocked {
     context(vec![(
         ARTIFACT_KEY,
         archive(&format!(r#"{{"mape": {mape}}}"#)),
@@ -143,7 +119,7 @@ fn context_exact(mape: f64) -> (Context, Recorder<PutMetricDataInput>) {
 #[tokio::test]
 async fn fixed_key_is_used_only_when_fresh() {
     let plain_archive = build_model_tar(&[("model.joblib", b"m")]);
-    let (d, _) = context(vec![
+    let d = context(vec![
         (ARTIFACT_KEY, plain_archive.clone(), t0()),
         (
             "Model/metrics.json",
@@ -155,7 +131,7 @@ async fn fixed_key_is_used_only_when_fresh() {
     assert_eq!((e.mape, e.source), (Some(9.0), MetricsSource::FixedKey));
 
     // Written by an earlier run, before this job started: never trusted.
-    let (d, published) = context(vec![
+    let d = context(vec![
         (ARTIFACT_KEY, plain_archive, t0()),
         (
             "Model/metrics.json",
@@ -169,7 +145,7 @@ async fn fixed_key_is_used_only_when_fresh() {
         (None, MetricsSource::None, false)
     );
     assert!(e.unknown_reason.unwrap().contains("stale"));
-    assert!(published.is_empty(), "no MAPE, nothing published");
+    assert!(d.metrics().is_empty(), "no MAPE, nothing published");
 }
 
 #[tokio::test]
@@ -182,18 +158,18 @@ async fn unknown_mape_in_every_shape_never_passes() {
         r#"{"rmse": 1.0}"#,
         r#"not json at all"#,
     ] {
-        let (ctx, published) = context(vec![(ARTIFACT_KEY, archive(doc), t0())]);
+        let ctx = context(vec![(ARTIFACT_KEY, archive(doc), t0())]);
         let e = handle(&ctx, state(20.0)).await.unwrap();
         assert_eq!(e.mape, None, "{doc}");
         assert!(!e.passed, "{doc}");
         assert!(e.unknown_reason.is_some(), "{doc}");
-        assert!(published.is_empty(), "{doc}");
+        assert!(ctx.metrics().is_empty(), "{doc}");
     }
 }
 
 #[tokio::test]
 async fn no_archive_and_no_fixed_key_is_unknown() {
-    let (ctx, _) = context(vec![]);
+    let ctx = context(vec![]);
     let e = handle(&ctx, state(20.0)).await.unwrap();
     assert_eq!((e.mape, e.source), (None, MetricsSource::None));
     assert!(e.unknown_reason.unwrap().contains("does not exist"));
@@ -331,7 +307,7 @@ async fn metrics_documents_table() {
         ),
     ];
     for (name, archive, mape, passed, says) in cases {
-        let (ctx, published) = context(vec![(ARTIFACT_KEY, archive, t0()), fresh_fixed()]);
+        let ctx = context(vec![(ARTIFACT_KEY, archive, t0()), fresh_fixed()]);
         let e = handle(&ctx, state(20.0)).await.unwrap();
         assert_eq!((e.mape, e.passed), (mape, passed), "{name}");
         let reason = e.unknown_reason.clone().unwrap_or_default();
@@ -343,12 +319,12 @@ async fn metrics_documents_table() {
                 "{name}: the fixed key stood in"
             );
             assert!(
-                published.is_empty(),
+                ctx.metrics().is_empty(),
                 "{name}: an unknown MAPE publishes nothing"
             );
         } else {
             assert_eq!(e.source, MetricsSource::JobArtifact, "{name}");
-            assert_eq!(published.one().metric_data()[0].value(), mape, "{name}");
+            assert_eq!(ctx.metrics().one().metric_data()[0].value(), mape, "{name}");
         }
     }
 }
@@ -356,7 +332,7 @@ async fn metrics_documents_table() {
 #[tokio::test]
 async fn an_oversized_fixed_key_is_unknown_and_not_read_whole() {
     let plain_archive = build_model_tar(&[("model.joblib", b"m")]);
-    let (ctx, published) = context(vec![
+    let ctx = context(vec![
         (ARTIFACT_KEY, plain_archive, t0()),
         (
             "Model/metrics.json",
@@ -368,12 +344,12 @@ async fn an_oversized_fixed_key_is_unknown_and_not_read_whole() {
     assert_eq!((e.mape, e.source), (None, MetricsSource::None));
     let reason = e.unknown_reason.unwrap();
     assert!(reason.contains("at most 65536"), "{reason}");
-    assert!(published.is_empty());
+    assert!(ctx.metrics().is_empty());
 }
 
 #[tokio::test]
 async fn a_job_that_did_not_complete_is_refused() {
-    let (ctx, _) = context(vec![]);
+    let ctx = context(vec![]);
     let mut s = state(20.0);
     s["job"]["outcome"] = json!("failed");
     s["job"]["status"] = json!("Failed");

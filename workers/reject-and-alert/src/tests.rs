@@ -1,32 +1,19 @@
 use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::operation::put_metric_alarm::{PutMetricAlarmInput, PutMetricAlarmOutput};
-use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataInput, PutMetricDataOutput};
 use aws_sdk_cloudwatch::types::{ComparisonOperator, MetricAlarm};
-use aws_sdk_s3::operation::put_object::PutObjectOutput;
-use aws_sdk_sagemaker::operation::create_model_package::{
-    CreateModelPackageInput, CreateModelPackageOutput,
-};
-use aws_sdk_sagemaker::operation::describe_endpoint::{
-    DescribeEndpointError, DescribeEndpointOutput,
-};
+use aws_sdk_sagemaker::operation::create_model_package::CreateModelPackageInput;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
-use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
-use aws_sdk_sagemaker::types::{
-    EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
-    ModelPackageSummary, ProductionVariant,
-};
-use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
-use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use aws_sdk_sagemaker::types::{EndpointStatus, ModelApprovalStatus, ProductionVariant};
+use aws_smithy_mocks::mock;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use retrain_core::aws::registry::description_for_job;
 use retrain_core::payload::AlertMode;
-use retrain_core::testing::{validation_not_found, Recorder};
+use retrain_core::testing::{
+    model_package, registering, serving_endpoint, version_summary, MockContext, Mocked, Recorder,
+};
 use retrain_core::WorkerError;
-
-use retrain_core::aws::Clients;
-use retrain_core::Context;
 
 use run_report::testing::{self as report_testing, Lake};
 
@@ -54,30 +41,21 @@ const WORLD: World = World {
 #[derive(Default)]
 struct Calls {
     register: Recorder<CreateModelPackageInput>,
-    metrics: Recorder<PutMetricDataInput>,
     alarm: Recorder<PutMetricAlarmInput>,
-    publish: Recorder<PublishInput>,
-    puts: Recorder<(String, Vec<u8>)>,
 }
 
-fn context(w: World) -> (Context, Calls) {
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn context(w: World) -> (Mocked, Calls) {
     let calls = Calls::default();
-    let endpoint =
-        mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_response(move |_| {
-            if w.endpoint {
-                MockResponse::Output(
-                    DescribeEndpointOutput::builder()
-                        .endpoint_name("prophet-fastapi-endpoint-latest")
-                        .endpoint_config_name("cfg-serving")
-                        .endpoint_status(EndpointStatus::InService)
-                        .build(),
-                )
-            } else {
-                MockResponse::Error(DescribeEndpointError::generic(validation_not_found(
-                    "endpoint",
-                )))
-            }
-        });
+    let endpoint = serving_endpoint(
+        w.endpoint
+            .then(|| (EndpointStatus::InService, "cfg-serving".to_string())),
+    );
     let config = mock!(aws_sdk_sagemaker::Client::describe_endpoint_config)
         .match_requests(|r| r.endpoint_config_name() == Some("cfg-serving"))
         .then_output(|| {
@@ -95,96 +73,42 @@ fn context(w: World) -> (Context, Calls) {
         mock!(aws_sdk_sagemaker::Client::list_model_packages).then_compute_output(move |_| {
             let mut out = ListModelPackagesOutput::builder();
             if w.version_exists {
-                out = out.model_package_summary_list(
-                    ModelPackageSummary::builder()
-                        .model_package_arn(PENDING_ARN)
-                        .model_package_version(5)
-                        .model_package_description(description_for_job(JOB))
-                        .model_approval_status(ModelApprovalStatus::PendingManualApproval)
-                        .build(),
-                );
+                let pending = Some(ModelApprovalStatus::PendingManualApproval);
+                out = out.model_package_summary_list(version_summary(PENDING_ARN, 5, JOB, pending));
             }
             out.build()
         });
-    let rec = calls.register.clone();
-    let register =
-        mock!(aws_sdk_sagemaker::Client::create_model_package).then_compute_output(move |req| {
-            rec.record(req);
-            CreateModelPackageOutput::builder()
-                .model_package_arn(PENDING_ARN)
-                .build()
-        });
+    let register = registering(PENDING_ARN, &calls.register);
     // The run report's MAPE history: the pending version of this run.
     let describe =
         mock!(aws_sdk_sagemaker::Client::describe_model_package).then_compute_output(|req| {
-            DescribeModelPackageOutput::builder()
-                .model_package_arn(req.model_package_name().unwrap())
-                .model_package_group_name("prophet-forecasting-models")
-                .model_package_version(5)
-                .model_approval_status(ModelApprovalStatus::PendingManualApproval)
+            let pending = ModelApprovalStatus::PendingManualApproval;
+            let arn = req.model_package_name().unwrap();
+            model_package(arn, "prophet-forecasting-models", 5, pending, ARTIFACT)
                 .customer_metadata_properties("mape", "35")
                 .customer_metadata_properties("decision", "rejected")
                 .customer_metadata_properties("training_job", JOB)
-                .inference_specification(
-                    InferenceSpecification::builder()
-                        .containers(
-                            ModelPackageContainerDefinition::builder()
-                                .image("img")
-                                .model_data_url(ARTIFACT)
-                                .build(),
-                        )
-                        .build(),
-                )
                 .build()
         });
-    // No rule for UpdateEndpoint, CreateEndpoint or any write to the endpoint: such a call fails.
-    let sm = mock_client!(
-        aws_sdk_sagemaker,
-        RuleMode::MatchAny,
-        &[&endpoint, &config, &list, &register, &describe]
-    );
-
-    let rec = calls.puts.clone();
-    let put = mock!(aws_sdk_s3::Client::put_object).then_compute_output(move |req| {
-        let body = req.body().bytes().unwrap_or_default().to_vec();
-        rec.record(&(req.key().unwrap_or_default().to_string(), body));
-        PutObjectOutput::builder().build()
-    });
     // What the run report reads: a ticket file, this job's archive (no predictions.csv).
-    let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
-        .unwrap()
-        .with_timezone(&chrono::Utc);
     let lake = Lake::default()
         .with(
             "bronze/2026-11-20.csv",
             "ticket_id,created_date\n1,2026-11-20\n2,2026-11-20\n3,2026-11-21\n",
-            t0 - chrono::Duration::days(2),
+            t0() - Duration::days(2),
         )
         .with_model(
             "training-output/prophet-retrain-weekly-0123456789/output/model.tar.gz",
             None,
-            t0 + chrono::Duration::minutes(20),
+            t0() + Duration::minutes(20),
         );
-    let lake_rules = lake.rules();
-    let s3 = mock_client!(
-        aws_sdk_s3,
-        RuleMode::MatchAny,
-        lake_rules.iter().chain([&put])
-    );
-    let sfn = report_testing::sfn(
+    let history = report_testing::execution_history(
         EXECUTION_ARN,
         report_testing::history(&[
-            ("StartTraining", t0, Some(t0 + chrono::Duration::seconds(4))),
-            ("RejectAndAlert", t0 + chrono::Duration::minutes(40), None),
+            ("StartTraining", t0(), Some(t0() + Duration::seconds(4))),
+            ("RejectAndAlert", t0() + Duration::minutes(40), None),
         ]),
     );
-
-    let rec = calls.metrics.clone();
-    let metric =
-        mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |req| {
-            rec.record(req);
-            PutMetricDataOutput::builder().build()
-        });
     let describe_alarms =
         mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_compute_output(move |req| {
             assert_eq!(
@@ -207,31 +131,14 @@ fn context(w: World) -> (Context, Calls) {
             rec.record(req);
             PutMetricAlarmOutput::builder().build()
         });
-    let cw = mock_client!(
-        aws_sdk_cloudwatch,
-        RuleMode::MatchAny,
-        &[&metric, &describe_alarms, &put_alarm]
-    );
-    let rec = calls.publish.clone();
-    let publish = mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
-        rec.record(req);
-        PublishOutput::builder().message_id("msg-1").build()
-    });
-    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
-    (
-        Context::new(
-            retrain_core::config::example(),
-            Clients {
-                s3,
-                sm,
-                cw,
-                sns,
-                sfn,
-            },
-            &crate::WORKER,
-        ),
-        calls,
-    )
+    // No rule for UpdateEndpoint, CreateEndpoint or any write to the endpoint: such a call fails.
+    let ctx = MockContext::new(&crate::WORKER)
+        .sm([&endpoint, &config, &list, &register, &describe])
+        .s3(&lake.rules())
+        .sfn([&history])
+        .cw([&describe_alarms, &put_alarm])
+        .build();
+    (ctx, calls)
 }
 
 const EXECUTION_ARN: &str =
@@ -285,7 +192,7 @@ async fn a_rejected_model_is_registered_pending_and_alerted() {
     );
     assert_eq!(meta["decision"], "rejected");
 
-    let metric = calls.metrics.one();
+    let metric = ctx.metrics().one();
     let d = &metric.metric_data()[0];
     assert_eq!(
         (metric.namespace(), d.metric_name(), d.value()),
@@ -318,7 +225,7 @@ async fn a_rejected_model_is_registered_pending_and_alerted() {
     );
     assert_eq!(alarm.treat_missing_data(), Some("notBreaching"));
 
-    let sent = calls.publish.one();
+    let sent = ctx.published().one();
     assert_eq!(sent.topic_arn(), Some(ctx.cfg.topic_arn.as_str()));
     assert_eq!(sent.subject(), Some("Model Needs Manual Approval"));
     let body = sent.message().unwrap();
@@ -355,7 +262,7 @@ async fn an_existing_alarm_and_version_are_reused() {
 
 #[tokio::test]
 async fn without_an_endpoint_the_serving_model_is_none() {
-    let (ctx, calls) = context(World {
+    let (ctx, _) = context(World {
         endpoint: false,
         ..WORLD
     });
@@ -363,8 +270,8 @@ async fn without_an_endpoint_the_serving_model_is_none() {
         .await
         .unwrap();
     assert_eq!(out.serving_model, "none");
-    assert!(calls
-        .publish
+    assert!(ctx
+        .published()
         .one()
         .message()
         .unwrap()
@@ -387,9 +294,9 @@ async fn unknown_mape_has_its_own_alert() {
         reg.customer_metadata_properties().unwrap()["mape"],
         "unknown"
     );
-    assert!(calls.metrics.is_empty(), "unknown is not drift");
-    assert!(calls
-        .publish
+    assert!(ctx.metrics().is_empty(), "unknown is not drift");
+    assert!(ctx
+        .published()
         .one()
         .message()
         .unwrap()
@@ -406,22 +313,22 @@ async fn a_failed_job_is_reported_with_sagemakers_reason() {
     s.as_object_mut().unwrap().remove("evaluation");
     let out = handle(&ctx, request("training_failed", s)).await.unwrap();
     assert_eq!(out.subject, "Model Retraining Failed");
-    let body = calls.publish.one().message().unwrap().to_string();
+    let body = ctx.published().one().message().unwrap().to_string();
     assert!(
         body.contains("AlgorithmError: not enough data") && body.contains("Failed"),
         "{body}"
     );
-    assert!(calls.register.is_empty() && calls.metrics.is_empty());
+    assert!(calls.register.is_empty() && ctx.metrics().is_empty());
 }
 
 #[tokio::test]
 async fn a_caught_error_is_reported() {
-    let (ctx, calls) = context(WORLD);
+    let (ctx, _) = context(WORLD);
     let ev = json!({"mode": "error", "execution": "exec-9",
                     "error": {"Error": "AwsError", "Cause": "AccessDenied on CreateTrainingJob"}});
     let out = handle(&ctx, ev).await.unwrap();
     assert_eq!(out.subject, "Model Retraining Pipeline Error");
-    let body = calls.publish.one().message().unwrap().to_string();
+    let body = ctx.published().one().message().unwrap().to_string();
     assert!(
         body.contains("exec-9") && body.contains("AccessDenied"),
         "{body}"
@@ -443,29 +350,29 @@ async fn an_implausibly_low_mape_waits_for_a_person_with_its_own_alert() {
         reg.model_approval_status(),
         Some(&ModelApprovalStatus::PendingManualApproval)
     );
-    let body = calls.publish.one().message().unwrap().to_string();
+    let body = ctx.published().one().message().unwrap().to_string();
     assert!(
         body.contains("0.25%") && body.contains("check the trainer's units and data"),
         "{body}"
     );
-    assert!(calls.metrics.is_empty(), "an implausible MAPE is not drift");
+    assert!(ctx.metrics().is_empty(), "an implausible MAPE is not drift");
     // The mode must fit the MAPE: 10 % is not implausible.
     let (ctx, calls) = context(WORLD);
     let err = handle(&ctx, request("implausible_mape", state(json!(10.0))))
         .await
         .unwrap_err();
     assert_eq!(err.name(), "InvalidInput");
-    assert!(calls.register.is_empty() && calls.publish.is_empty());
+    assert!(calls.register.is_empty() && ctx.published().is_empty());
 }
 
 #[tokio::test]
 async fn a_failure_alert_with_a_huge_cause_still_goes_out() {
-    let (ctx, calls) = context(WORLD);
+    let (ctx, _) = context(WORLD);
     let cause = format!("States.Runtime: {}", "x".repeat(1 << 20));
     let ev = json!({"mode": "error", "execution": "exec-9",
                     "error": {"Error": "States.Runtime", "Cause": cause}});
     handle(&ctx, ev).await.unwrap();
-    let sent = calls.publish.one();
+    let sent = ctx.published().one();
     let body = sent.message().unwrap();
     assert!(body.len() < 8 * 1024, "{} bytes", body.len());
     assert!(body.contains("bytes in all"), "the cut is stated");
@@ -497,23 +404,18 @@ async fn a_mode_that_does_not_fit_the_state_changes_nothing() {
         err,
         WorkerError::invalid("error", "missing: no error to report")
     );
-    assert!(calls.register.is_empty() && calls.publish.is_empty() && calls.metrics.is_empty());
+    assert!(calls.register.is_empty() && ctx.published().is_empty() && ctx.metrics().is_empty());
 }
 
 const REPORT_URI: &str = "s3://ticket-forecasting-lake/reports/weekly-2026-11-22.html";
 
-fn report_html(calls: &Calls) -> Option<String> {
-    calls
-        .puts
-        .all()
-        .into_iter()
-        .find(|(k, _)| k == "reports/weekly-2026-11-22.html")
-        .map(|(_, body)| String::from_utf8(body).unwrap())
+fn report_html(ctx: &Mocked) -> Option<String> {
+    ctx.put_text("reports/weekly-2026-11-22.html")
 }
 
 #[tokio::test]
 async fn a_rejected_run_has_a_report_and_its_alert_names_it() {
-    let (ctx, calls) = context(World {
+    let (ctx, _) = context(World {
         version_exists: true,
         ..WORLD
     });
@@ -521,7 +423,7 @@ async fn a_rejected_run_has_a_report_and_its_alert_names_it() {
         .await
         .unwrap();
     assert_eq!(out.report.as_deref(), Some(REPORT_URI));
-    let message = calls.publish.one().message().unwrap().to_string();
+    let message = ctx.published().one().message().unwrap().to_string();
     assert!(
         message.ends_with(&format!(
             "\n\nRun report: {REPORT_URI}\nOpen it in the S3 console: https://us-east-1.console.aws.amazon.com/s3/object/ticket-forecasting-lake?region=us-east-1&prefix=reports/weekly-2026-11-22.html"
@@ -533,7 +435,7 @@ async fn a_rejected_run_has_a_report_and_its_alert_names_it() {
         "the guide's text first"
     );
 
-    let html = report_html(&calls).expect("the report was written");
+    let html = report_html(&ctx).expect("the report was written");
     assert!(html.contains(r#"data-field="decision">rejected<"#));
     assert!(html.contains(r#"data-field="mape">35.00 %<"#));
     assert!(html.contains(r#"data-field="threshold">20.00 %<"#));
@@ -558,17 +460,22 @@ async fn a_rejected_run_has_a_report_and_its_alert_names_it() {
 
 #[tokio::test]
 async fn a_failed_training_has_a_report_without_mape() {
-    let (ctx, calls) = context(WORLD);
+    let (ctx, _) = context(WORLD);
     let mut s = state(json!(null));
     s["job"]["status"] = json!("Failed");
     s["job"]["outcome"] = json!("failed");
     s["job"]["failure_reason"] = json!("AlgorithmError: no data");
     s.as_object_mut().unwrap().remove("evaluation");
     handle(&ctx, request("training_failed", s)).await.unwrap();
-    let html = report_html(&calls).expect("the report was written");
+    let html = report_html(&ctx).expect("the report was written");
     assert!(html.contains(r#"data-field="decision">training failed<"#));
     assert!(html.contains("the training job is Failed: AlgorithmError: no data"));
     assert!(html.contains(r#"data-field="mape">unknown<"#));
     assert!(html.contains(r#"data-missing="folds">Not drawn: the training job did not complete"#));
-    assert!(calls.publish.one().message().unwrap().contains(REPORT_URI));
+    assert!(ctx
+        .published()
+        .one()
+        .message()
+        .unwrap()
+        .contains(REPORT_URI));
 }

@@ -81,3 +81,10 @@ pub fn clients() -> crate::aws::Clients {
 }
 
 pub use retrain_contract::testing::approval_event;
+
+mod mock_context;
+mod sagemaker;
+pub use mock_context::{MockContext, Mocked, PutObject};
+pub use sagemaker::{
+    model_package, registering, serving_endpoint, version_summary, SERVING_ENDPOINT,
+};

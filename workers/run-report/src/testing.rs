@@ -1,5 +1,5 @@
 //! Mocked AWS for the tests of the workers that write reports: a lake with ticket files and a
-//! model archive (S3 rules to add to the worker's own), and an execution history (a client).
+//! model archive (S3 rules to add to the worker's own), and an execution history (a rule).
 
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
@@ -10,7 +10,7 @@ use aws_sdk_sfn::operation::get_execution_history::GetExecutionHistoryOutput;
 use aws_sdk_sfn::types::{
     HistoryEvent, HistoryEventType, StateEnteredEventDetails, StateExitedEventDetails,
 };
-use aws_smithy_mocks::{mock, mock_client, MockResponse, Rule, RuleMode};
+use aws_smithy_mocks::{mock, MockResponse, Rule};
 use chrono::{DateTime, Utc};
 
 use retrain_core::archive::build_model_tar;
@@ -116,15 +116,14 @@ pub fn history(states: &[Entry<'_>]) -> Vec<HistoryEvent> {
     events
 }
 
-/// A Step Functions client that answers GetExecutionHistory of `arn` with `events`.
-pub fn sfn(arn: &'static str, events: Vec<HistoryEvent>) -> aws_sdk_sfn::Client {
-    let rule = mock!(aws_sdk_sfn::Client::get_execution_history)
+/// GetExecutionHistory of `arn`, answered with `events` (a Step Functions rule).
+pub fn execution_history(arn: &'static str, events: Vec<HistoryEvent>) -> Rule {
+    mock!(aws_sdk_sfn::Client::get_execution_history)
         .match_requests(move |r| r.execution_arn() == Some(arn))
         .then_output(move || {
             GetExecutionHistoryOutput::builder()
                 .set_events(Some(events.clone()))
                 .build()
                 .unwrap()
-        });
-    mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&rule])
+        })
 }

@@ -1,7 +1,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use aws_sdk_cloudwatch::operation::put_metric_data::{PutMetricDataInput, PutMetricDataOutput};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Input, ListObjectsV2Output};
 use aws_sdk_s3::primitives::ByteStream;
@@ -12,11 +11,7 @@ use aws_sdk_sagemaker::operation::create_model_package_group::{
 use aws_sdk_sagemaker::operation::create_training_job::{
     CreateTrainingJobError, CreateTrainingJobInput, CreateTrainingJobOutput,
 };
-use aws_sdk_sagemaker::operation::describe_endpoint::{
-    DescribeEndpointError, DescribeEndpointOutput,
-};
 use aws_sdk_sagemaker::operation::describe_endpoint_config::DescribeEndpointConfigOutput;
-use aws_sdk_sagemaker::operation::describe_model_package::DescribeModelPackageOutput;
 use aws_sdk_sagemaker::operation::describe_model_package_group::{
     DescribeModelPackageGroupError, DescribeModelPackageGroupOutput,
 };
@@ -25,24 +20,20 @@ use aws_sdk_sagemaker::operation::describe_training_job::{
 };
 use aws_sdk_sagemaker::types::error::{ResourceInUse, ResourceNotFound};
 use aws_sdk_sagemaker::types::{
-    EndpointStatus, InferenceSpecification, ModelApprovalStatus, ModelPackageContainerDefinition,
-    OutputDataConfig, ProductionVariant,
+    EndpointStatus, ModelApprovalStatus, OutputDataConfig, ProductionVariant,
 };
 use aws_sdk_sfn::operation::list_executions::{ListExecutionsInput, ListExecutionsOutput};
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
-use aws_sdk_sns::operation::publish::{PublishInput, PublishOutput};
-use aws_smithy_mocks::{mock, mock_client, MockResponse, RuleMode};
+use aws_smithy_mocks::{mock, MockResponse, Rule};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 use retrain_core::names::{training_job_name, version_resource_name};
 use retrain_core::payload::{Action, Trigger};
-use retrain_core::testing::{throttled, validation_not_found, Recorder};
+use retrain_core::testing::{
+    model_package, serving_endpoint, throttled, validation_not_found, MockContext, Mocked, Recorder,
+};
 use retrain_core::WorkerError;
-
-use retrain_core::aws::Clients;
-use retrain_core::testing::clients;
-use retrain_core::Context;
 
 use super::handle;
 
@@ -89,24 +80,16 @@ struct World {
     running: Vec<(String, DateTime<Utc>)>,
 }
 
+#[derive(Default)]
 struct Calls {
     create_job: Recorder<CreateTrainingJobInput>,
     create_group: Recorder<CreateModelPackageGroupInput>,
-    metrics: Recorder<PutMetricDataInput>,
-    publish: Recorder<PublishInput>,
     list: Recorder<ListObjectsV2Input>,
     executions: Recorder<ListExecutionsInput>,
 }
 
-fn context(world: World) -> (Context, Calls) {
-    let calls = Calls {
-        create_job: Recorder::default(),
-        create_group: Recorder::default(),
-        metrics: Recorder::default(),
-        publish: Recorder::default(),
-        list: Recorder::default(),
-        executions: Recorder::default(),
-    };
+fn context(world: World) -> (Mocked, Calls) {
+    let calls = Calls::default();
     let w = Arc::new(world);
 
     let mut objects: HashMap<String, String> = w
@@ -163,10 +146,6 @@ fn context(world: World) -> (Context, Calls) {
             out = out.is_truncated(false);
         }
         out.build()
-    });
-    // The SDK's own retries are off: a throttled call must surface as AwsTransient here.
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, &[&get, &list], |b| {
-        b.retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
     });
 
     let wj = w.clone();
@@ -238,39 +217,16 @@ fn context(world: World) -> (Context, Calls) {
                 )
                 .build()
         });
-    let sm = mock_client!(
-        aws_sdk_sagemaker,
-        RuleMode::MatchAny,
-        &[&describe_job, &create_job, &describe_group, &create_group]
-    );
-
-    let rec = calls.metrics.clone();
-    let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |req| {
-        rec.record(req);
-        PutMetricDataOutput::builder().build()
-    });
-    let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, &[&put]);
-    let rec = calls.publish.clone();
-    let publish = mock!(aws_sdk_sns::Client::publish).then_compute_output(move |req| {
-        rec.record(req);
-        PublishOutput::builder().message_id("m-1").build()
-    });
-    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, &[&publish]);
-    (
-        Context::new(
-            retrain_core::config::example(),
-            Clients {
-                s3,
-                sm,
-                cw,
-                sns,
-                sfn: sfn_client(&w.running, &calls.executions),
-            },
-            &crate::WORKER,
-        )
-        .at(t0()),
-        calls,
-    )
+    let executions = executions(&w.running, &calls.executions);
+    // The SDK's own retries are off: a throttled call must surface as AwsTransient here.
+    let ctx = MockContext::new(&crate::WORKER)
+        .at(t0())
+        .s3([&get, &list])
+        .s3_without_retries()
+        .sm([&describe_job, &create_job, &describe_group, &create_group])
+        .sfn([&executions])
+        .build();
+    (ctx, calls)
 }
 
 const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:retraining";
@@ -280,14 +236,11 @@ fn execution_arn(name: &str) -> String {
 }
 
 /// ListExecutions: this execution (started at t0) and `others`, one page each, as AWS pages.
-fn sfn_client(
-    others: &[(String, DateTime<Utc>)],
-    rec: &Recorder<ListExecutionsInput>,
-) -> aws_sdk_sfn::Client {
+fn executions(others: &[(String, DateTime<Utc>)], rec: &Recorder<ListExecutionsInput>) -> Rule {
     let mut all = vec![(EXECUTION.to_string(), t0())];
     all.extend(others.iter().cloned());
     let rec = rec.clone();
-    let list = mock!(aws_sdk_sfn::Client::list_executions).then_compute_output(move |req| {
+    mock!(aws_sdk_sfn::Client::list_executions).then_compute_output(move |req| {
         rec.record(req);
         let i: usize = req.next_token().map(|t| t.parse().unwrap()).unwrap_or(0);
         let (name, start) = &all[i];
@@ -304,8 +257,7 @@ fn sfn_client(
             out = out.next_token((i + 1).to_string());
         }
         out.build().unwrap()
-    });
-    mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &[&list])
+    })
 }
 
 fn last_trained_at(t: DateTime<Utc>) -> String {
@@ -372,7 +324,7 @@ async fn no_new_data_skips_and_starts_nothing() {
     assert!(run.reason.contains("no new ticket files"), "{}", run.reason);
     assert!(calls.create_job.is_empty());
     assert!(calls.create_group.is_empty());
-    assert!(calls.publish.is_empty());
+    assert!(ctx.published().is_empty());
 }
 
 #[tokio::test]
@@ -443,10 +395,10 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
         given, named,
         "README's contract table and the job's Environment differ"
     );
-    assert!(calls.publish.is_empty(), "no drift, no alert");
+    assert!(ctx.published().is_empty(), "no drift, no alert");
     // Only the bad-row rate (0 %): no drift metric.
-    let names: Vec<_> = calls
-        .metrics
+    let names: Vec<_> = ctx
+        .metrics()
         .all()
         .iter()
         .flat_map(|m| m.metric_data().to_vec())
@@ -469,14 +421,14 @@ async fn drift_alerts_and_training_goes_on() {
     assert_eq!(data.baseline_mean, Some(4.0));
     assert!((data.relative_change.unwrap() - 1.5).abs() < 1e-9);
 
-    let metrics = calls.metrics.all();
+    let metrics = ctx.metrics().all();
     assert_eq!(metrics.len(), 2, "the bad-row rate, then the drift");
     let metric = &metrics[1];
     assert_eq!(metric.namespace(), Some("MLOps/Forecasting"));
     let datum = &metric.metric_data()[0];
     assert_eq!(datum.metric_name(), Some("DataDrift"));
     assert_eq!(datum.value(), Some(1.0));
-    let alert = calls.publish.one();
+    let alert = ctx.published().one();
     assert_eq!(alert.subject(), Some("Data Drift Detected"));
     assert_eq!(alert.topic_arn(), Some(ctx.cfg.topic_arn.as_str()));
     let body = alert.message().unwrap();
@@ -532,7 +484,7 @@ async fn a_rerun_adopts_its_job_and_does_not_alert_again() {
     assert!(training.adopted);
     assert_eq!(training.created_at, t0() - Duration::minutes(5));
     assert!(calls.create_job.is_empty(), "never a second job");
-    assert!(calls.publish.is_empty() && calls.metrics.is_empty());
+    assert!(ctx.published().is_empty() && ctx.metrics().is_empty());
     assert!(run.data.unwrap().drift, "the report is still computed");
 }
 
@@ -622,7 +574,7 @@ async fn bad_rows_and_unusable_files_are_reported_and_alerted_training_goes_on()
     assert_eq!((data.bad_rows, data.rows, data.usable_files), (1, 52, 3));
     assert!(data.quality_alert);
     assert_eq!(calls.create_job.len(), 1);
-    let alert = calls.publish.one();
+    let alert = ctx.published().one();
     assert_eq!(alert.subject(), Some("Ticket Data Quality Alert"));
     let body = alert.message().unwrap();
     assert!(
@@ -630,8 +582,8 @@ async fn bad_rows_and_unusable_files_are_reported_and_alerted_training_goes_on()
             && body.contains("bronze/messy.csv (bad rows)"),
         "{body}"
     );
-    let rate = calls
-        .metrics
+    let rate = ctx
+        .metrics()
         .all()
         .into_iter()
         .flat_map(|m| m.metric_data().to_vec())
@@ -744,8 +696,8 @@ async fn ticket_files_table() {
         };
         assert_eq!(run.action, expected, "{name}: {}", run.reason);
         assert!(run.reason.contains(says), "{name}: {}", run.reason);
-        let subjects: Vec<String> = calls
-            .publish
+        let subjects: Vec<String> = ctx
+            .published()
             .all()
             .iter()
             .filter_map(|p| p.subject().map(str::to_string))
@@ -762,7 +714,7 @@ async fn ticket_files_table() {
                 calls.create_group.is_empty(),
                 "{name}: nothing is registered"
             );
-            let body = calls.publish.one().message().unwrap().to_string();
+            let body = ctx.published().one().message().unwrap().to_string();
             assert!(
                 body.contains("bronze/new.csv (unusable)") && body.contains(says),
                 "{name}: {body}"
@@ -818,7 +770,7 @@ async fn bad_execution_input_changes_nothing() {
             }
             other => panic!("{ev}: {other:?}"),
         }
-        assert!(calls.list.is_empty() && calls.create_job.is_empty() && calls.publish.is_empty());
+        assert!(calls.list.is_empty() && calls.create_job.is_empty() && ctx.published().is_empty());
         assert!(calls.executions.is_empty());
     }
 }
@@ -858,7 +810,17 @@ fn approval_event(meta: Value) -> Value {
 }
 
 /// A registry holding version 7 and an endpoint serving `serving` (None: no endpoint).
-fn approval_context(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> Context {
+fn approval_context(status: &str, meta: &[(&str, &str)], serving: Option<&str>) -> Mocked {
+    approval_behind(status, meta, serving, &[])
+}
+
+/// The same, behind the `running` executions of the state machine.
+fn approval_behind(
+    status: &str,
+    meta: &[(&str, &str)],
+    serving: Option<&str>,
+    running: &[(String, DateTime<Utc>)],
+) -> Mocked {
     let (status, meta) = (
         status.to_string(),
         meta.iter()
@@ -867,40 +829,17 @@ fn approval_context(status: &str, meta: &[(&str, &str)], serving: Option<&str>) 
     );
     let describe =
         mock!(aws_sdk_sagemaker::Client::describe_model_package).then_compute_output(move |_| {
-            DescribeModelPackageOutput::builder()
-                .model_package_arn(VERSION_ARN)
-                .model_package_group_name(GROUP)
-                .model_package_version(7)
-                .model_approval_status(ModelApprovalStatus::from(status.as_str()))
+            let status = ModelApprovalStatus::from(status.as_str());
+            model_package(VERSION_ARN, GROUP, 7, status, ARTIFACT)
                 .set_customer_metadata_properties(Some(meta.clone()))
-                .inference_specification(
-                    InferenceSpecification::builder()
-                        .containers(
-                            ModelPackageContainerDefinition::builder()
-                                .image("img")
-                                .model_data_url(ARTIFACT)
-                                .build(),
-                        )
-                        .build(),
-                )
                 .build()
         });
     let serving = serving.map(str::to_string);
-    let endpoint = mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_response({
-        let serving = serving.clone();
-        move |_| match &serving {
-            Some(_) => MockResponse::Output(
-                DescribeEndpointOutput::builder()
-                    .endpoint_name("prophet-fastapi-endpoint-latest")
-                    .endpoint_config_name("cfg-serving")
-                    .endpoint_status(EndpointStatus::InService)
-                    .build(),
-            ),
-            None => MockResponse::Error(DescribeEndpointError::generic(validation_not_found(
-                "endpoint",
-            ))),
-        }
-    });
+    let endpoint = serving_endpoint(
+        serving
+            .as_ref()
+            .map(|_| (EndpointStatus::InService, "cfg-serving".to_string())),
+    );
     let config =
         mock!(aws_sdk_sagemaker::Client::describe_endpoint_config).then_compute_output(move |_| {
             DescribeEndpointConfigOutput::builder()
@@ -913,21 +852,11 @@ fn approval_context(status: &str, meta: &[(&str, &str)], serving: Option<&str>) 
                 )
                 .build()
         });
-    let sm = mock_client!(
-        aws_sdk_sagemaker,
-        RuleMode::MatchAny,
-        &[&describe, &endpoint, &config]
-    );
-    Context::new(
-        retrain_core::config::example(),
-        Clients {
-            sm,
-            sfn: sfn_client(&[], &Recorder::default()),
-            ..clients()
-        },
-        &crate::WORKER,
-    )
-    .at(t0())
+    MockContext::new(&crate::WORKER)
+        .at(t0())
+        .sm([&describe, &endpoint, &config])
+        .sfn([&executions(running, &Recorder::default())])
+        .build()
 }
 
 #[tokio::test]
@@ -1041,9 +970,9 @@ async fn a_run_that_already_started_its_job_adopts_it_whoever_else_runs() {
 
 #[tokio::test]
 async fn an_approval_behind_a_running_run_waits_then_gives_up_as_an_error() {
-    let mut ctx = approval_context("Approved", &[], Some("prophet-forecasting-models-v6-abc"));
     let earlier = [("weekly-earlier".to_string(), t0() - Duration::seconds(30))];
-    ctx.sfn = sfn_client(&earlier, &Recorder::default());
+    let serving = Some("prophet-forecasting-models-v6-abc");
+    let ctx = approval_behind("Approved", &[], serving, &earlier);
     let run = handle(&ctx, approval_event(json!({})))
         .await
         .unwrap()
