@@ -63,8 +63,7 @@ pub const ALERTED_FAILURES: &[&str] = &[
 /// The execution-status rule's target input transformer, as template.yaml declares it.
 pub fn failure_rule_transformer() -> InputTransformer {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("template.yaml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let template: serde_norway::Value = serde_norway::from_str(&text).expect("template.yaml");
     let t = &template["Resources"]["RejectAndAlertFunction"]["Properties"]["Events"]
         ["ExecutionFailed"]["Properties"]["InputTransformer"];
@@ -90,7 +89,11 @@ pub fn failure_rule_transformer() -> InputTransformer {
 }
 
 /// The `Step Functions Execution Status Change` event AWS sends for `exec` once it has ended.
-pub fn status_change_event(exec: &Execution, execution_arn: &str, state_machine_arn: &str) -> Value {
+pub fn status_change_event(
+    exec: &Execution,
+    execution_arn: &str,
+    state_machine_arn: &str,
+) -> Value {
     let status = match exec.status {
         asl_executor::Status::Running => "RUNNING",
         asl_executor::Status::Succeeded => "SUCCEEDED",

@@ -323,7 +323,10 @@ impl Harness {
     /// Run, then do what the execution-status rule does on failure: send the failure alert.
     async fn run(&self, input: Value) -> Execution {
         let exec = self.executor.start("exec-0001", input).await;
-        let arn = format!("arn:aws:states:us-east-1:123456789012:execution:retraining:{}", exec.name);
+        let arn = format!(
+            "arn:aws:states:us-east-1:123456789012:execution:retraining:{}",
+            exec.name
+        );
         let machine = "arn:aws:states:us-east-1:123456789012:stateMachine:retraining";
         if let Some(alert) = failure_alert_for(&exec, &arn, machine) {
             let alert = alert.expect("EventBridge delivers the failure alert");

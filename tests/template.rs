@@ -327,7 +327,10 @@ fn input_transformers(t: &Value) -> Vec<(String, retraining_pipeline::InputTrans
         if let Some(targets) = r["Properties"]["Targets"].as_sequence() {
             for target in targets {
                 if !target["InputTransformer"].is_null() {
-                    out.push((name.to_string(), to_transformer(&target["InputTransformer"])));
+                    out.push((
+                        name.to_string(),
+                        to_transformer(&target["InputTransformer"]),
+                    ));
                 }
             }
         }
@@ -371,7 +374,9 @@ fn every_input_template_yields_json_whatever_the_values_hold() {
     let t = template();
     let transformers = input_transformers(&t);
     assert!(
-        transformers.iter().any(|(n, _)| n == "RejectAndAlertFunction.ExecutionFailed"),
+        transformers
+            .iter()
+            .any(|(n, _)| n == "RejectAndAlertFunction.ExecutionFailed"),
         "{:?}",
         transformers.iter().map(|(n, _)| n).collect::<Vec<_>>()
     );
@@ -383,7 +388,7 @@ fn every_input_template_yields_json_whatever_the_values_hold() {
             r"a back\slash \u12",
             "two\nlines\r\tand a tab",
             r#"{"errorMessage":"x \"y\"","errorType":"AwsError"}"#,
-            "}]\",
+            "}]\\",
             long.as_str(),
         ] {
             let event = hostile_event(&paths, value);
@@ -411,12 +416,20 @@ fn the_failure_alert_reaches_reject_and_alert_as_the_request_it_reads() {
         serde_json::from_value(tr.deliver(&event).unwrap()).unwrap();
     let request = request.normalised();
     assert_eq!(request.execution.as_deref(), Some("e-1"));
-    assert_eq!(request.error.unwrap().cause.unwrap(), format!("FAILED: {cause}"));
+    assert_eq!(
+        request.error.unwrap().cause.unwrap(),
+        format!("FAILED: {cause}")
+    );
     // The target keeps what it cannot deliver, and retries first.
     let target = &resources(&t)["RejectAndAlertFunction"]["Properties"]["Events"]
         ["ExecutionFailed"]["Properties"];
     assert!(!target["DeadLetterConfig"].is_null());
-    assert!(target["RetryPolicy"]["MaximumRetryAttempts"].as_i64().unwrap() > 0);
+    assert!(
+        target["RetryPolicy"]["MaximumRetryAttempts"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[test]

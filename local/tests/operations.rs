@@ -397,6 +397,6 @@ async fn an_endpoint_of_another_making_is_updated_in_place_keeping_its_variant_a
         .await
         .unwrap();
     let v = &variants.production_variants()[0];
-    assert_eq!(v.variant_name(), "AllTraffic");
+    assert_eq!(v.variant_name(), Some("AllTraffic"));
     assert_eq!(v.initial_instance_count(), Some(2));
 }

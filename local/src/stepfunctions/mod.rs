@@ -171,10 +171,8 @@ impl StepFunctions {
 
     /// Make ListExecutions lag: an execution started less than `lag` ago is not listed yet.
     pub fn set_list_lag(&self, lag: std::time::Duration) {
-        self.list_lag_ms.store(
-            lag.as_millis() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.list_lag_ms
+            .store(lag.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn executor(&self) -> &Executor {

@@ -13,8 +13,6 @@ use retrain_core::payload::EndpointAction;
 use retrain_core::rollout::{adopt_variant, rollout, Rollout, BAKE_SECONDS, MAX_UPDATE_SECONDS};
 use retrain_core::{Context, Result, WorkerError};
 
-pub use retrain_core::rollout::NEW_VARIANT as VARIANT;
-
 /// What the endpoint served before: its config, when this call switched it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Served {

@@ -453,9 +453,10 @@ mod tests {
             "name": "e-1", "status": "FAILED", "error": "AwsError", "cause": cause,
             "startDate": 1, "stopDate": 2, "input": "{}", "output": null
         });
-        let req: AlertRequest =
-            serde_json::from_value(serde_json::json!({"mode": "error", "execution_status": detail}))
-                .unwrap();
+        let req: AlertRequest = serde_json::from_value(
+            serde_json::json!({"mode": "error", "execution_status": detail}),
+        )
+        .unwrap();
         let req = req.normalised();
         assert_eq!(req.execution.as_deref(), Some("e-1"));
         let err = req.error.unwrap();

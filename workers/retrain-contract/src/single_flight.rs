@@ -83,7 +83,7 @@ pub fn lease_step(lease: Option<&Lease>, me: &str, holder_running: Option<bool>)
     match lease {
         None => LeaseStep::Take,
         Some(l) if l.holder == me => LeaseStep::Mine,
-        Some(l) if holder_running == Some(false) => LeaseStep::TakeOver,
+        Some(_) if holder_running == Some(false) => LeaseStep::TakeOver,
         Some(l) => LeaseStep::Held {
             execution: l.execution.clone(),
         },

@@ -6,14 +6,14 @@ use serde_json::Value;
 use tracing::{info, Instrument};
 
 use chrono::{DateTime, Utc};
+use retrain_core::aws::executions::describe_execution;
 use retrain_core::aws::executions::running;
+use retrain_core::aws::lease;
 use retrain_core::aws::registry::ensure_group;
 use retrain_core::input::{normalise, RunRequest};
 use retrain_core::json::deserialize_named;
 use retrain_core::names::training_job_name;
 use retrain_core::payload::{Action, Run, State, Trigger};
-use retrain_core::aws::executions::describe_execution;
-use retrain_core::aws::lease;
 use retrain_core::single_flight::{ahead_of, busy_reason, turn_start, RunningExecution};
 use retrain_core::{Context, Result};
 

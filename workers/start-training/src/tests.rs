@@ -1,8 +1,12 @@
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use aws_sdk_s3::error::ErrorMetadata;
 
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::operation::list_objects_v2::{ListObjectsV2Input, ListObjectsV2Output};
+use aws_sdk_s3::operation::put_object::{PutObjectError, PutObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::error::NoSuchKey;
 use aws_sdk_sagemaker::operation::create_model_package_group::{
@@ -22,12 +26,14 @@ use aws_sdk_sagemaker::types::error::{ResourceInUse, ResourceNotFound};
 use aws_sdk_sagemaker::types::{
     EndpointStatus, ModelApprovalStatus, OutputDataConfig, ProductionVariant,
 };
+use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::operation::list_executions::{ListExecutionsInput, ListExecutionsOutput};
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
 use aws_smithy_mocks::{mock, MockResponse, Rule};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
+use retrain_core::aws::lease::LEASE_KEY;
 use retrain_core::names::{training_job_name, version_resource_name};
 use retrain_core::payload::{Action, Trigger};
 use retrain_core::testing::{
@@ -78,6 +84,13 @@ struct World {
     /// Other RUNNING executions of the state machine: (name, start). This execution is listed
     /// too, started at t0.
     running: Vec<(String, DateTime<Utc>)>,
+    /// When this execution was last redriven (DescribeExecution's redriveDate).
+    redriven: Option<DateTime<Utc>>,
+    /// The single-flight lease in S3: its holder's name and whether it is still RUNNING.
+    lease: Option<(String, bool)>,
+    /// Another run writes the lease first: this run's conditional write answers 412 and the
+    /// lease then names that (running) execution.
+    lease_lost_to: Option<String>,
 }
 
 #[derive(Default)]
@@ -86,6 +99,8 @@ struct Calls {
     create_group: Recorder<CreateModelPackageGroupInput>,
     list: Recorder<ListObjectsV2Input>,
     executions: Recorder<ListExecutionsInput>,
+    /// Conditional writes of the lease: (If-None-Match, If-Match, the lease written).
+    lease_writes: Recorder<(Option<String>, Option<String>, Value)>,
 }
 
 fn context(world: World) -> (Mocked, Calls) {
@@ -104,9 +119,29 @@ fn context(world: World) -> (Mocked, Calls) {
         objects.insert("statistics/latest.json".into(), doc.clone());
     }
     let throttled_s3 = w.s3_throttled;
+    let lost = Arc::new(AtomicBool::new(false));
+    let (wg, lost_get) = (w.clone(), lost.clone());
     let get = mock!(aws_sdk_s3::Client::get_object).then_compute_response(move |req| {
         if throttled_s3 {
             return MockResponse::Error(GetObjectError::generic(throttled()));
+        }
+        if req.key() == Some(LEASE_KEY) {
+            let holder = match (&wg.lease, &wg.lease_lost_to) {
+                (_, Some(winner)) if lost_get.load(Ordering::SeqCst) => Some(winner.clone()),
+                (Some((holder, _)), _) => Some(holder.clone()),
+                _ => None,
+            };
+            return match holder {
+                Some(h) => MockResponse::Output(
+                    GetObjectOutput::builder()
+                        .e_tag("\"etag-of-the-lease\"")
+                        .body(ByteStream::from(lease_doc(&h).to_string().into_bytes()))
+                        .build(),
+                ),
+                None => {
+                    MockResponse::Error(GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
+                }
+            };
         }
         match objects.get(req.key().unwrap_or_default()) {
             Some(body) => MockResponse::Output(
@@ -218,18 +253,84 @@ fn context(world: World) -> (Mocked, Calls) {
                 .build()
         });
     let executions = executions(&w.running, &calls.executions);
+    let (rec, wp) = (calls.lease_writes.clone(), w.clone());
+    let put_lease = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(|r| r.key() == Some(LEASE_KEY))
+        .then_compute_response(move |req| {
+            let body: Value = serde_json::from_slice(req.body().bytes().unwrap()).unwrap();
+            rec.record(&(
+                req.if_none_match().map(str::to_string),
+                req.if_match().map(str::to_string),
+                body,
+            ));
+            if wp.lease_lost_to.is_some() && !lost.swap(true, Ordering::SeqCst) {
+                return MockResponse::Error(PutObjectError::generic(
+                    ErrorMetadata::builder()
+                        .code("PreconditionFailed")
+                        .message("At least one of the pre-conditions you specified did not hold")
+                        .build(),
+                ));
+            }
+            MockResponse::Output(PutObjectOutput::builder().e_tag("\"new\"").build())
+        });
+    let mut holders: Vec<(String, bool)> = w.lease.iter().cloned().collect();
+    holders.extend(w.lease_lost_to.iter().map(|n| (n.clone(), true)));
+    let described = described(w.redriven, holders);
     // The SDK's own retries are off: a throttled call must surface as AwsTransient here.
     let ctx = MockContext::new(&crate::WORKER)
         .at(t0())
-        .s3([&get, &list])
+        .s3([&get, &list, &put_lease])
         .s3_without_retries()
         .sm([&describe_job, &create_job, &describe_group, &create_group])
-        .sfn([&executions])
+        .sfn([&executions, &described])
         .build();
     (ctx, calls)
 }
 
 const STATE_MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:retraining";
+
+/// The lease as a run writes it, held by execution `holder`.
+fn lease_doc(holder: &str) -> Value {
+    json!({"holder": execution_arn(holder), "execution": holder, "taken_at": t0().to_rfc3339()})
+}
+
+/// DescribeExecution: this execution (RUNNING since t0, last redriven at `redriven`), and each
+/// of `others` (name, still RUNNING or not).
+fn described(redriven: Option<DateTime<Utc>>, others: Vec<(String, bool)>) -> Rule {
+    mock!(aws_sdk_sfn::Client::describe_execution).then_compute_output(move |req| {
+        let arn = req.execution_arn().unwrap_or_default().to_string();
+        let (status, redrive) = if arn == execution_arn(EXECUTION) {
+            (ExecutionStatus::Running, redriven)
+        } else {
+            let running = others
+                .iter()
+                .find(|(n, _)| execution_arn(n) == arn)
+                .map(|(_, r)| *r)
+                .unwrap_or_else(|| panic!("DescribeExecution of an unknown execution {arn}"));
+            let status = if running {
+                ExecutionStatus::Running
+            } else {
+                ExecutionStatus::Succeeded
+            };
+            (status, None)
+        };
+        DescribeExecutionOutput::builder()
+            .execution_arn(&arn)
+            .state_machine_arn(STATE_MACHINE)
+            .status(status)
+            .start_date(smithy(t0() - Duration::hours(1)))
+            .set_redrive_date(redrive.map(smithy))
+            .build()
+            .unwrap()
+    })
+}
+
+/// No lease yet (GetObject answers NoSuchKey for it); writes of it succeed.
+fn no_lease() -> Rule {
+    mock!(aws_sdk_s3::Client::get_object)
+        .match_requests(|r| r.key() == Some(LEASE_KEY))
+        .then_error(|| GetObjectError::NoSuchKey(NoSuchKey::builder().build()))
+}
 
 fn execution_arn(name: &str) -> String {
     format!("arn:aws:states:us-east-1:123456789012:execution:retraining:{name}")
@@ -852,10 +953,24 @@ fn approval_behind(
                 )
                 .build()
         });
+    approval_mock(describe, endpoint, config, running, None)
+}
+
+fn approval_mock(
+    describe: Rule,
+    endpoint: Rule,
+    config: Rule,
+    running: &[(String, DateTime<Utc>)],
+    redriven: Option<DateTime<Utc>>,
+) -> Mocked {
     MockContext::new(&crate::WORKER)
         .at(t0())
+        .s3([&no_lease()])
         .sm([&describe, &endpoint, &config])
-        .sfn([&executions(running, &Recorder::default())])
+        .sfn([
+            &executions(running, &Recorder::default()),
+            &described(redriven, Vec::new()),
+        ])
         .build()
 }
 
@@ -992,4 +1107,124 @@ async fn an_approval_behind_a_running_run_waits_then_gives_up_as_an_error() {
     let err = handle(&ctx, approval_event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "RunInProgress");
     assert!(err.to_string().contains("weekly-earlier"), "{err}");
+}
+
+/// The lease a run took: its conditional write and the holder it names.
+fn lease_taken(calls: &Calls) -> (Option<String>, Option<String>, Value) {
+    calls.lease_writes.one()
+}
+
+#[tokio::test]
+async fn a_run_that_trains_takes_the_lease_only_if_there_is_none() {
+    let (ctx, calls) = context(new_week());
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+    assert_eq!(run.action, Action::Train, "{}", run.reason);
+    let (if_none_match, if_match, lease) = lease_taken(&calls);
+    assert_eq!(if_none_match.as_deref(), Some("*"));
+    assert_eq!(if_match, None);
+    assert_eq!(lease["holder"], execution_arn(EXECUTION));
+    assert_eq!(lease["execution"], EXECUTION);
+    assert_eq!(calls.create_job.len(), 1);
+}
+
+#[tokio::test]
+async fn a_lease_held_by_a_running_execution_stops_the_run_before_it_trains() {
+    // ListExecutions lags and lists nobody else, but the lease names a running execution.
+    let mut world = new_week();
+    world.lease = Some(("weekly-other".into(), true));
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+    assert_eq!(run.action, Action::Skip);
+    assert_eq!(run.reason, "another run is in progress: weekly-other");
+    assert!(calls.lease_writes.is_empty() && calls.create_job.is_empty());
+    assert!(calls.create_group.is_empty());
+}
+
+#[tokio::test]
+async fn the_lease_of_an_ended_execution_is_taken_over_only_if_unchanged() {
+    let mut world = new_week();
+    world.lease = Some(("weekly-last-week".into(), false));
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+    assert_eq!(run.action, Action::Train, "{}", run.reason);
+    let (if_none_match, if_match, lease) = lease_taken(&calls);
+    assert_eq!(if_none_match, None);
+    assert_eq!(if_match.as_deref(), Some("\"etag-of-the-lease\""));
+    assert_eq!(lease["holder"], execution_arn(EXECUTION));
+}
+
+#[tokio::test]
+async fn a_run_that_loses_the_race_for_the_lease_names_the_winner_and_starts_nothing() {
+    let mut world = new_week();
+    world.lease_lost_to = Some("weekly-racer".into());
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+    assert_eq!(run.action, Action::Skip);
+    assert_eq!(run.reason, "another run is in progress: weekly-racer");
+    assert_eq!(calls.lease_writes.len(), 1, "one write, answered 412");
+    assert!(calls.create_job.is_empty());
+}
+
+#[tokio::test]
+async fn a_redriven_approval_waits_anew_and_deploys_once_the_way_is_clear() {
+    let earlier = [("weekly-earlier".to_string(), t0() - Duration::seconds(30))];
+    let serving = Some("prophet-forecasting-models-v6-abc");
+    let ctx = approval_behind("Approved", &[], serving, &earlier);
+    let deadline = handle(&ctx, approval_event(json!({})))
+        .await
+        .unwrap()
+        .run
+        .unwrap()
+        .deadline_seconds;
+    let late = t0()
+        + Duration::seconds((deadline + crate::handler::APPROVAL_WAIT_SLACK_SECONDS + 1) as i64);
+    // It failed RunInProgress and was redriven a minute ago: `started_at` is still t0, but its
+    // wait counts from the redrive.
+    let redriven = |running: &[(String, DateTime<Utc>)]| {
+        let describe = mock!(aws_sdk_sagemaker::Client::describe_model_package)
+            .then_compute_output(|_| {
+                model_package(
+                    VERSION_ARN,
+                    GROUP,
+                    7,
+                    ModelApprovalStatus::Approved,
+                    ARTIFACT,
+                )
+                .build()
+            });
+        let endpoint = serving_endpoint(Some((EndpointStatus::InService, "cfg-serving".into())));
+        let config = mock!(aws_sdk_sagemaker::Client::describe_endpoint_config)
+            .then_compute_output(|_| {
+                DescribeEndpointConfigOutput::builder()
+                    .endpoint_config_name("cfg-serving")
+                    .production_variants(
+                        ProductionVariant::builder()
+                            .variant_name("primary")
+                            .model_name("prophet-forecasting-models-v6-abc")
+                            .build(),
+                    )
+                    .build()
+            });
+        approval_mock(
+            describe,
+            endpoint,
+            config,
+            running,
+            Some(late - Duration::seconds(60)),
+        )
+        .at(late)
+    };
+    let run = handle(&redriven(&earlier), approval_event(json!({})))
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Wait, "{}", run.reason);
+    // The earlier run has ended: the redriven approval deploys.
+    let run = handle(&redriven(&[]), approval_event(json!({})))
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::DeployApproved, "{}", run.reason);
 }

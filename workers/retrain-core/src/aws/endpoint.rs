@@ -49,7 +49,7 @@ pub async fn describe_endpoint(sm: &Client, name: &str) -> Result<Option<Endpoin
                 .production_variants()
                 .iter()
                 .map(|v| ServingVariant {
-                    name: v.variant_name().to_string(),
+                    name: v.variant_name().unwrap_or_default().to_string(),
                     instance_count: v.current_instance_count(),
                 })
                 .collect(),
@@ -250,6 +250,7 @@ mod tests {
             config_name: "c".into(),
             failure_reason: None,
             last_modified: None,
+            variants: Vec::new(),
         }
     }
 
@@ -305,8 +306,10 @@ mod tests {
             });
         let sm = mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &[&config_exists]);
         let resources = crate::config::example().endpoint;
-        assert!(create_endpoint_config(&sm, "c", "primary", "m", &resources, 1)
-            .await
-            .is_ok());
+        assert!(
+            create_endpoint_config(&sm, "c", "primary", "m", &resources, 1)
+                .await
+                .is_ok()
+        );
     }
 }

@@ -108,8 +108,7 @@ pub async fn describe_execution(
     let out = match sfn.describe_execution().execution_arn(arn).send().await {
         Ok(out) => out,
         Err(e)
-            if e
-                .as_service_error()
+            if e.as_service_error()
                 .is_some_and(|s| s.is_execution_does_not_exist()) =>
         {
             return Ok(None)
@@ -117,7 +116,10 @@ pub async fn describe_execution(
         Err(e) => return Err(aws_error("DescribeExecution", e)),
     };
     let start = to_utc(out.start_date()).ok_or_else(|| {
-        WorkerError::bad_data("DescribeExecution", "the execution's startDate is out of range")
+        WorkerError::bad_data(
+            "DescribeExecution",
+            "the execution's startDate is out of range",
+        )
     })?;
     Ok(Some(ExecutionInfo {
         running: *out.status() == ExecutionStatus::Running,

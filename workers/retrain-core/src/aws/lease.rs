@@ -21,7 +21,14 @@ const ATTEMPTS: usize = 5;
 /// The lease and its ETag, if there is one.
 async fn read(ctx: &Context) -> Result<Option<(Lease, String)>> {
     let bucket = &ctx.cfg.bucket;
-    let out = match ctx.s3.get_object().bucket(bucket).key(LEASE_KEY).send().await {
+    let out = match ctx
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(LEASE_KEY)
+        .send()
+        .await
+    {
         Ok(out) => out,
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
         Err(e) => return Err(aws_error("GetObject", e)),
@@ -59,7 +66,12 @@ async fn write(ctx: &Context, lease: &Lease, etag: Option<&str>) -> Result<bool>
     };
     match put.send().await {
         Ok(_) => Ok(true),
-        Err(e) if matches!(e.code(), Some("PreconditionFailed" | "ConditionalRequestConflict")) => {
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("PreconditionFailed" | "ConditionalRequestConflict")
+            ) =>
+        {
             Ok(false)
         }
         Err(e) => Err(aws_error("PutObject", e)),
