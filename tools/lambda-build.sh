@@ -13,7 +13,7 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linu
     arch=--x86-64
   fi
 fi
-cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-core --exclude run-report --exclude local --exclude retrain
+cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-contract --exclude retrain-core --exclude run-report --exclude local --exclude bench --exclude reference-trainer --exclude retrain
 for f in target/lambda/*/bootstrap; do
   printf '%-22s %s bytes\n' "$(basename "$(dirname "$f")")" "$(stat -c %s "$f")"
 done

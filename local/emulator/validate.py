@@ -271,18 +271,26 @@ def walk(value: Any, shape: Any, path: tuple, out: list[Violation], strict: bool
 # ---------------------------------------------------------------------------
 
 
-def _capacity_violation(size: dict | None, count: int, what: str, variant: str) -> str | None:
-    """SageMaker: a rolling batch "must be between 5% to 50% of the variant's total instance
-    count" (API_RollingUpdatePolicy)."""
+def _percent_of(size: Any, count: int) -> float | None:
+    """A CapacitySize ({"Type": INSTANCE_COUNT | CAPACITY_PERCENT, "Value": n}) as a percentage
+    of the variant's `count` instances; None when it is not one."""
     if not isinstance(size, dict) or not _is_number(size.get("Value")):
         return None
     kind, value = size.get("Type"), size["Value"]
     if kind == "INSTANCE_COUNT":
-        percent = 100.0 * value / count if count else math.inf
-    elif kind == "CAPACITY_PERCENT":
-        percent = float(value)
-    else:
+        return 100.0 * value / count if count else math.inf
+    if kind == "CAPACITY_PERCENT":
+        return float(value)
+    return None
+
+
+def _capacity_violation(size: dict | None, count: int, what: str, variant: str) -> str | None:
+    """SageMaker: a rolling batch "must be between 5% to 50% of the variant's total instance
+    count" (API_RollingUpdatePolicy)."""
+    percent = _percent_of(size, count)
+    if percent is None:
         return None
+    kind, value = size.get("Type"), size["Value"]
     if 5.0 <= percent <= 50.0:
         return None
     return (f"{what} of {kind} {value} is {percent:g}% of the {count} instance(s) of production "
@@ -332,15 +340,10 @@ def _routing_size_violation(routing: dict, count: int, variant: str) -> str | No
     total instance count", LinearStepSize "must be 10-50%"."""
     for member, low in (("CanarySize", 0.0), ("LinearStepSize", 10.0)):
         size = routing.get(member)
-        if not isinstance(size, dict) or not _is_number(size.get("Value")):
+        percent = _percent_of(size, count)
+        if percent is None:
             continue
         kind, value = size.get("Type"), size["Value"]
-        if kind == "INSTANCE_COUNT":
-            percent = 100.0 * value / count if count else math.inf
-        elif kind == "CAPACITY_PERCENT":
-            percent = float(value)
-        else:
-            continue
         if not low <= percent <= 50.0:
             bounds = "at most 50%" if low == 0 else f"between {low:g}% and 50%"
             return (f"TrafficRoutingConfiguration.{member} of {kind} {value} is {percent:g}% of "

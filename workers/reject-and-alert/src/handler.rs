@@ -41,7 +41,8 @@ struct Alert {
 }
 
 pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
-    let req: AlertRequest = deserialize_named(event)?;
+    // The execution-status rule sends the event's detail whole: read into execution and error.
+    let req = deserialize_named::<AlertRequest>(event)?.normalised();
     let state = req.state.clone().unwrap_or_default();
     let execution = req
         .execution

@@ -335,6 +335,26 @@ async fn a_caught_error_is_reported() {
     );
 }
 
+/// What the execution-status rule delivers: the event's detail whole, its cause a failed
+/// Lambda task's JSON with quotes and newlines.
+#[tokio::test]
+async fn a_failed_executions_status_change_is_reported_with_its_cause_intact() {
+    let (ctx, calls) = context(WORLD);
+    let cause = r#"{"errorMessage":"AWS error in CreateTrainingJob: \"AccessDenied\"\nline 2","errorType":"AwsError"}"#;
+    let ev = json!({"mode": "error", "execution_status": {
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:retraining:exec-9",
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:retraining",
+        "name": "exec-9", "status": "FAILED", "error": "AwsError", "cause": cause,
+        "startDate": 1764316800000_i64, "stopDate": 1764317000000_i64,
+        "input": "{}", "output": null, "redriveCount": 0}});
+    let out = handle(&ctx, ev).await.unwrap();
+    assert_eq!(out.subject, "Model Retraining Pipeline Error");
+    let body = ctx.published().one().message().unwrap().to_string();
+    assert!(body.contains("exec-9"), "{body}");
+    assert!(body.contains(&format!("FAILED: {cause}")), "{body}");
+    assert!(calls.register.is_empty());
+}
+
 #[tokio::test]
 async fn an_implausibly_low_mape_waits_for_a_person_with_its_own_alert() {
     let (ctx, calls) = context(WORLD);

@@ -272,128 +272,27 @@ impl Config {
         lookup: impl Fn(&str) -> Option<String>,
         types: InstanceTypes,
     ) -> Result<Self> {
-        let get = |name: &str| -> Result<String> {
-            let var = VARS
-                .iter()
-                .find(|v| v.name == name)
-                .expect("every variable read is listed in VARS");
-            match lookup(name).map(|v| v.trim().to_string()) {
-                Some(v) if !v.is_empty() => Ok(v),
-                _ => var
-                    .default
-                    .map(str::to_string)
-                    .ok_or_else(|| WorkerError::config(name, "is required and not set")),
-            }
-        };
-        let number = |name: &str| -> Result<f64> {
-            let raw = get(name)?;
-            raw.parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| {
-                    WorkerError::config(name, format!("{} is not a number", quote(&raw)))
-                })
-        };
-        let integer = |name: &str, min: i64, max: i64| -> Result<i64> {
-            let raw = get(name)?;
-            match raw.parse::<i64>() {
-                Ok(v) if (min..=max).contains(&v) => Ok(v),
-                _ => Err(WorkerError::config(
-                    name,
-                    format!("{} is not an integer in [{min}, {max}]", quote(&raw)),
-                )),
-            }
-        };
-        let checked = |name: &str, rule: fn(&str) -> std::result::Result<(), String>| {
-            let v = get(name)?;
-            rule(&v).map_err(|e| WorkerError::config(name, e))?;
-            Ok::<_, WorkerError>(v)
-        };
-
-        let mape_threshold = number("MAPE_THRESHOLD")?;
-        if !(mape_threshold > 0.0 && mape_threshold <= 100.0) {
-            return Err(WorkerError::config(
-                "MAPE_THRESHOLD",
-                format!("{mape_threshold} is outside (0, 100]"),
-            ));
-        }
-        let drift_threshold = number("DRIFT_THRESHOLD")?;
-        if drift_threshold <= 0.0 {
-            return Err(WorkerError::config(
-                "DRIFT_THRESHOLD",
-                format!("{drift_threshold} must be above 0"),
-            ));
-        }
-        let image_uri = checked("ECR_IMAGE_URI", rules::image_uri)?;
-        let topic_arn = checked("SNS_TOPIC_ARN", rules::topic_arn)?;
-        // SNS takes a Publish only in the topic's own region.
-        if let Some(region) = lookup("AWS_REGION").filter(|r| !r.is_empty()) {
-            let topic_region = topic_arn.split(':').nth(3).unwrap_or_default();
-            if topic_region != region {
-                return Err(WorkerError::config(
-                    "SNS_TOPIC_ARN",
-                    format!("the topic is in {topic_region}, but the functions run in {region} (AWS_REGION); SNS publishes only to a topic of the caller's region"),
-                ));
-            }
-        }
-        let mape_floor = number("MAPE_PLAUSIBILITY_FLOOR")?;
-        if !(0.0..mape_threshold).contains(&mape_floor) {
-            return Err(WorkerError::config(
-                "MAPE_PLAUSIBILITY_FLOOR",
-                format!(
-                    "{mape_floor} must be at least 0 and below MAPE_THRESHOLD ({mape_threshold})"
-                ),
-            ));
-        }
-        let bad_row_alert_rate = number("BAD_ROW_ALERT_RATE")?;
-        if !(0.0..=1.0).contains(&bad_row_alert_rate) {
-            return Err(WorkerError::config(
-                "BAD_ROW_ALERT_RATE",
-                format!("{bad_row_alert_rate} is outside [0, 1] (a share of the new rows)"),
-            ));
-        }
-        let earliest = get("EARLIEST_TICKET_DATE")?;
-        let earliest_ticket_date = chrono::NaiveDate::parse_from_str(&earliest, "%Y-%m-%d")
-            .map_err(|e| {
-                WorkerError::config(
-                    "EARLIEST_TICKET_DATE",
-                    format!("{} is not a YYYY-MM-DD date: {e}", quote(&earliest)),
-                )
-            })?;
-        let bucket = get("S3_BUCKET")?;
+        let env = Env(lookup);
+        let t = Thresholds::read(&env)?;
+        let (training, endpoint) = resources(&env, types)?;
+        let bucket = env.get("S3_BUCKET")?;
         bucket_name(&bucket).map_err(|e| WorkerError::config("S3_BUCKET", e))?;
-        let training_type = get("TRAINING_INSTANCE_TYPE")?;
-        types
-            .training_type(&training_type)
-            .map_err(|e| WorkerError::config("TRAINING_INSTANCE_TYPE", e))?;
-        let endpoint_type = get("ENDPOINT_INSTANCE_TYPE")?;
-        types
-            .endpoint_type(&endpoint_type)
-            .map_err(|e| WorkerError::config("ENDPOINT_INSTANCE_TYPE", e))?;
         Ok(Config {
             bucket,
-            image_uri,
-            role_arn: checked("SAGEMAKER_ROLE", rules::role_arn)?,
-            endpoint_name: checked("ENDPOINT_NAME", rules::sagemaker_name)?,
-            topic_arn,
-            model_package_group: checked("MODEL_PACKAGE_GROUP", rules::sagemaker_name)?,
-            mape_threshold,
-            mape_floor,
-            drift_threshold,
-            bad_row_alert_rate,
-            earliest_ticket_date,
-            training: TrainingResources {
-                instance_type: training_type,
-                instance_count: integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
-                volume_gb: integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
-                max_runtime_seconds: integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 86_400)? as i32,
-            },
-            endpoint: EndpointResources {
-                instance_type: endpoint_type,
-                instance_count: integer("ENDPOINT_INSTANCE_COUNT", 1, 100)? as i32,
-            },
-            poll_seconds: integer("POLL_SECONDS", 1, 3600)? as u32,
-            rollback_alarms: alarm_names(&get("ROLLBACK_ALARMS")?)?,
+            image_uri: env.checked("ECR_IMAGE_URI", rules::image_uri)?,
+            role_arn: env.checked("SAGEMAKER_ROLE", rules::role_arn)?,
+            endpoint_name: env.checked("ENDPOINT_NAME", rules::sagemaker_name)?,
+            topic_arn: topic(&env)?,
+            model_package_group: env.checked("MODEL_PACKAGE_GROUP", rules::sagemaker_name)?,
+            mape_threshold: t.mape,
+            mape_floor: t.floor,
+            drift_threshold: t.drift,
+            bad_row_alert_rate: t.bad_rows,
+            earliest_ticket_date: env.date("EARLIEST_TICKET_DATE")?,
+            training,
+            endpoint,
+            poll_seconds: env.integer("POLL_SECONDS", 1, 3600)? as u32,
+            rollback_alarms: alarm_names(&env.get("ROLLBACK_ALARMS")?)?,
             instance_types: types,
         })
     }
@@ -421,6 +320,154 @@ impl Config {
         )
         .expect("example configuration is valid")
     }
+}
+
+/// The variables as read through a lookup, each with its default from [`VARS`].
+struct Env<L>(L);
+
+impl<L: Fn(&str) -> Option<String>> Env<L> {
+    fn get(&self, name: &str) -> Result<String> {
+        let var = VARS
+            .iter()
+            .find(|v| v.name == name)
+            .expect("every variable read is listed in VARS");
+        match (self.0)(name).map(|v| v.trim().to_string()) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => var
+                .default
+                .map(str::to_string)
+                .ok_or_else(|| WorkerError::config(name, "is required and not set")),
+        }
+    }
+
+    /// A finite number that `ok` accepts; `Err` from `ok` says why not.
+    fn number(
+        &self,
+        name: &str,
+        ok: impl Fn(f64) -> std::result::Result<(), String>,
+    ) -> Result<f64> {
+        let raw = self.get(name)?;
+        let v = raw
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| WorkerError::config(name, format!("{} is not a number", quote(&raw))))?;
+        ok(v).map_err(|why| WorkerError::config(name, why))?;
+        Ok(v)
+    }
+
+    fn integer(&self, name: &str, min: i64, max: i64) -> Result<i64> {
+        let raw = self.get(name)?;
+        match raw.parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => Ok(v),
+            _ => Err(WorkerError::config(
+                name,
+                format!("{} is not an integer in [{min}, {max}]", quote(&raw)),
+            )),
+        }
+    }
+
+    fn checked(
+        &self,
+        name: &str,
+        rule: fn(&str) -> std::result::Result<(), String>,
+    ) -> Result<String> {
+        let v = self.get(name)?;
+        rule(&v).map_err(|e| WorkerError::config(name, e))?;
+        Ok(v)
+    }
+
+    fn date(&self, name: &str) -> Result<chrono::NaiveDate> {
+        let raw = self.get(name)?;
+        chrono::NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map_err(|e| {
+            WorkerError::config(
+                name,
+                format!("{} is not a YYYY-MM-DD date: {e}", quote(&raw)),
+            )
+        })
+    }
+}
+
+/// The decision thresholds, each in its range and the floor below the gate.
+struct Thresholds {
+    mape: f64,
+    floor: f64,
+    drift: f64,
+    bad_rows: f64,
+}
+
+impl Thresholds {
+    fn read<L: Fn(&str) -> Option<String>>(env: &Env<L>) -> Result<Self> {
+        let mape = env.number("MAPE_THRESHOLD", |v| {
+            (v > 0.0 && v <= 100.0)
+                .then_some(())
+                .ok_or(format!("{v} is outside (0, 100]"))
+        })?;
+        let drift = env.number("DRIFT_THRESHOLD", |v| {
+            (v > 0.0)
+                .then_some(())
+                .ok_or(format!("{v} must be above 0"))
+        })?;
+        let floor = env.number("MAPE_PLAUSIBILITY_FLOOR", |v| {
+            (0.0..mape).contains(&v).then_some(()).ok_or(format!(
+                "{v} must be at least 0 and below MAPE_THRESHOLD ({mape})"
+            ))
+        })?;
+        let bad_rows = env.number("BAD_ROW_ALERT_RATE", |v| {
+            (0.0..=1.0)
+                .contains(&v)
+                .then_some(())
+                .ok_or(format!("{v} is outside [0, 1] (a share of the new rows)"))
+        })?;
+        Ok(Thresholds {
+            mape,
+            floor,
+            drift,
+            bad_rows,
+        })
+    }
+}
+
+/// The topic, in the functions' own region: SNS takes a Publish only in the topic's region.
+fn topic<L: Fn(&str) -> Option<String>>(env: &Env<L>) -> Result<String> {
+    let topic_arn = env.checked("SNS_TOPIC_ARN", rules::topic_arn)?;
+    if let Some(region) = (env.0)("AWS_REGION").filter(|r| !r.is_empty()) {
+        let topic_region = topic_arn.split(':').nth(3).unwrap_or_default();
+        if topic_region != region {
+            return Err(WorkerError::config(
+                "SNS_TOPIC_ARN",
+                format!("the topic is in {topic_region}, but the functions run in {region} (AWS_REGION); SNS publishes only to a topic of the caller's region"),
+            ));
+        }
+    }
+    Ok(topic_arn)
+}
+
+/// The training job's and the endpoint's resources, instance types checked against `types`.
+fn resources<L: Fn(&str) -> Option<String>>(
+    env: &Env<L>,
+    types: InstanceTypes,
+) -> Result<(TrainingResources, EndpointResources)> {
+    let training_type = env.get("TRAINING_INSTANCE_TYPE")?;
+    types
+        .training_type(&training_type)
+        .map_err(|e| WorkerError::config("TRAINING_INSTANCE_TYPE", e))?;
+    let endpoint_type = env.get("ENDPOINT_INSTANCE_TYPE")?;
+    types
+        .endpoint_type(&endpoint_type)
+        .map_err(|e| WorkerError::config("ENDPOINT_INSTANCE_TYPE", e))?;
+    Ok((
+        TrainingResources {
+            instance_type: training_type,
+            instance_count: env.integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
+            volume_gb: env.integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
+            max_runtime_seconds: env.integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 86_400)? as i32,
+        },
+        EndpointResources {
+            instance_type: endpoint_type,
+            instance_count: env.integer("ENDPOINT_INSTANCE_COUNT", 1, 100)? as i32,
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -41,7 +41,6 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     let keys: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
     let results = s3::count_ticket_files(&ctx.s3, &cfg.bucket, keys, window).await?;
 
-    let mut total = DailyCounts::default();
     let mut report = DataReport {
         new_files: files.len() as u64,
         forced,
@@ -50,6 +49,36 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
         window: Some(window),
         ..Default::default()
     };
+    let total = tally(&mut report, results, cfg.bad_row_alert_rate);
+
+    let baseline: Option<Statistics> = s3::get_json(&ctx.s3, &cfg.bucket, STATISTICS_KEY).await?;
+    let mean = total.mean_daily();
+    report.mean_daily_tickets = mean;
+    report.baseline_mean = baseline.map(|b| b.mean_daily_tickets);
+    let check = data_drift(mean, report.baseline_mean, cfg.drift_threshold);
+    report.relative_change = check.relative_change;
+    report.drift = check.drift;
+    let scan = Scan {
+        since,
+        window,
+        new_files: files.len() as u64,
+        report,
+    };
+    if !alert {
+        return Ok(scan);
+    }
+    send_alerts(ctx, &scan).await?;
+    Ok(scan)
+}
+
+/// Each file's counts into `report` (usable and unusable files, bad rows, the quality alert):
+/// the new files' daily counts together.
+fn tally(
+    report: &mut DataReport,
+    results: Vec<(String, Option<std::result::Result<FileScan, String>>)>,
+    bad_row_alert_rate: f64,
+) -> DailyCounts {
+    let mut total = DailyCounts::default();
     for (key, counted) in results {
         // A file deleted between list and read is simply gone.
         let problem = match counted.unwrap_or_else(|| Ok(FileScan::default())) {
@@ -89,10 +118,8 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     report.days = total.days();
     let seen = total.rows + total.bad_rows;
     report.bad_row_rate = (seen > 0).then(|| total.bad_rows as f64 / seen as f64);
-    report.quality_alert = report.unusable_count > 0
-        || report
-            .bad_row_rate
-            .is_some_and(|r| r > cfg.bad_row_alert_rate);
+    report.quality_alert =
+        report.unusable_count > 0 || report.bad_row_rate.is_some_and(|r| r > bad_row_alert_rate);
     if total.bad_rows > 0 {
         warn!(
             bad_rows = total.bad_rows,
@@ -101,22 +128,13 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
         );
     }
 
-    let baseline: Option<Statistics> = s3::get_json(&ctx.s3, &cfg.bucket, STATISTICS_KEY).await?;
-    let mean = total.mean_daily();
-    report.mean_daily_tickets = mean;
-    report.baseline_mean = baseline.map(|b| b.mean_daily_tickets);
-    let check = data_drift(mean, report.baseline_mean, cfg.drift_threshold);
-    report.relative_change = check.relative_change;
-    report.drift = check.drift;
-    let scan = Scan {
-        since,
-        window,
-        new_files: files.len() as u64,
-        report,
-    };
-    if !alert {
-        return Ok(scan);
-    }
+    total
+}
+
+/// The bad-row metric, and the alert the scan calls for: nothing usable (the run ends
+/// skipped), data quality, drift (with its metric).
+async fn send_alerts(ctx: &Context, scan: &Scan) -> Result<()> {
+    let cfg = &ctx.cfg;
     let report = &scan.report;
     if let Some(rate) = report.bad_row_rate {
         put_metric(
@@ -137,7 +155,7 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
             &messages::data_unusable(report),
         )
         .await?;
-        return Ok(scan);
+        return Ok(());
     }
     if report.quality_alert {
         warn!(rate = ?report.bad_row_rate, unusable = report.unusable_count, "data quality");
@@ -149,8 +167,8 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
         )
         .await?;
     }
-    if check.drift {
-        warn!(mean = ?mean, baseline = ?report.baseline_mean, change = ?check.relative_change, "data drift");
+    if report.drift {
+        warn!(mean = ?report.mean_daily_tickets, baseline = ?report.baseline_mean, change = ?report.relative_change, "data drift");
         put_metric(&ctx.cw, cfg, METRIC_DATA_DRIFT, 1.0, StandardUnit::Count).await?;
         publish(
             &ctx.sns,
@@ -160,5 +178,5 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
         )
         .await?;
     }
-    Ok(scan)
+    Ok(())
 }

@@ -92,26 +92,7 @@ async fn decide(
         approval: request.approval.clone(),
     };
     if request.trigger == Trigger::Approval {
-        let other = match ahead(ctx, turn).await? {
-            Some(other) => Some(other.name),
-            None => lease::acquire(ctx, turn.execution_arn, execution, ctx.now()).await?,
-        };
-        if let Some(other) = other {
-            let waited = (ctx.now() - turn.started_at).num_seconds().max(0) as u64;
-            if waited > run.deadline_seconds + APPROVAL_WAIT_SLACK_SECONDS {
-                return Err(retrain_core::WorkerError::RunInProgress {
-                    other,
-                    waited_seconds: waited,
-                });
-            }
-            run.action = Action::Wait;
-            run.reason = format!("{}; the approval waits", busy_reason(&other));
-            return Ok(run);
-        }
-        let (action, reason) = crate::approval::check(ctx, &request).await?;
-        run.action = action;
-        run.reason = reason;
-        return Ok(run);
+        return approval(ctx, execution, &request, turn, run).await;
     }
 
     // A retry or redrive of this execution: adopt the job its earlier attempt started.
@@ -123,32 +104,12 @@ async fn decide(
         }
     }
     let data = crate::data::scan(ctx, request.force, existing.is_none()).await?;
-    if existing.is_none() && !request.force && data.new_files == 0 {
-        run.reason = match &data.since {
-            Some(t) => format!("no new ticket files under bronze/ since {}", t.to_rfc3339()),
-            None => "no ticket files under bronze/".to_string(),
-        };
-        run.data = Some(data.report);
-        return Ok(run);
-    }
-    if existing.is_none() && !request.force && data.nothing_usable() {
-        let listed: Vec<String> = data
-            .report
-            .unusable_files
-            .iter()
-            .take(3)
-            .map(|f| format!("{}: {}", f.key, f.reason))
-            .collect();
-        run.reason = retrain_core::excerpt::clip(
-            &format!(
-                "none of the {} new ticket files holds a usable row ({})",
-                data.new_files,
-                listed.join("; ")
-            ),
-            1000,
-        );
-        run.data = Some(data.report);
-        return Ok(run);
+    if existing.is_none() && !request.force {
+        if let Some(reason) = nothing_to_train(&data) {
+            run.reason = reason;
+            run.data = Some(data.report);
+            return Ok(run);
+        }
     }
     if existing.is_none() {
         if let Some(other) = lease::acquire(ctx, turn.execution_arn, execution, ctx.now()).await? {
@@ -178,6 +139,67 @@ async fn decide(
     run.training = Some(job);
     run.data = Some(data.report);
     Ok(run)
+}
+
+/// An approval: it waits while another run is ahead or holds the lease (failing
+/// `RunInProgress` past its longest wait, counted from its last redrive), then goes to Deploy
+/// unless the version needs no deploy.
+async fn approval(
+    ctx: &Context,
+    execution: &str,
+    request: &RunRequest,
+    turn: &Turn<'_>,
+    mut run: Run,
+) -> Result<Run> {
+    let other = match ahead(ctx, turn).await? {
+        Some(other) => Some(other.name),
+        None => lease::acquire(ctx, turn.execution_arn, execution, ctx.now()).await?,
+    };
+    if let Some(other) = other {
+        let waited = (ctx.now() - turn.started_at).num_seconds().max(0) as u64;
+        if waited > run.deadline_seconds + APPROVAL_WAIT_SLACK_SECONDS {
+            return Err(retrain_core::WorkerError::RunInProgress {
+                other,
+                waited_seconds: waited,
+            });
+        }
+        run.action = Action::Wait;
+        run.reason = format!("{}; the approval waits", busy_reason(&other));
+        return Ok(run);
+    }
+    let (action, reason) = crate::approval::check(ctx, request).await?;
+    run.action = action;
+    run.reason = reason;
+    Ok(run)
+}
+
+/// Why a run without `force` does not train on what the scan found: no new file, or none
+/// with a usable row.
+fn nothing_to_train(data: &crate::data::Scan) -> Option<String> {
+    if data.new_files == 0 {
+        return Some(match &data.since {
+            Some(t) => format!("no new ticket files under bronze/ since {}", t.to_rfc3339()),
+            None => "no ticket files under bronze/".to_string(),
+        });
+    }
+    if !data.nothing_usable() {
+        return None;
+    }
+    let listed: Vec<String> = data
+        .report
+        .unusable_files
+        .iter()
+        .take(3)
+        .map(|f| format!("{}: {}", f.key, f.reason))
+        .collect();
+    Some(retrain_core::excerpt::clip(
+        &format!(
+            "none of the {} new ticket files holds a usable row ({})",
+            data.new_files,
+            listed.join("; ")
+        ),
+        1000,
+    ))
 }
 
 /// The running execution whose turn comes before this one's, if any.

@@ -922,6 +922,17 @@ fn approval_behind(
     serving: Option<&str>,
     running: &[(String, DateTime<Utc>)],
 ) -> Mocked {
+    approval_redriven(status, meta, serving, running, None)
+}
+
+/// The same, the execution last redriven at `redriven`.
+fn approval_redriven(
+    status: &str,
+    meta: &[(&str, &str)],
+    serving: Option<&str>,
+    running: &[(String, DateTime<Utc>)],
+    redriven: Option<DateTime<Utc>>,
+) -> Mocked {
     let (status, meta) = (
         status.to_string(),
         meta.iter()
@@ -953,16 +964,6 @@ fn approval_behind(
                 )
                 .build()
         });
-    approval_mock(describe, endpoint, config, running, None)
-}
-
-fn approval_mock(
-    describe: Rule,
-    endpoint: Rule,
-    config: Rule,
-    running: &[(String, DateTime<Utc>)],
-    redriven: Option<DateTime<Utc>>,
-) -> Mocked {
     MockContext::new(&crate::WORKER)
         .at(t0())
         .s3([&no_lease()])
@@ -1181,38 +1182,8 @@ async fn a_redriven_approval_waits_anew_and_deploys_once_the_way_is_clear() {
     // It failed RunInProgress and was redriven a minute ago: `started_at` is still t0, but its
     // wait counts from the redrive.
     let redriven = |running: &[(String, DateTime<Utc>)]| {
-        let describe = mock!(aws_sdk_sagemaker::Client::describe_model_package)
-            .then_compute_output(|_| {
-                model_package(
-                    VERSION_ARN,
-                    GROUP,
-                    7,
-                    ModelApprovalStatus::Approved,
-                    ARTIFACT,
-                )
-                .build()
-            });
-        let endpoint = serving_endpoint(Some((EndpointStatus::InService, "cfg-serving".into())));
-        let config = mock!(aws_sdk_sagemaker::Client::describe_endpoint_config)
-            .then_compute_output(|_| {
-                DescribeEndpointConfigOutput::builder()
-                    .endpoint_config_name("cfg-serving")
-                    .production_variants(
-                        ProductionVariant::builder()
-                            .variant_name("primary")
-                            .model_name("prophet-forecasting-models-v6-abc")
-                            .build(),
-                    )
-                    .build()
-            });
-        approval_mock(
-            describe,
-            endpoint,
-            config,
-            running,
-            Some(late - Duration::seconds(60)),
-        )
-        .at(late)
+        let at = Some(late - Duration::seconds(60));
+        approval_redriven("Approved", &[], serving, running, at).at(late)
     };
     let run = handle(&redriven(&earlier), approval_event(json!({})))
         .await
