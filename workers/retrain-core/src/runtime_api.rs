@@ -78,15 +78,36 @@ impl Drop for RuntimeApi {
     }
 }
 
+/// An event as Lambda's Runtime API hands it over: the body, and the request id, deadline (30 s
+/// ahead), function ARN and trace id headers.
+fn invocation(event: String, id: u32) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let header = |name: &str, value: &str| {
+        tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
+    };
+    let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    tiny_http::Response::from_string(event)
+        .with_header(header("Lambda-Runtime-Aws-Request-Id", &format!("req-{id}")))
+        .with_header(header("Lambda-Runtime-Deadline-Ms", &deadline.to_string()))
+        .with_header(header(
+            "Lambda-Runtime-Invoked-Function-Arn",
+            "arn:aws:lambda:us-east-1:123456789012:function:worker",
+        ))
+        .with_header(header(
+            "Lambda-Runtime-Trace-Id",
+            "Root=1-00000000-000000000000000000000000",
+        ))
+        .with_header(header("Content-Type", "application/json"))
+}
+
 fn serve(
     server: &tiny_http::Server,
     mut events: VecDeque<String>,
     tx: mpsc::Sender<Answer>,
     next_tx: mpsc::Sender<Instant>,
 ) {
-    let header = |name: &str, value: &str| {
-        tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).expect("header")
-    };
     let mut next_id = 0u32;
     // A /next with no event left waits, as Lambda's does, until the server stops.
     let mut waiting = Vec::new();
@@ -101,26 +122,7 @@ fn serve(
             match events.pop_front() {
                 Some(event) => {
                     next_id += 1;
-                    let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .expect("clock")
-                        .as_millis();
-                    let response = tiny_http::Response::from_string(event)
-                        .with_header(header(
-                            "Lambda-Runtime-Aws-Request-Id",
-                            &format!("req-{next_id}"),
-                        ))
-                        .with_header(header("Lambda-Runtime-Deadline-Ms", &deadline.to_string()))
-                        .with_header(header(
-                            "Lambda-Runtime-Invoked-Function-Arn",
-                            "arn:aws:lambda:us-east-1:123456789012:function:worker",
-                        ))
-                        .with_header(header(
-                            "Lambda-Runtime-Trace-Id",
-                            "Root=1-00000000-000000000000000000000000",
-                        ))
-                        .with_header(header("Content-Type", "application/json"));
-                    let _ = request.respond(response);
+                    let _ = request.respond(invocation(event, next_id));
                 }
                 None => waiting.push(request),
             }
