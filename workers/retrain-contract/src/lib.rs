@@ -4,6 +4,7 @@
 //! (`names`, `messages`), and how ticket files are read (`tickets`, over any reader). The AWS
 //! adapter is `retrain-core`; the operator's command depends on this crate and two SDKs only.
 
+pub mod archive_names;
 pub mod config;
 pub mod documents;
 pub mod drift;
