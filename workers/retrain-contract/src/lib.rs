@@ -1,12 +1,16 @@
 //! The contract between the retraining states, with no AWS dependency: what they exchange
 //! (`payload`, `documents`), how a run's input becomes a request (`input`, `config`), what they
 //! decide (`gate`, `drift`, `single_flight`, `rollout`, `polling`), what they name and say
-//! (`names`, `messages`), and how ticket files are read (`tickets`, over any reader). The AWS
-//! adapter is `retrain-core`; the operator's command depends on this crate and two SDKs only.
+//! (`names`, `messages`), how ticket files are read (`tickets`, over any reader), which of them
+//! are copies (`duplicates`), and how a model archive's entry names resolve (`archive_names`).
+//! The AWS adapter is `retrain-core`; the operator's command depends on this crate and two SDKs
+//! only.
 
+pub mod archive_names;
 pub mod config;
 pub mod documents;
 pub mod drift;
+pub mod duplicates;
 pub mod error;
 pub mod excerpt;
 pub mod gate;

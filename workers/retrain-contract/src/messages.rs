@@ -13,6 +13,7 @@ pub const SUBJECT_PIPELINE_ERROR: &str = "Model Retraining Pipeline Error";
 pub const SUBJECT_DATA_DRIFT: &str = "Data Drift Detected";
 pub const SUBJECT_DATA_UNUSABLE: &str = "Ticket Data Unusable - Retraining Skipped";
 pub const SUBJECT_DATA_QUALITY: &str = "Ticket Data Quality Alert";
+pub const SUBJECT_DATA_DUPLICATED: &str = "Ticket Data Duplicated - Retraining Skipped";
 
 fn file_lines(report: &DataReport) -> String {
     let mut out = String::new();
@@ -41,6 +42,27 @@ pub fn data_unusable(report: &DataReport) -> String {
          the next run reads them again.\n\n{}",
         report.new_files,
         file_lines(report)
+    )
+}
+
+/// Files under bronze/ are copies of others: nothing was trained (see [`crate::duplicates`]).
+pub fn data_duplicated(duplicates: &[crate::duplicates::Duplicate]) -> String {
+    let mut lines = String::new();
+    for d in duplicates.iter().take(crate::payload::MAX_LISTED_FILES) {
+        lines.push_str(&format!("- {} is a copy of {}\n", d.copy, d.of));
+    }
+    let more = duplicates
+        .len()
+        .saturating_sub(crate::payload::MAX_LISTED_FILES);
+    if more > 0 {
+        lines.push_str(&format!("- ... and {more} more copies\n"));
+    }
+    format!(
+        "{} ticket files under bronze/ hold the same tickets as another file, so the model was not \
+         retrained and nothing was changed: the serving model stays. The trainer reads every file \
+         under bronze/, so it would count these tickets twice. Remove the copies (or the \
+         originals); the next run trains.\n\n{lines}",
+        duplicates.len()
     )
 }
 
