@@ -13,7 +13,7 @@ use std::hash::Hash;
 use crate::messages;
 
 /// `copy` holds the same tickets as `of`, which is kept as the original.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Duplicate {
     pub copy: String,
     pub of: String,

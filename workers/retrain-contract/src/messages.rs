@@ -14,6 +14,7 @@ pub const SUBJECT_DATA_DRIFT: &str = "Data Drift Detected";
 pub const SUBJECT_DATA_UNUSABLE: &str = "Ticket Data Unusable - Retraining Skipped";
 pub const SUBJECT_DATA_QUALITY: &str = "Ticket Data Quality Alert";
 pub const SUBJECT_DATA_DUPLICATED: &str = "Ticket Data Duplicated - Retraining Skipped";
+pub const SUBJECT_DOCUMENT_INVALID: &str = "Pipeline Document Invalid - Safe Default Used";
 
 fn file_lines(report: &DataReport) -> String {
     let mut out = String::new();
@@ -42,6 +43,21 @@ pub fn data_unusable(report: &DataReport) -> String {
          the next run reads them again.\n\n{}",
         report.new_files,
         file_lines(report)
+    )
+}
+
+/// The pipeline's own documents in the lake did not hold up; the run went on with safe defaults.
+pub fn document_invalid(problems: &[String]) -> String {
+    let lines: String = problems
+        .iter()
+        .take(crate::payload::MAX_LISTED_FILES)
+        .map(|p| format!("- {}\n", clip(p, 500)))
+        .collect();
+    format!(
+        "The pipeline's own documents in the lake do not hold up, so this run used safe defaults \
+         instead of trusting them (a future trained_at would skip every run; a zero or negative \
+         baseline would turn the drift check off). Fix or delete the document; a deploy rewrites \
+         both.\n\n{lines}"
     )
 }
 

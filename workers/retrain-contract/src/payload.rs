@@ -215,6 +215,13 @@ pub struct DataReport {
     /// None only in a payload written before the window was carried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<DateWindow>,
+    /// Files under bronze/ that are copies of another (same content): the run does not train.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<crate::duplicates::Duplicate>,
+    /// The pipeline's own documents that did not hold up (`Model/last_trained.json`,
+    /// `statistics/latest.json`), each with the safe default the run took instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub document_problems: Vec<String>,
 }
 
 /// Files listed in a report (the state payload stays far below Step Functions' 256 KiB).

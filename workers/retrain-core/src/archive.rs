@@ -2,7 +2,8 @@
 //! `model.tar.gz`, streamed: the archive is read entry by entry in constant memory.
 
 use std::io::Read;
-use std::path::Path;
+
+use retrain_contract::archive_names::{entry_path, EntryKind, TopLevelFile};
 
 pub const METRICS_FILE: &str = "metrics.json";
 /// A metrics document is a few hundred bytes; one over this is not a metrics document. The
@@ -24,10 +25,13 @@ pub fn metrics_from_model_tar(reader: &mut dyn Read) -> Result<Option<Vec<u8>>, 
 }
 
 /// The top-level file `name` of a model archive, with the same rules as
-/// [`metrics_from_model_tar`] (one regular file, at most `max_bytes`).
+/// [`metrics_from_model_tar`] (one regular file, at most `max_bytes`). Entry names are read raw
+/// and judged as GNU tar and Python's tarfile extract them
+/// ([`retrain_contract::archive_names::TopLevelFile`]): `/metrics.json`, `./metrics.json` and
+/// `a/../metrics.json` are all the top-level file, so what the gate judges is what serves.
 pub fn file_from_model_tar(
     reader: &mut dyn Read,
-    name: &str,
+    name: &'static str,
     max_bytes: u64,
 ) -> Result<Option<Vec<u8>>, String> {
     let gz = flate2::read::GzDecoder::new(reader);
@@ -35,36 +39,24 @@ pub fn file_from_model_tar(
     let entries = archive
         .entries()
         .map_err(|e| format!("not a tar.gz: {e}"))?;
+    let mut rule = TopLevelFile::new(name);
     let mut found: Option<Vec<u8>> = None;
-    let mut seen = 0u32;
     for entry in entries {
         let entry = entry.map_err(|e| format!("corrupt archive: {e}"))?;
-        let path = entry.path().map_err(|e| format!("bad entry name: {e}"))?;
-        let top_level = path
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect::<Vec<_>>();
-        if !(top_level.len() == 1 && Path::new(top_level[0].as_os_str()) == Path::new(name)) {
-            continue;
-        }
-        seen += 1;
-        if seen > 1 {
-            return Err(format!(
-                "the archive holds more than one {name} entry: which one counts is ambiguous (tar extraction keeps the last); write it once"
-            ));
-        }
+        // The name as the header holds it (`path()` would already have cleaned it up).
+        let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
-        if !kind.is_file() {
-            let target = entry
-                .link_name()
-                .ok()
-                .flatten()
-                .map(|t| format!(" to `{}`", t.display()))
-                .unwrap_or_default();
-            return Err(format!(
-                "{name} in the archive is not a regular file ({}{target})",
-                describe(kind)
-            ));
+        match rule.see(&raw, entry_kind(kind)) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(reason) => {
+                let is_it = entry_path(&raw).is_ok_and(|p| p == name);
+                return Err(if is_it && !kind.is_file() && found.is_none() {
+                    not_a_file(&entry, name, kind)
+                } else {
+                    reason
+                });
+            }
         }
         let size = entry.size();
         if size > max_bytes {
@@ -80,6 +72,34 @@ pub fn file_from_model_tar(
         found = Some(bytes);
     }
     Ok(found)
+}
+
+fn entry_kind(kind: tar::EntryType) -> EntryKind {
+    if kind.is_file() {
+        EntryKind::File
+    } else if kind.is_dir() {
+        EntryKind::Directory
+    } else if kind.is_symlink() {
+        EntryKind::Symlink
+    } else if kind.is_hard_link() {
+        EntryKind::HardLink
+    } else {
+        EntryKind::Other
+    }
+}
+
+/// Why the entry for `name` is refused, naming a link's target.
+fn not_a_file<R: Read>(entry: &tar::Entry<R>, name: &str, kind: tar::EntryType) -> String {
+    let target = entry
+        .link_name()
+        .ok()
+        .flatten()
+        .map(|t| format!(" to `{}`", t.display()))
+        .unwrap_or_default();
+    format!(
+        "{name} in the archive is not a regular file ({}{target})",
+        describe(kind)
+    )
 }
 
 fn describe(kind: tar::EntryType) -> &'static str {
@@ -194,5 +214,104 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         assert!(metrics_from_model_tar(&mut &b"definitely not gzip"[..]).is_err());
+    }
+
+    /// A tar.gz whose entries carry exactly these names (tar's builder would clean them up):
+    /// what a careless or hostile trainer can write.
+    fn raw_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut builder = tar::Builder::new(gz);
+        for (name, data) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append(&header, *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    fn hostile_archives() -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            (
+                "metrics.json then /metrics.json",
+                raw_tar(&[
+                    ("metrics.json", br#"{"mape": 5}"#),
+                    ("/metrics.json", br#"{"mape": 50}"#),
+                ]),
+            ),
+            (
+                "/metrics.json alone",
+                raw_tar(&[("/metrics.json", br#"{"mape": 7}"#)]),
+            ),
+            (
+                "a/../metrics.json",
+                raw_tar(&[("a/../metrics.json", br#"{"mape": 8}"#)]),
+            ),
+            (
+                ".//metrics.json then ./metrics.json",
+                raw_tar(&[
+                    (".//metrics.json", br#"{"mape": 5}"#),
+                    ("./metrics.json", br#"{"mape": 50}"#),
+                ]),
+            ),
+            (
+                "../metrics.json",
+                raw_tar(&[("../metrics.json", br#"{"mape": 5}"#)]),
+            ),
+        ]
+    }
+
+    #[test]
+    fn entry_names_are_judged_as_extractors_write_them() {
+        let judged: Vec<_> = hostile_archives()
+            .into_iter()
+            .map(|(what, tar)| (what, metrics_from_model_tar(&mut &tar[..])))
+            .collect();
+        let err = |i: usize| judged[i].1.clone().unwrap_err();
+        assert!(err(0).contains("more than one metrics.json"), "{}", err(0));
+        assert_eq!(judged[1].1, Ok(Some(br#"{"mape": 7}"#.to_vec())));
+        assert!(err(2).contains("`..`"), "{}", err(2));
+        assert!(err(3).contains("more than one metrics.json"), "{}", err(3));
+        assert!(err(4).contains(".."), "{}", err(4));
+    }
+
+    /// The same archives through GNU tar, as SageMaker hosting unpacks model.tar.gz: whatever
+    /// the reader accepts is exactly what GNU tar leaves as the top-level metrics.json.
+    #[test]
+    fn what_the_gate_reads_is_what_gnu_tar_extracts() {
+        let gnu = std::process::Command::new("tar").arg("--version").output();
+        let Ok(out) = gnu else {
+            panic!("GNU tar is needed for this test (Debian: the tar package)")
+        };
+        assert!(String::from_utf8_lossy(&out.stdout).contains("GNU tar"));
+        for (what, tar) in hostile_archives() {
+            let dir = std::env::temp_dir().join(format!(
+                "gnu-tar-{}-{}",
+                std::process::id(),
+                what.replace(['/', ' ', '.'], "_")
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let file = dir.join("model.tar.gz");
+            std::fs::write(&file, &tar).unwrap();
+            let out_dir = dir.join("model");
+            std::fs::create_dir_all(&out_dir).unwrap();
+            // Exit status 2 when it skips a member (`..`): what it extracted still serves.
+            let _ = std::process::Command::new("tar")
+                .arg("-xzf")
+                .arg(&file)
+                .arg("-C")
+                .arg(&out_dir)
+                .output()
+                .unwrap();
+            let extracted = std::fs::read(out_dir.join("metrics.json")).ok();
+            match metrics_from_model_tar(&mut &tar[..]) {
+                Ok(read) => assert_eq!(read, extracted, "{what}: the gate and GNU tar disagree"),
+                Err(reason) => assert!(!reason.is_empty(), "{what}"),
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 }

@@ -375,6 +375,7 @@ mod tests {
             key: key.into(),
             last_modified: DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap(),
             size,
+            etag: None,
         }
     }
 

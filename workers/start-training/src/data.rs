@@ -6,12 +6,13 @@ use tracing::{info, warn};
 
 use retrain_core::aws::notify::{publish, put_metric, METRIC_BAD_ROW_RATE, METRIC_DATA_DRIFT};
 use retrain_core::aws::s3::{self, BRONZE_PREFIX, LAST_TRAINED_KEY, STATISTICS_KEY};
-use retrain_core::documents::{LastTrained, Statistics};
+use retrain_core::documents::{self, LastTrained, Statistics};
+use retrain_core::duplicates::{self, duplicate_files};
 use retrain_core::drift::data_drift;
 use retrain_core::messages;
 use retrain_core::payload::{DataReport, FileProblem, MAX_LISTED_FILES};
 use retrain_core::tickets::{DailyCounts, DateWindow, FileScan};
-use retrain_core::{Context, Result};
+use retrain_core::{Context, Result, WorkerError};
 
 pub struct Scan {
     pub since: Option<DateTime<Utc>>,
@@ -32,10 +33,22 @@ impl Scan {
 /// `alert` (a re-run that adopts its job does not alert twice).
 pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     let cfg = &ctx.cfg;
-    let last: Option<LastTrained> = s3::get_json(&ctx.s3, &cfg.bucket, LAST_TRAINED_KEY).await?;
-    let since = last.as_ref().map(LastTrained::trained_at).transpose()?;
-    let files = s3::list_csvs_since(&ctx.s3, &cfg.bucket, BRONZE_PREFIX, since).await?;
-    info!(files = files.len(), since = ?since, "new ticket files listed");
+    let mut problems = Vec::new();
+    let last: Option<LastTrained> = lake_document(ctx, LAST_TRAINED_KEY, &mut problems).await?;
+    let (since, problem) = documents::since(last.as_ref(), ctx.now());
+    problems.extend(problem.map(|p| format!("{p}; every file under bronze/ counts as new")));
+    // Every ticket file, for the copies among them; the new ones are those after `since`.
+    let all = s3::list_csvs_since(&ctx.s3, &cfg.bucket, BRONZE_PREFIX, None).await?;
+    let copies = duplicate_files(
+        &all.iter()
+            .map(|f| (f.key.as_str(), f.etag.as_deref().unwrap_or(""), f.size as u64))
+            .collect::<Vec<_>>(),
+    );
+    let files: Vec<_> = all
+        .into_iter()
+        .filter(|f| since.is_none_or(|s| f.last_modified > s))
+        .collect();
+    info!(files = files.len(), since = ?since, copies = copies.len(), "new ticket files listed");
     let window = DateWindow::at(cfg.earliest_ticket_date, ctx.now());
 
     let keys: Vec<String> = files.iter().map(|f| f.key.clone()).collect();
@@ -51,10 +64,14 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     };
     let total = tally(&mut report, results, cfg.bad_row_alert_rate);
 
-    let baseline: Option<Statistics> = s3::get_json(&ctx.s3, &cfg.bucket, STATISTICS_KEY).await?;
+    let stats: Option<Statistics> = lake_document(ctx, STATISTICS_KEY, &mut problems).await?;
+    let (baseline, problem) = documents::baseline(stats.as_ref());
+    problems.extend(problem.map(|p| format!("{p}; no drift check this run")));
     let mean = total.mean_daily();
     report.mean_daily_tickets = mean;
-    report.baseline_mean = baseline.map(|b| b.mean_daily_tickets);
+    report.baseline_mean = baseline;
+    report.duplicates = copies;
+    report.document_problems = problems;
     let check = data_drift(mean, report.baseline_mean, cfg.drift_threshold);
     report.relative_change = check.relative_change;
     report.drift = check.drift;
@@ -131,8 +148,39 @@ fn tally(
     total
 }
 
-/// The bad-row metric, and the alert the scan calls for: nothing usable (the run ends
-/// skipped), data quality, drift (with its metric).
+/// One of the pipeline's own documents, read like user input: absent, or parsed with the field
+/// named when it does not hold up. One that does not parse counts as absent (the safe default),
+/// with the reason in `problems` (alerted).
+async fn lake_document<T: serde::de::DeserializeOwned>(
+    ctx: &Context,
+    key: &str,
+    problems: &mut Vec<String>,
+) -> Result<Option<T>> {
+    let Some((bytes, _)) = s3::get_bytes(&ctx.s3, &ctx.cfg.bucket, key, s3::MAX_DOCUMENT_BYTES)
+        .await
+        .or_else(|e| match e {
+            // Too large to be ours: as unusable as one that does not parse.
+            WorkerError::BadData { reason, .. } => {
+                problems.push(format!("{key}: {reason}; read as absent"));
+                Ok(None)
+            }
+            other => Err(other),
+        })?
+    else {
+        return Ok(None);
+    };
+    match documents::parse_document(key, &bytes) {
+        Ok(doc) => Ok(Some(doc)),
+        Err(e) => {
+            warn!(document = key, error = %e, "a pipeline document does not hold up");
+            problems.push(format!("{e}; read as absent"));
+            Ok(None)
+        }
+    }
+}
+
+/// The bad-row metric, and the alert the scan calls for: nothing usable or copies (the run ends
+/// skipped), the pipeline's own documents, data quality, drift (with its metric).
 async fn send_alerts(ctx: &Context, scan: &Scan) -> Result<()> {
     let cfg = &ctx.cfg;
     let report = &scan.report;
@@ -145,6 +193,20 @@ async fn send_alerts(ctx: &Context, scan: &Scan) -> Result<()> {
             StandardUnit::Percent,
         )
         .await?;
+    }
+    if !report.document_problems.is_empty() {
+        publish(
+            &ctx.sns,
+            &cfg.topic_arn,
+            messages::SUBJECT_DOCUMENT_INVALID,
+            &messages::document_invalid(&report.document_problems),
+        )
+        .await?;
+    }
+    if let Some(alert) = duplicates::decide(&report.duplicates) {
+        // The run ends skipped; this alert is the one it sends about the data.
+        publish(&ctx.sns, &cfg.topic_arn, alert.subject, &alert.body).await?;
+        return Ok(());
     }
     if scan.nothing_usable() {
         // The run ends skipped; this alert is the one it sends.

@@ -173,9 +173,17 @@ async fn approval(
     Ok(run)
 }
 
-/// Why a run without `force` does not train on what the scan found: no new file, or none
-/// with a usable row.
+/// Why a run without `force` does not train on what the scan found: copies under bronze/, no
+/// new file, or none with a usable row.
 fn nothing_to_train(data: &crate::data::Scan) -> Option<String> {
+    if let Some(d) = data.report.duplicates.first() {
+        return Some(format!(
+            "{} ticket files under bronze/ are copies of others ({} is a copy of {}): the trainer would count their tickets twice",
+            data.report.duplicates.len(),
+            d.copy,
+            d.of
+        ));
+    }
     if data.new_files == 0 {
         return Some(match &data.since {
             Some(t) => format!("no new ticket files under bronze/ since {}", t.to_rfc3339()),

@@ -25,6 +25,8 @@ pub struct ObjectInfo {
     pub key: String,
     pub last_modified: DateTime<Utc>,
     pub size: i64,
+    /// S3's ETag: the same for the same content uploaded the same way (duplicate detection).
+    pub etag: Option<String>,
 }
 
 /// `s3://bucket/key` → (bucket, key).
@@ -60,6 +62,7 @@ pub async fn list_csvs_since(
                     key: key.to_string(),
                     last_modified: modified,
                     size: obj.size().unwrap_or_default(),
+                    etag: obj.e_tag().map(str::to_string),
                 });
             }
         }
