@@ -8,6 +8,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::excerpt::quote;
 
+mod bounds;
+
+use bounds::{Bounded, Over};
+pub use bounds::{MAX_FIELD, MAX_RECORD};
+
 pub const DATE_COLUMN: &str = "created_date";
 
 /// Tickets per day over one or more files.
@@ -130,18 +135,66 @@ impl FileScan {
     }
 }
 
+/// Why the read stopped, when it went over a bound ([`bounds`]); `start` is the line the
+/// record being read starts on.
+fn over_bound<R: Read>(csv: &csv::Reader<Bounded<R>>, start: u64) -> Option<String> {
+    let line = csv.position().line();
+    Some(match csv.get_ref().over? {
+        Over::Line => format!(
+            "line {line} is longer than 1 MiB (a file without line breaks? a one-line dump, or \
+             line endings this reader does not know): a ticket CSV holds one ticket per line"
+        ),
+        Over::Record => format!(
+            "the record starting at line {start} is longer than 1 MiB, over {} lines (a quote \
+             never closed?)",
+            line.saturating_sub(start) + 1
+        ),
+        Over::Field => format!(
+            "line {line} holds a field longer than 64 KiB (an attachment, a log or an image \
+             pasted into a cell?)"
+        ),
+    })
+}
+
+/// A field of `record` longer than [`MAX_FIELD`], as a reason naming `line`: a quoted field
+/// with delimiters inside, which [`Bounded`] cannot tell from several fields.
+fn long_field(record: &csv::ByteRecord, line: u64) -> Option<String> {
+    if (record.as_slice().len() as u64) <= MAX_FIELD {
+        return None;
+    }
+    let (i, f) = record
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.len() as u64 > MAX_FIELD)?;
+    Some(format!(
+        "line {line}: field {} is {} KiB, longer than 64 KiB (an attachment, a log or an image \
+         pasted into a cell?)",
+        i + 1,
+        f.len() >> 10
+    ))
+}
+
 /// Count one CSV stream, keeping rows dated inside `window`. `Err` says why the file is not a
-/// ticket CSV at all (empty, binary, no header, no `created_date` column, a read error); a row
-/// that cannot be read or dated, or is dated outside the window, is a bad row.
+/// ticket CSV at all (empty, binary, no header, no `created_date` column, a record or a field
+/// over its bound ([`MAX_RECORD`], [`MAX_FIELD`]), a read error); a row that cannot be read or
+/// dated, or is dated outside the window, is a bad row. Memory stays flat: it grows with the
+/// number of distinct days, and a record is never buffered past its bound.
 pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, String> {
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(reader);
-    let raw_header = csv
-        .byte_headers()
-        .map_err(|e| format!("unreadable header: {e}"))?
-        .clone();
+        .from_reader(Bounded::new(reader));
+    let raw_header = match csv.byte_headers().cloned() {
+        Ok(h) => h,
+        Err(e) => {
+            return Err(over_bound(&csv, 1).unwrap_or_else(|| format!("unreadable header: {e}")))
+        }
+    };
+    if let Some(why) = long_field(&raw_header, 1) {
+        return Err(why);
+    }
+    let start = csv.position().byte();
+    csv.get_mut().record_starts_at(start);
     if raw_header.is_empty()
         || raw_header
             .iter()
@@ -177,12 +230,17 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
+                let next = csv.position().byte();
+                csv.get_mut().record_starts_at(next);
                 // The fields' bytes end to end: all blank exactly when every field is.
                 let bytes = record.as_slice();
                 if bytes.trim_ascii().is_empty() {
                     continue;
                 }
                 let line = record.position().map(|p| p.line()).unwrap_or(line);
+                if let Some(why) = long_field(&record, line) {
+                    return Err(why);
+                }
                 if !bytes.is_ascii() {
                     if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
                         scan.bad(line, || {
@@ -230,7 +288,10 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
                 }
             }
             // An I/O error ends the stream; a malformed row (e.g. bad UTF-8) is one bad row.
-            Err(e) if e.is_io_error() => return Err(format!("read failed: {e}")),
+            Err(e) if e.is_io_error() => {
+                let start = record.position().map(|p| p.line()).unwrap_or(line);
+                return Err(over_bound(&csv, start).unwrap_or_else(|| format!("read failed: {e}")));
+            }
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(line);
                 scan.bad(line, || format!("unreadable row: {e}"));
@@ -526,6 +587,117 @@ mod tests {
         assert!(first_bad.is_some());
         assert!(want.rows > 100 && want.bad_rows > 100, "{want:?}");
         assert_eq!(got.out_of_window, 2 * 2 * 14);
+    }
+
+    /// A reader that counts the bytes the scan pulled from it.
+    struct Pulled<'a>(&'a [u8], std::rc::Rc<std::cell::Cell<usize>>);
+
+    impl Read for Pulled<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.read(buf)?;
+            self.1.set(self.1.get() + n);
+            Ok(n)
+        }
+    }
+
+    /// The scan's result and how many bytes it pulled before it ended.
+    fn pulled(file: &[u8]) -> (Result<FileScan, String>, usize) {
+        let n = std::rc::Rc::new(std::cell::Cell::new(0));
+        let got = count_daily(Pulled(file, n.clone()), window());
+        (got, n.get())
+    }
+
+    /// Stopped at the bound, not at the end of the file: what it buffered is at most the bound
+    /// and one read of the csv reader.
+    const STOPPED_BY: usize = MAX_RECORD as usize + 64 * 1024;
+
+    #[test]
+    fn a_file_without_line_breaks_is_refused_at_the_record_bound() {
+        // A one-line dump: 20 MB of rows with the line breaks lost.
+        let mut file = b"created_date,x\n".to_vec();
+        while file.len() < 20_000_000 {
+            file.extend_from_slice(b"2026-11-02,mail ");
+        }
+        let (got, n) = pulled(&file);
+        let e = got.unwrap_err();
+        assert!(
+            e.starts_with("line 2 is longer than 1 MiB (a file without line breaks?"),
+            "{e}"
+        );
+        assert!(n < STOPPED_BY, "{n}");
+        // The header line itself, a field each: still the line bound, named line 1.
+        let one_line: Vec<u8> = file[15..]
+            .iter()
+            .map(|&b| if b == b' ' { b',' } else { b })
+            .collect();
+        let (got, n) = pulled(&one_line);
+        let e = got.unwrap_err();
+        assert!(e.starts_with("line 1 is longer than 1 MiB"), "{e}");
+        assert!(n < STOPPED_BY, "{n}");
+    }
+
+    #[test]
+    fn a_huge_field_is_refused_at_the_field_bound() {
+        // One ticket with a 5 MB field (a pasted attachment), then good rows.
+        let mut file = b"created_date,body\n2026-11-02,a\n2026-11-02,".to_vec();
+        file.extend(std::iter::repeat_n(b'x', 5_000_000));
+        file.extend_from_slice(b"\n2026-11-03,b\n");
+        let (got, pulled) = pulled(&file);
+        let e = got.unwrap_err();
+        assert!(
+            e.starts_with("line 3 holds a field longer than 64 KiB"),
+            "{e}"
+        );
+        assert!(pulled < MAX_FIELD as usize + 64 * 1024, "{pulled}");
+        // Quoted, with delimiters and line breaks inside: the field is measured once read.
+        let mut file = b"created_date,body\n2026-11-02,\"".to_vec();
+        for _ in 0..2_000 {
+            file.extend_from_slice(b"a line of the body, with a comma and then more words\n");
+        }
+        file.extend_from_slice(b"\"\n2026-11-03,b\n");
+        let e = count_daily(&file[..], window()).unwrap_err();
+        assert!(
+            e.starts_with("line 2: field 2 is 103 KiB, longer than 64 KiB"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_refused_at_the_record_bound() {
+        let mut file = b"created_date,body\n2026-11-02,a\n2026-11-02,\"oops\n".to_vec();
+        while file.len() < 5_000_000 {
+            file.extend_from_slice(b"2026-11-02,a row swallowed by the open quote\n");
+        }
+        let (got, pulled) = pulled(&file);
+        let e = got.unwrap_err();
+        assert!(
+            e.starts_with("the record starting at line 3 is longer than 1 MiB, over"),
+            "{e}"
+        );
+        assert!(e.contains("a quote never closed?"), "{e}");
+        assert!(pulled < STOPPED_BY, "{pulled}");
+    }
+
+    #[test]
+    fn big_files_of_short_lines_are_within_the_bounds() {
+        // 3 MB each: `\n`, `\r\n` and old-Mac `\r` line endings, and a long but allowed field.
+        for end in [&b"\n"[..], b"\r\n", b"\r"] {
+            let mut file = b"created_date,body".to_vec();
+            file.extend_from_slice(end);
+            let mut rows = 0;
+            while file.len() < 3_000_000 {
+                file.extend_from_slice(b"2026-11-02,");
+                file.extend(std::iter::repeat_n(
+                    b'x',
+                    if rows == 7 { 60_000 } else { 40 },
+                ));
+                file.extend_from_slice(end);
+                rows += 1;
+            }
+            let scan = count_daily(&file[..], window()).unwrap();
+            assert_eq!(scan.counts.rows, rows, "{end:?}");
+            assert_eq!(scan.counts.bad_rows, 0, "{end:?}");
+        }
     }
 
     #[test]
