@@ -110,6 +110,15 @@ pub struct FileScan {
     pub first_bad: Option<(u64, String)>,
     /// The header as read (an excerpt).
     pub header: String,
+    /// The order of day and month the file's `NN/NN/YYYY` dates were read in; None when it has
+    /// none. Decided from all its rows: day first when some row can only be (its first number
+    /// over 12), month first when some row can only be; both is an unusable file.
+    pub date_order: Option<DateOrder>,
+    /// Every slash date of the file reads either way (both numbers 12 or less, e.g.
+    /// `01/12/2024`) and some differ by the order: it was taken as [`DEFAULT_DATE_ORDER`]
+    /// (month first) without evidence. Worth a warning: if the export is day first, its days
+    /// are counted on the wrong dates (see [`FileScan::date_warning`]).
+    pub ambiguous_dates: bool,
 }
 
 impl FileScan {
@@ -124,6 +133,19 @@ impl FileScan {
                 "no usable row: {} bad rows, the first at line {line}: {why} (header: {})",
                 self.counts.bad_rows, self.header
             ),
+        })
+    }
+
+    /// A warning when the file's day-month order was a guess ([`FileScan::ambiguous_dates`]).
+    pub fn date_warning(&self) -> Option<String> {
+        (self.ambiguous_dates).then(|| {
+            format!(
+                "every slash date reads either way (e.g. 01/12 as 12 January or 1 December): \
+                 taken as {}, as US exports write them; if this export is {}, its tickets are \
+                 counted on the wrong days: re-export with YYYY-MM-DD dates",
+                DEFAULT_DATE_ORDER.pattern(),
+                DateOrder::DayFirst.pattern()
+            )
         })
     }
 
@@ -223,8 +245,11 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
     // writes, and consecutive rows of one day counted together before they reach the map: a row
     // whose date field is byte for byte the run's is that day without being read again.
     let mut record = csv::ByteRecord::new();
-    let mut run: Option<(NaiveDate, u64)> = None;
+    // The run of consecutive rows whose date field is byte for byte `run_field`, all inside the
+    // window (both readings of a slash date that reads either way): counted when it ends.
+    let mut run: Option<(Dated, u64)> = None;
     let mut run_field: Vec<u8> = Vec::with_capacity(32);
+    let mut slash = SlashDates::default();
     loop {
         let line = csv.position().line();
         match csv.read_byte_record(&mut record) {
@@ -253,38 +278,59 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
                 if let Some((_, n)) = &mut run {
                     if field == run_field.as_slice() {
                         *n += 1;
-                        scan.counts.rows += 1;
                         continue;
                     }
                 }
-                let day =
-                    iso_day(field).or_else(|| std::str::from_utf8(field).ok().and_then(parse_day));
-                match day {
-                    None => scan.bad(line, || {
-                        format!(
-                            "no readable `{DATE_COLUMN}`: {}",
-                            quote(&String::from_utf8_lossy(field))
-                        )
-                    }),
-                    Some(day) => match window.refuses(day) {
+                let dated = match iso_day(field) {
+                    Some(day) => Some(Dated::One(day)),
+                    None => std::str::from_utf8(field)
+                        .ok()
+                        .and_then(|f| slash.read(f, line)),
+                };
+                let in_window = match dated {
+                    None => {
+                        scan.bad(line, || {
+                            format!(
+                                "no readable `{DATE_COLUMN}`: {}",
+                                quote(&String::from_utf8_lossy(field))
+                            )
+                        });
+                        continue;
+                    }
+                    Some(Dated::One(day)) => match window.refuses(day) {
                         Some(why) => {
                             scan.out_of_window += 1;
                             scan.bad(line, || why);
+                            false
                         }
-                        None => {
-                            scan.counts.rows += 1;
-                            run_field.clear();
-                            run_field.extend_from_slice(field);
-                            match &mut run {
-                                Some((d, n)) if *d == day => *n += 1,
-                                _ => {
-                                    if let Some((d, n)) = run.replace((day, 1)) {
-                                        *scan.counts.per_day.entry(d).or_default() += n;
-                                    }
-                                }
+                        None => true,
+                    },
+                    Some(Dated::Either(days)) => {
+                        let refused = days.map(|d| window.refuses(d));
+                        if refused.iter().any(Option::is_some) {
+                            // Rare (a window's edge): each reading takes the row on its own.
+                            for ((reading, day), why) in
+                                slash.either.iter_mut().zip(days).zip(refused)
+                            {
+                                reading.take(day, 1, why.map(|why| (line, why)));
+                            }
+                            false
+                        } else {
+                            true
+                        }
+                    }
+                };
+                if let (true, Some(dated)) = (in_window, dated) {
+                    run_field.clear();
+                    run_field.extend_from_slice(field);
+                    match &mut run {
+                        Some((d, n)) if *d == dated => *n += 1,
+                        _ => {
+                            if let Some((d, n)) = run.replace((dated, 1)) {
+                                d.count(n, &mut scan.counts, &mut slash.either);
                             }
                         }
-                    },
+                    }
                 }
             }
             // An I/O error ends the stream; a malformed row (e.g. bad UTF-8) is one bad row.
@@ -299,9 +345,193 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
         }
     }
     if let Some((d, n)) = run {
-        *scan.counts.per_day.entry(d).or_default() += n;
+        d.count(n, &mut scan.counts, &mut slash.either);
     }
+    slash.decide(&mut scan)?;
     Ok(scan)
+}
+
+/// The order of day and month in a file's `NN/NN/YYYY` dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// `MM/DD/YYYY` (US exports).
+    MonthFirst,
+    /// `DD/MM/YYYY` (most of the rest of the world).
+    DayFirst,
+}
+
+impl DateOrder {
+    pub fn pattern(self) -> &'static str {
+        match self {
+            DateOrder::MonthFirst => "MM/DD/YYYY",
+            DateOrder::DayFirst => "DD/MM/YYYY",
+        }
+    }
+}
+
+/// The order a file whose slash dates all read either way is taken in: month first, as
+/// `parse_day` reads them (US exports), reported by [`FileScan::ambiguous_dates`].
+pub const DEFAULT_DATE_ORDER: DateOrder = DateOrder::MonthFirst;
+
+/// A row's day: one, or two when its slash date reads either way (`[month first, day first]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Dated {
+    One(NaiveDate),
+    Either([NaiveDate; 2]),
+}
+
+impl Dated {
+    /// `n` rows of this day, all inside the window.
+    fn count(self, n: u64, counts: &mut DailyCounts, either: &mut [Reading; 2]) {
+        match self {
+            Dated::One(day) => {
+                *counts.per_day.entry(day).or_default() += n;
+                counts.rows += n;
+            }
+            Dated::Either(days) => {
+                for (reading, day) in either.iter_mut().zip(days) {
+                    reading.take(day, n, None);
+                }
+            }
+        }
+    }
+}
+
+/// What the rows whose slash date reads either way count in one reading.
+#[derive(Debug, Default)]
+struct Reading {
+    per_day: BTreeMap<NaiveDate, u64>,
+    rows: u64,
+    out_of_window: u64,
+    first_bad: Option<(u64, String)>,
+}
+
+impl Reading {
+    /// `n` rows of `day`, or one refused by the window (its line and why).
+    fn take(&mut self, day: NaiveDate, n: u64, refused: Option<(u64, String)>) {
+        match refused {
+            None => {
+                *self.per_day.entry(day).or_default() += n;
+                self.rows += n;
+            }
+            Some(bad) => {
+                self.out_of_window += 1;
+                self.first_bad.get_or_insert(bad);
+            }
+        }
+    }
+}
+
+/// A file's slash dates, read both ways while streaming (a stream cannot be read twice): the
+/// first row that can only be day first (its first number over 12), the first that can only
+/// be month first, and the rows that read either way counted in both readings (two maps of
+/// days: memory still grows with distinct days only). The order is decided at the end.
+#[derive(Debug, Default)]
+struct SlashDates {
+    day_first_only: Option<(u64, String)>,
+    month_first_only: Option<(u64, String)>,
+    /// Any row with a slash date that reads as a day.
+    seen: bool,
+    /// `[month first, day first]`.
+    either: [Reading; 2],
+}
+
+impl SlashDates {
+    /// A field that is not `YYYY-MM-DD`: a slash date (noting which orders it can be), or
+    /// what `parse_day` reads.
+    fn read(&mut self, field: &str, line: u64) -> Option<Dated> {
+        let Some((a, b, year)) = slash_numbers(field) else {
+            return if field.contains('/') {
+                None
+            } else {
+                parse_day(field).map(Dated::One)
+            };
+        };
+        let month_first = NaiveDate::from_ymd_opt(year, a, b);
+        let day_first = NaiveDate::from_ymd_opt(year, b, a);
+        let note = |first: &mut Option<(u64, String)>| {
+            first.get_or_insert_with(|| (line, quote(field.trim())));
+        };
+        let dated = match (a, b) {
+            (1..=12, 1..=12) if a == b => month_first.map(Dated::One),
+            (1..=12, 1..=12) => Some(Dated::Either([month_first?, day_first?])),
+            (13..=31, 1..=12) => {
+                note(&mut self.day_first_only);
+                day_first.map(Dated::One)
+            }
+            (1..=12, 13..=31) => {
+                note(&mut self.month_first_only);
+                month_first.map(Dated::One)
+            }
+            _ => None,
+        };
+        self.seen |= dated.is_some();
+        dated
+    }
+
+    /// The file's order, into `scan` with the rows that read either way counted in it; `Err`
+    /// when some rows can only be day first and others only month first.
+    fn decide(self, scan: &mut FileScan) -> Result<(), String> {
+        let order = match (&self.day_first_only, &self.month_first_only) {
+            (Some((d_line, d)), Some((m_line, m))) => {
+                return Err(format!(
+                    "dates in both orders: line {d_line} {d} can only be day first (DD/MM/YYYY), \
+                     line {m_line} {m} only month first (MM/DD/YYYY): re-export with one date \
+                     format, ideally YYYY-MM-DD"
+                ))
+            }
+            (Some(_), None) => DateOrder::DayFirst,
+            (None, Some(_)) => DateOrder::MonthFirst,
+            (None, None) => {
+                let [month_first, day_first] = &self.either;
+                scan.ambiguous_dates = month_first.rows
+                    + month_first.out_of_window
+                    + day_first.rows
+                    + day_first.out_of_window
+                    > 0;
+                DEFAULT_DATE_ORDER
+            }
+        };
+        let any = self.seen || self.day_first_only.is_some() || self.month_first_only.is_some();
+        scan.date_order = any.then_some(order);
+        let [month_first, day_first] = self.either;
+        let reading = match order {
+            DateOrder::MonthFirst => month_first,
+            DateOrder::DayFirst => day_first,
+        };
+        for (day, n) in reading.per_day {
+            *scan.counts.per_day.entry(day).or_default() += n;
+        }
+        scan.counts.rows += reading.rows;
+        scan.counts.bad_rows += reading.out_of_window;
+        scan.out_of_window += reading.out_of_window;
+        if let Some(bad) = reading.first_bad {
+            if scan
+                .first_bad
+                .as_ref()
+                .is_none_or(|(line, _)| *line > bad.0)
+            {
+                scan.first_bad = Some(bad);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `a/b/YYYY` at the start of a field (one or two digits, one or two digits, four digits),
+/// then its end, a space or a `T`: the numbers, in the order written.
+fn slash_numbers(field: &str) -> Option<(u32, u32, i32)> {
+    let f = field.trim();
+    let head = f.split([' ', 'T']).next()?;
+    let mut parts = head.split('/');
+    let mut number = |max_digits: usize, min_digits: usize| {
+        let p = parts.next()?;
+        (p.len() >= min_digits && p.len() <= max_digits && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<u32>().ok())
+            .flatten()
+    };
+    let (a, b, y) = (number(2, 1)?, number(2, 1)?, number(4, 4)?);
+    parts.next().is_none().then_some((a, b, y as i32))
 }
 
 /// `YYYY-MM-DD` at the start of a field, then its end, a space or a `T`: the form nearly every
@@ -698,6 +928,100 @@ mod tests {
             assert_eq!(scan.counts.rows, rows, "{end:?}");
             assert_eq!(scan.counts.bad_rows, 0, "{end:?}");
         }
+    }
+
+    fn scan(text: &str) -> Result<FileScan, String> {
+        count_daily(text.as_bytes(), window())
+    }
+
+    #[test]
+    fn a_day_first_file_is_read_day_first_all_through() {
+        // One row that can only be day first decides the file: 01/11 is 1 November, not 11 January.
+        let s = scan(
+            "created_date\n01/11/2026\n02/11/2026 08:00\n02/11/2026\n13/11/2026\n2026-11-02\n",
+        )
+        .unwrap();
+        assert_eq!(s.date_order, Some(DateOrder::DayFirst));
+        assert!(!s.ambiguous_dates);
+        assert_eq!(s.date_warning(), None);
+        assert_eq!(s.counts.bad_rows, 0);
+        assert_eq!(s.counts.rows, 5);
+        assert_eq!(s.counts.per_day[&day("2026-11-01")], 1);
+        assert_eq!(s.counts.per_day[&day("2026-11-02")], 3);
+        assert_eq!(s.counts.per_day[&day("2026-11-13")], 1);
+        // The deciding row last or first, the same counts.
+        let t = scan(
+            "created_date\n13/11/2026\n2026-11-02\n02/11/2026\n01/11/2026\n02/11/2026 08:00\n",
+        )
+        .unwrap();
+        assert_eq!(t.counts, s.counts);
+    }
+
+    #[test]
+    fn a_month_first_file_is_read_month_first() {
+        let s = scan("created_date\n11/01/2026\n11/13/2026\n11/02/2026\n").unwrap();
+        assert_eq!(s.date_order, Some(DateOrder::MonthFirst));
+        assert!(!s.ambiguous_dates);
+        assert_eq!(s.counts.per_day[&day("2026-11-01")], 1);
+        assert_eq!(s.counts.per_day[&day("2026-11-02")], 1);
+        assert_eq!(s.counts.per_day[&day("2026-11-13")], 1);
+    }
+
+    #[test]
+    fn dates_in_both_orders_are_refused() {
+        let e = scan("created_date\n01/11/2026\n13/11/2026\n11/02/2026\n11/14/2026\n").unwrap_err();
+        assert!(
+            e.starts_with(
+                "dates in both orders: line 3 `13/11/2026` can only be day first (DD/MM/YYYY), \
+                 line 5 `11/14/2026` only month first (MM/DD/YYYY)"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn dates_that_read_either_way_default_to_month_first_and_say_so() {
+        let s = scan("created_date\n01/12/2024\n02/11/2024\n02/11/2024\n").unwrap();
+        assert_eq!(s.date_order, Some(DEFAULT_DATE_ORDER));
+        assert_eq!(DEFAULT_DATE_ORDER, DateOrder::MonthFirst);
+        assert!(s.ambiguous_dates);
+        assert!(s.date_warning().unwrap().contains("taken as MM/DD/YYYY"));
+        assert_eq!(s.counts.per_day[&day("2024-01-12")], 1);
+        assert_eq!(s.counts.per_day[&day("2024-02-11")], 2);
+        // The same either way (05/05) is no ambiguity; ISO dates have no order at all.
+        let same = scan("created_date\n05/05/2024\n").unwrap();
+        assert_eq!(
+            (same.date_order, same.ambiguous_dates),
+            (Some(DateOrder::MonthFirst), false)
+        );
+        let iso = scan("created_date\n2024-05-06\n").unwrap();
+        assert_eq!((iso.date_order, iso.ambiguous_dates), (None, false));
+        // Not a day in either order, or not a slash date this scan reads: bad rows, no order.
+        let bad = scan("created_date\n13/13/2024\n11/03/26\n1/2/3/2024\n").unwrap();
+        assert_eq!((bad.counts.bad_rows, bad.date_order), (3, None));
+    }
+
+    #[test]
+    fn the_window_applies_to_the_reading_chosen() {
+        // The clock is at 2026-11-27: 01/12/2026 is 12 January read month first, 1 December
+        // (too late) read day first.
+        let s = scan("created_date\n28/11/2026\n01/12/2026\n01/12/2026\n").unwrap();
+        assert_eq!(s.date_order, Some(DateOrder::DayFirst));
+        assert_eq!(
+            (s.counts.rows, s.counts.bad_rows, s.out_of_window),
+            (1, 2, 2)
+        );
+        let (line, why) = s.first_bad.unwrap();
+        assert_eq!(line, 3);
+        assert!(why.contains("dated 2026-12-01, after"), "{why}");
+        let m = scan("created_date\n11/28/2026\n01/12/2026\n01/12/2026\nsoon\n").unwrap();
+        assert_eq!(m.date_order, Some(DateOrder::MonthFirst));
+        assert_eq!(
+            (m.counts.rows, m.counts.bad_rows, m.out_of_window),
+            (3, 1, 0)
+        );
+        assert_eq!(m.counts.per_day[&day("2026-01-12")], 2);
+        assert_eq!(m.first_bad.unwrap().0, 5);
     }
 
     #[test]
