@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::excerpt::quote;
 
 mod bounds;
+mod encoding;
 
 use bounds::{Bounded, Over};
 pub use bounds::{MAX_FIELD, MAX_RECORD};
@@ -197,11 +198,31 @@ fn long_field(record: &csv::ByteRecord, line: u64) -> Option<String> {
 }
 
 /// Count one CSV stream, keeping rows dated inside `window`. `Err` says why the file is not a
-/// ticket CSV at all (empty, binary, no header, no `created_date` column, a record or a field
-/// over its bound ([`MAX_RECORD`], [`MAX_FIELD`]), a read error); a row that cannot be read or
+/// ticket CSV at all (empty, binary, UTF-16, UTF-32 or Windows-1252 text, no header, no
+/// `created_date` column, a record or a field over its bound ([`MAX_RECORD`], [`MAX_FIELD`]),
+/// slash dates in both day-month orders, a read error); a row that cannot be read or
 /// dated, or is dated outside the window, is a bad row. Memory stays flat: it grows with the
 /// number of distinct days, and a record is never buffered past its bound.
 pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, String> {
+    // The start of the file, for the encodings told by their first bytes.
+    let mut reader = reader;
+    let mut prefix = Vec::with_capacity(encoding::SNIFF);
+    (&mut reader)
+        .take(encoding::SNIFF as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| format!("read failed: {e}"))?;
+    if let Some(why) = encoding::wide(&prefix) {
+        return Err(why);
+    }
+    // Evidence of UTF-8 (a mark, a non-ASCII UTF-8 row) against that of Windows-1252 (the first
+    // row that is not UTF-8 but reads as Windows-1252 text).
+    let mut utf8_seen = prefix.starts_with(encoding::UTF8_BOM);
+    let mut latin1: Option<(u64, String)> = None;
+    // Control bytes other than white space in the first bytes: binary, whatever else it reads as.
+    let text_like = !prefix
+        .iter()
+        .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c));
+    let reader = std::io::Cursor::new(prefix).chain(reader);
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
@@ -226,6 +247,14 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
     }
     if raw_header.iter().any(|f| f.contains(&0)) {
         return Err("binary, not a CSV text file (NUL bytes in the first line)".into());
+    }
+    if !raw_header.as_slice().is_ascii() {
+        if raw_header.iter().all(|f| std::str::from_utf8(f).is_ok()) {
+            utf8_seen = true;
+        } else if text_like && encoding::latin1_record(&raw_header) {
+            let text = quote(&encoding::decode_cp1252(&raw_header));
+            return Err(encoding::latin1_refusal(1, &text));
+        }
     }
     let headers = csv
         .headers()
@@ -268,11 +297,15 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
                 }
                 if !bytes.is_ascii() {
                     if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
+                        if latin1.is_none() && encoding::latin1_record(&record) {
+                            latin1 = Some((line, encoding::decode_cp1252(&record)));
+                        }
                         scan.bad(line, || {
                             format!("unreadable row: field {} is not UTF-8", i + 1)
                         });
                         continue;
                     }
+                    utf8_seen = true;
                 }
                 let field = record.get(column).unwrap_or_default();
                 if let Some((_, n)) = &mut run {
@@ -346,6 +379,9 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
     }
     if let Some((d, n)) = run {
         d.count(n, &mut scan.counts, &mut slash.either);
+    }
+    if let (Some((line, text)), false, true) = (&latin1, utf8_seen, text_like) {
+        return Err(encoding::latin1_refusal(*line, &quote(text)));
     }
     slash.decide(&mut scan)?;
     Ok(scan)
@@ -1022,6 +1058,96 @@ mod tests {
         );
         assert_eq!(m.counts.per_day[&day("2026-01-12")], 2);
         assert_eq!(m.first_bad.unwrap().0, 5);
+    }
+
+    #[test]
+    fn utf16_and_utf32_exports_are_named() {
+        let text = "Created Date,Subject\r\n2026-11-02,Caf\u{e9}\r\n2026-11-03,ok\r\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le32: Vec<u8> = text
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        for (name, file, says) in [
+            (
+                "UTF-16 LE",
+                [&b"\xff\xfe"[..], &le].concat(),
+                "saved as UTF-16 LE (Excel 'Unicode Text' / PowerShell): re-export as CSV UTF-8",
+            ),
+            (
+                "UTF-16 BE",
+                [&b"\xfe\xff"[..], &be].concat(),
+                "saved as UTF-16 BE: re-export as CSV UTF-8",
+            ),
+            (
+                "UTF-16 LE, no mark",
+                le.clone(),
+                "saved as UTF-16 LE without a byte-order mark (Excel 'Unicode Text' / PowerShell): \
+                 re-export as CSV UTF-8",
+            ),
+            (
+                "UTF-16 BE, no mark",
+                be.clone(),
+                "saved as UTF-16 BE without a byte-order mark: re-export as CSV UTF-8",
+            ),
+            (
+                "UTF-32 LE",
+                [&b"\xff\xfe\0\0"[..], &le32].concat(),
+                "saved as UTF-32 LE: re-export as CSV UTF-8",
+            ),
+        ] {
+            assert_eq!(count_daily(&file[..], window()).unwrap_err(), says, "{name}");
+        }
+        // UTF-8 with a byte-order mark is UTF-8.
+        let bom = [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat();
+        let s = count_daily(&bom[..], window()).unwrap();
+        assert_eq!((s.counts.rows, s.counts.bad_rows), (2, 0));
+    }
+
+    #[test]
+    fn windows_1252_exports_are_named() {
+        let file = b"created_date,subject\n2026-11-02,plain\n2026-11-02,caf\xe9 cr\xe8me\n\
+                     2026-11-03,\x93quoted\x94\n";
+        let e = count_daily(&file[..], window()).unwrap_err();
+        assert_eq!(
+            e,
+            "saved as Windows-1252 / Latin-1 (Excel 'CSV (Comma delimited)' on Windows), not \
+             UTF-8: line 3 reads `2026-11-02,caf\u{e9} cr\u{e8}me` in it: re-export as CSV UTF-8"
+        );
+        // In the header, refused at once.
+        let e = count_daily(
+            &b"created_date,pri\xe9rit\xe9\n2026-11-02,a\n"[..],
+            window(),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("line 1 reads `created_date,pri\u{e9}rit\u{e9}`"),
+            "{e}"
+        );
+        // A UTF-8 file (a UTF-8 row, or the mark) with a stray row: that row is bad, no more.
+        for file in [
+            &b"created_date,subject\n2026-11-02,caf\xc3\xa9\n2026-11-02,caf\xe9\n"[..],
+            b"\xef\xbb\xbfcreated_date,subject\n2026-11-02,ok\n2026-11-02,caf\xe9\n",
+        ] {
+            let s = count_daily(file, window()).unwrap();
+            assert_eq!((s.counts.rows, s.counts.bad_rows), (1, 1));
+        }
+        // Stray bytes that are not text are bad rows, as before.
+        let s = count_daily(
+            &b"created_date,x\n2026-11-02,\xff\xfe\n2026-11-02,a\n"[..],
+            window(),
+        )
+        .unwrap();
+        assert_eq!((s.counts.rows, s.counts.bad_rows), (1, 1));
+        assert!(encoding::latin1_field(b"Stra\xdfe"));
+        assert!(encoding::latin1_field(b"\x805"));
+        assert!(!encoding::latin1_field(b"\xff"));
+        assert!(
+            !encoding::latin1_field(b"a\x81b"),
+            "undefined in Windows-1252"
+        );
+        assert!(!encoding::latin1_field(b"x\xe9\xe9\xe9y"), "three in a row");
     }
 
     #[test]
