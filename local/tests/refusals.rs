@@ -28,6 +28,15 @@ struct Run {
 /// statistics), then `new_file` added, then one execution with `input`, the jobs running
 /// `training_command`.
 async fn run(training_command: &str, new_file: Option<&[u8]>, input: Value) -> Run {
+    let files: Vec<(&str, &[u8])> = new_file
+        .map(|body| vec![("bronze/tickets-new.csv", body)])
+        .unwrap_or_default();
+    run_with(training_command, &files, input).await
+}
+
+/// [`run`] with any objects written into the lake after it is prepared (ticket files, or the
+/// pipeline's own documents).
+async fn run_with(training_command: &str, objects: &[(&str, &[u8])], input: Value) -> Run {
     let emulator = Emulator::start(training_command).expect("emulator (run tools/setup.sh)");
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness: Context = harness::connect(&sdk).await.unwrap();
@@ -36,8 +45,8 @@ async fn run(training_command: &str, new_file: Option<&[u8]>, input: Value) -> R
         sdk: &sdk,
     };
     prepare(&lake, Scenario::NoNewData, 1).await.unwrap();
-    if let Some(body) = new_file {
-        lake.put_file("bronze/tickets-new.csv", body).await.unwrap();
+    for (key, body) in objects {
+        lake.put_file(key, body).await.unwrap();
     }
     let before = get_json(&harness.s3, &harness.cfg.bucket, LAST_TRAINED_KEY)
         .await
@@ -75,8 +84,36 @@ fn trainer_writing(metrics: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ticket_files_that_hold_nothing_usable_skip_the_run() {
     let trainer = env!("CARGO_BIN_EXE_reference-trainer");
-    let cases: [(&str, &[u8], &str); 4] = [
+    // A one-line dump: short fields, no line break in 2 MB.
+    let one_line = [
+        b"created_date\n".as_slice(),
+        &b"2026-11-20,".repeat(200_000),
+    ]
+    .concat();
+    let huge_field = [
+        b"created_date,note\n2026-11-20,a\n2026-11-21,".as_slice(),
+        &[b'y'; 100 << 10],
+        b"\n",
+    ]
+    .concat();
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(
+            "created_date\r\n2026-11-20\r\n"
+                .encode_utf16()
+                .flat_map(u16::to_le_bytes),
+        )
+        .collect();
+    let cases: [(&str, &[u8], &str); 8] = [
         ("header only", b"ticket_id,created_date\n", "header only"),
+        ("one line of 2 MB", &one_line, "longer than 1 MiB"),
+        ("a 100 KB field", &huge_field, "longer than 64 KiB"),
+        ("UTF-16 export", &utf16, "UTF-16 LE"),
+        (
+            "dates in both orders",
+            b"created_date\n13/11/2026\n11/14/2026\n",
+            "dates in both orders",
+        ),
         (
             "no created_date column",
             b"Ticket ID,Opened At\n1,2026-11-20\n",
@@ -250,4 +287,85 @@ async fn execution_inputs_that_do_not_fit_fail_naming_the_field() {
         assert_eq!(r.report.serving_model, r.earlier.serving_model, "{field}");
         assert_eq!(r.report.last_trained, r.before, "{field}");
     }
+}
+
+/// What a careless hand leaves in the lake: the same week uploaded twice, the pipeline's own
+/// documents edited into nonsense. Each is named in an alert; none makes the run skip forever
+/// silently or train on what it should not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_and_documents_that_do_not_hold_up() {
+    let trainer = env!("CARGO_BIN_EXE_reference-trainer");
+    let week = b"ticket_id,created_date\n1,2026-11-20\n2,2026-11-21\n3,2026-11-21\n";
+
+    // The same week twice: the users' trainer reads all of bronze/ and would count it twice.
+    let r = run_with(
+        trainer,
+        &[
+            ("bronze/tickets-week.csv", week),
+            ("bronze/tickets-week (1).csv", week),
+        ],
+        json!({}),
+    )
+    .await;
+    assert_eq!(end(&r.exec), "NothingToDo");
+    let started = output_of(&r.exec, "StartTraining");
+    assert_eq!(started["run"]["action"], "skip");
+    let reason = started["run"]["reason"].as_str().unwrap();
+    assert!(reason.contains("copies"), "{reason}");
+    assert_eq!(
+        subjects(&r.report),
+        ["Ticket Data Duplicated - Retraining Skipped"]
+    );
+    let body = &r.report.alerts[0].1;
+    assert!(
+        body.contains("bronze/tickets-week.csv") && body.contains("bronze/tickets-week (1).csv"),
+        "{body}"
+    );
+    assert!(r.report.training_jobs.is_empty());
+    assert_eq!(r.report.versions, r.earlier.versions);
+    assert_eq!(r.report.last_trained, r.before);
+
+    // A trained_at in the future would skip every run ("nothing new since 2099"): it counts as
+    // absent, every file is new, the run trains, and the alert names the field.
+    let future = br#"{"trained_at": "2099-01-01T00:00:00Z", "mape": 9.8, "approval": "Approved"}"#;
+    let r = run_with(trainer, &[("Model/last_trained.json", future)], json!({})).await;
+    let started = output_of(&r.exec, "StartTraining");
+    assert_eq!(started["run"]["action"], "train", "{started}");
+    let alert = r
+        .report
+        .alerts
+        .iter()
+        .find(|(s, _)| s == "Pipeline Document Invalid - Safe Default Used")
+        .expect("the document alert");
+    assert!(
+        alert
+            .1
+            .contains("Model/last_trained.json: field `trained_at`")
+            && alert.1.contains("every file under bronze/ counts as new"),
+        "{}",
+        alert.1
+    );
+    assert_eq!(r.report.training_jobs.len(), 1);
+
+    // A baseline of 0 tickets a day would report drift every week (or, NaN, never): no
+    // baseline this run, said so; the new week trains.
+    let zero = br#"{"mean_daily_tickets": 0, "days": 0, "rows": 0}"#;
+    let r = run_with(
+        trainer,
+        &[
+            ("statistics/latest.json", zero),
+            ("bronze/tickets-new.csv", week),
+        ],
+        json!({}),
+    )
+    .await;
+    let started = output_of(&r.exec, "StartTraining");
+    assert_eq!(started["run"]["action"], "train", "{started}");
+    assert_eq!(started["run"]["data"]["baseline_mean"], Value::Null);
+    let subjects = subjects(&r.report);
+    assert!(
+        subjects.contains(&"Pipeline Document Invalid - Safe Default Used"),
+        "{subjects:?}"
+    );
+    assert!(!subjects.contains(&"Data Drift Detected"), "{subjects:?}");
 }

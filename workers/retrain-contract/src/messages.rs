@@ -32,6 +32,9 @@ fn file_lines(report: &DataReport) -> String {
     for f in &report.files_with_bad_rows {
         out.push_str(&format!("- {} (bad rows): {}\n", f.key, f.reason));
     }
+    for f in &report.ambiguous_dates {
+        out.push_str(&format!("- {} (dates): {}\n", f.key, f.reason));
+    }
     out
 }
 

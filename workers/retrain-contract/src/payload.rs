@@ -222,6 +222,10 @@ pub struct DataReport {
     /// `statistics/latest.json`), each with the safe default the run took instead.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub document_problems: Vec<String>,
+    /// Usable files whose slash dates read either way (read month first): named in the
+    /// data-quality alert.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ambiguous_dates: Vec<FileProblem>,
 }
 
 /// Files listed in a report (the state payload stays far below Step Functions' 256 KiB).

@@ -89,7 +89,10 @@ fn invocation(event: String, id: u32) -> tiny_http::Response<std::io::Cursor<Vec
         .expect("clock")
         .as_millis();
     tiny_http::Response::from_string(event)
-        .with_header(header("Lambda-Runtime-Aws-Request-Id", &format!("req-{id}")))
+        .with_header(header(
+            "Lambda-Runtime-Aws-Request-Id",
+            &format!("req-{id}"),
+        ))
         .with_header(header("Lambda-Runtime-Deadline-Ms", &deadline.to_string()))
         .with_header(header(
             "Lambda-Runtime-Invoked-Function-Arn",

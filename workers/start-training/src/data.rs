@@ -7,8 +7,8 @@ use tracing::{info, warn};
 use retrain_core::aws::notify::{publish, put_metric, METRIC_BAD_ROW_RATE, METRIC_DATA_DRIFT};
 use retrain_core::aws::s3::{self, BRONZE_PREFIX, LAST_TRAINED_KEY, STATISTICS_KEY};
 use retrain_core::documents::{self, LastTrained, Statistics};
-use retrain_core::duplicates::{self, duplicate_files};
 use retrain_core::drift::data_drift;
+use retrain_core::duplicates::{self, duplicate_files};
 use retrain_core::messages;
 use retrain_core::payload::{DataReport, FileProblem, MAX_LISTED_FILES};
 use retrain_core::tickets::{DailyCounts, DateWindow, FileScan};
@@ -41,7 +41,13 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     let all = s3::list_csvs_since(&ctx.s3, &cfg.bucket, BRONZE_PREFIX, None).await?;
     let copies = duplicate_files(
         &all.iter()
-            .map(|f| (f.key.as_str(), f.etag.as_deref().unwrap_or(""), f.size as u64))
+            .map(|f| {
+                (
+                    f.key.as_str(),
+                    f.etag.as_deref().unwrap_or(""),
+                    f.size as u64,
+                )
+            })
             .collect::<Vec<_>>(),
     );
     let files: Vec<_> = all
@@ -102,6 +108,14 @@ fn tally(
             Ok(scan) => {
                 report.out_of_window_rows += scan.out_of_window;
                 let unusable = scan.unusable();
+                if let (None, Some(warning)) = (&unusable, scan.date_warning()) {
+                    if report.ambiguous_dates.len() < MAX_LISTED_FILES {
+                        report.ambiguous_dates.push(FileProblem {
+                            key: key.clone(),
+                            reason: warning,
+                        });
+                    }
+                }
                 if unusable.is_none() {
                     report.usable_files += 1;
                     if let (Some((line, why)), true) = (
@@ -135,8 +149,9 @@ fn tally(
     report.days = total.days();
     let seen = total.rows + total.bad_rows;
     report.bad_row_rate = (seen > 0).then(|| total.bad_rows as f64 / seen as f64);
-    report.quality_alert =
-        report.unusable_count > 0 || report.bad_row_rate.is_some_and(|r| r > bad_row_alert_rate);
+    report.quality_alert = report.unusable_count > 0
+        || !report.ambiguous_dates.is_empty()
+        || report.bad_row_rate.is_some_and(|r| r > bad_row_alert_rate);
     if total.bad_rows > 0 {
         warn!(
             bad_rows = total.bad_rows,

@@ -104,12 +104,15 @@ async fn decide(
         }
     }
     let data = crate::data::scan(ctx, request.force, existing.is_none()).await?;
-    if existing.is_none() && !request.force {
-        if let Some(reason) = nothing_to_train(&data) {
-            run.reason = reason;
-            run.data = Some(data.report);
-            return Ok(run);
-        }
+    let skip = match existing.is_none() {
+        true if request.force => copies(&data),
+        true => copies(&data).or_else(|| nothing_to_train(&data)),
+        false => None,
+    };
+    if let Some(reason) = skip {
+        run.reason = reason;
+        run.data = Some(data.report);
+        return Ok(run);
     }
     if existing.is_none() {
         if let Some(other) = lease::acquire(ctx, turn.execution_arn, execution, ctx.now()).await? {
@@ -173,17 +176,21 @@ async fn approval(
     Ok(run)
 }
 
-/// Why a run without `force` does not train on what the scan found: copies under bronze/, no
-/// new file, or none with a usable row.
+/// Why a run does not train, forced or not: copies under bronze/, which the trainer (it reads
+/// every file there) would count twice.
+fn copies(data: &crate::data::Scan) -> Option<String> {
+    let d = data.report.duplicates.first()?;
+    Some(format!(
+        "{} ticket files under bronze/ are copies of others ({} is a copy of {}): the trainer would count their tickets twice",
+        data.report.duplicates.len(),
+        d.copy,
+        d.of
+    ))
+}
+
+/// Why a run without `force` does not train on what the scan found: no new file, or none
+/// with a usable row.
 fn nothing_to_train(data: &crate::data::Scan) -> Option<String> {
-    if let Some(d) = data.report.duplicates.first() {
-        return Some(format!(
-            "{} ticket files under bronze/ are copies of others ({} is a copy of {}): the trainer would count their tickets twice",
-            data.report.duplicates.len(),
-            d.copy,
-            d.of
-        ));
-    }
     if data.new_files == 0 {
         return Some(match &data.since {
             Some(t) => format!("no new ticket files under bronze/ since {}", t.to_rfc3339()),

@@ -170,6 +170,7 @@ fn context(world: World) -> (Mocked, Calls) {
                     .key(k)
                     .last_modified(smithy(*modified))
                     .size(body.len() as i64)
+                    .e_tag(etag(body))
                     .build(),
             );
         }
@@ -365,8 +366,18 @@ fn last_trained_at(t: DateTime<Utc>) -> String {
     json!({"trained_at": t.to_rfc3339(), "mape": 12.0, "approval": "Approved"}).to_string()
 }
 
+/// An ETag as S3 gives one: the same for the same content.
+fn etag(body: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    format!("\"{:016x}\"", h.finish())
+}
+
+/// `statistics/latest.json` as Deploy writes it: `mean` tickets a day over 60 days.
 fn stats(mean: f64) -> String {
-    json!({"mean_daily_tickets": mean, "days": 60, "rows": 600}).to_string()
+    json!({"mean_daily_tickets": mean, "days": 60, "rows": (mean * 60.0).round() as u64})
+        .to_string()
 }
 
 fn event(input: Value) -> Value {
@@ -876,16 +887,114 @@ async fn bad_execution_input_changes_nothing() {
     }
 }
 
+/// The pipeline's own documents are read like user input: one that does not hold up is named in
+/// an alert, and the run goes on with the safe default instead of failing or skipping forever.
 #[tokio::test]
-async fn a_malformed_last_trained_is_named() {
+async fn documents_that_do_not_hold_up_are_named_and_safe_defaults_taken() {
+    // A trained_at that is not a time: read as absent, every file counts as new.
     let mut world = new_week();
     world.last_trained =
         Some(r#"{"trained_at": "sometime", "mape": 1, "approval": "Approved"}"#.into());
     let (ctx, calls) = context(world);
-    let err = handle(&ctx, event(json!({}))).await.unwrap_err();
-    assert_eq!(err.name(), "BadData");
-    assert!(err.to_string().contains("trained_at"), "{err}");
-    assert!(calls.create_job.is_empty());
+    let run = handle(&ctx, event(json!({}))).await.unwrap().run.unwrap();
+    assert_eq!(run.action, Action::Train);
+    let data = run.data.unwrap();
+    assert_eq!(data.since, None);
+    assert_eq!(data.new_files, 3, "every file is new");
+    assert!(data.document_problems[0].contains("Model/last_trained.json: field `trained_at`"));
+    assert_eq!(calls.create_job.len(), 1);
+    let sent = ctx.published().one();
+    assert_eq!(
+        sent.subject(),
+        Some("Pipeline Document Invalid - Safe Default Used")
+    );
+    assert!(sent
+        .message()
+        .unwrap()
+        .contains("not a timestamp: `sometime`"));
+
+    // A trained_at in the future (a year ahead): the same default, said so.
+    let mut world = new_week();
+    world.last_trained = Some(last_trained_at(t0() + Duration::days(365)));
+    let (ctx, _) = context(world);
+    let data = handle(&ctx, event(json!({})))
+        .await
+        .unwrap()
+        .run
+        .unwrap()
+        .data
+        .unwrap();
+    assert_eq!((data.since, data.new_files), (None, 3));
+    assert!(
+        data.document_problems[0].contains("in the future"),
+        "{:?}",
+        data.document_problems
+    );
+
+    // A baseline of zero or a string: no baseline this run, so no drift alert either way.
+    for doc in [
+        r#"{"mean_daily_tickets": 0, "days": 60, "rows": 0}"#,
+        r#"{"mean_daily_tickets": "ten", "days": 60, "rows": 600}"#,
+    ] {
+        let mut world = new_week();
+        world.statistics = Some(doc.into());
+        let (ctx, _) = context(world);
+        let data = handle(&ctx, event(json!({})))
+            .await
+            .unwrap()
+            .run
+            .unwrap()
+            .data
+            .unwrap();
+        assert_eq!(data.baseline_mean, None, "{doc}");
+        assert!(!data.drift, "{doc}");
+        assert!(
+            data.document_problems[0].contains("statistics/latest.json"),
+            "{doc}: {:?}",
+            data.document_problems
+        );
+        let subjects: Vec<_> = ctx
+            .published()
+            .all()
+            .iter()
+            .map(|p| p.subject().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(
+            subjects,
+            ["Pipeline Document Invalid - Safe Default Used"],
+            "{doc}"
+        );
+    }
+}
+
+/// The same week uploaded twice (same ETag and size): the users' trainer reads all of bronze/
+/// and would count it twice, so nothing trains until the copy goes; the alert names both.
+#[tokio::test]
+async fn a_copy_of_a_ticket_file_stops_training_naming_both_files() {
+    let mut world = new_week();
+    let (key, modified, body) = world.files[0].clone();
+    world
+        .files
+        .push((key.replace(".csv", " (1).csv"), modified, body));
+    let (ctx, calls) = context(world);
+    let run = handle(&ctx, event(json!({"force": true})))
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Skip, "even forced");
+    assert!(run.reason.contains("copies"), "{}", run.reason);
+    assert!(calls.create_job.is_empty() && calls.lease_writes.is_empty());
+    let sent = ctx.published().one();
+    assert_eq!(
+        sent.subject(),
+        Some("Ticket Data Duplicated - Retraining Skipped")
+    );
+    let body = sent.message().unwrap();
+    assert!(
+        body.contains(&key) && body.contains(&key.replace(".csv", " (1).csv")),
+        "{body}"
+    );
 }
 
 #[tokio::test]

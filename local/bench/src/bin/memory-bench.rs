@@ -5,7 +5,9 @@
 //! straightforward reader would be, reading the same object whole and then parsing it. The
 //! documents: a ticket CSV of `--size-mb` (StartTraining's scan), a model archive with a model
 //! file of `--size-mb` and metrics.json last (EvaluateMape), and a `Model/metrics.json` of a
-//! quarter of that (EvaluateMape's fallback, which must refuse it without reading it).
+//! quarter of that (EvaluateMape's fallback, which must refuse it without reading it), and two
+//! hostile ticket files of `--size-mb`, one without a line break and one with a field of that
+//! size, through the bounded scan beside the csv crate reading them unbounded.
 //!
 //! `memory-bench` writes a Markdown table to stdout and `target/bench/memory.json`;
 //! `memory-bench --short` (CI) runs the same cases on 8 MB to prove the harness works.
@@ -20,7 +22,7 @@ use clap::Parser;
 use local::harness::{self, local_config, TOPIC_ARN};
 use local::launcher::{identity, Emulator};
 use retrain_core::archive::{build_model_tar, metrics_from_model_tar};
-use retrain_core::aws::s3::{create_bucket, put_bytes, FIXED_METRICS_KEY};
+use retrain_core::aws::s3::{create_bucket, put_bytes, read_streaming, FIXED_METRICS_KEY};
 use retrain_core::aws::{Clients, Context, Worker};
 use retrain_core::tickets::{count_daily, DateWindow};
 use serde_json::{json, Value};
@@ -48,6 +50,10 @@ const CSV_KEY: &str = "bronze/bench-tickets.csv";
 const ARCHIVE_KEY: &str = "training-output/bench/output/model.tar.gz";
 const BARE_ARCHIVE_KEY: &str = "training-output/bench-bare/output/model.tar.gz";
 const EXPECTED_MAPE: f64 = 12.5;
+/// Hostile ticket files (outside bronze/, read by the scan directly): `--size-mb` on one line,
+/// and one field of `--size-mb` among short rows.
+const NO_NEWLINE_KEY: &str = "hostile/one-line-dump.csv";
+const HUGE_FIELD_KEY: &str = "hostile/huge-field.csv";
 
 /// (case, what it measures, the baseline case beside it)
 const CASES: &[(&str, &str, &str)] = &[
@@ -66,7 +72,53 @@ const CASES: &[(&str, &str, &str)] = &[
         "EvaluateMape: an oversized Model/metrics.json (refused)",
         "fixed-whole",
     ),
+    (
+        "scan-no-newline",
+        "the ticket scan (streamed, bounded): a CSV without line breaks",
+        "csv-no-newline",
+    ),
+    (
+        "scan-huge-field",
+        "the ticket scan (streamed, bounded): one field of the whole size",
+        "csv-huge-field",
+    ),
 ];
+
+/// The scan over `key`, streamed from S3: what it made of the file.
+async fn scan_streamed(ctx: &Context, key: &str) -> Result<String, String> {
+    let window = DateWindow::at(chrono::NaiveDate::MIN, chrono::Utc::now());
+    let counted = read_streaming(&ctx.s3, &ctx.cfg.bucket, key, move |r| {
+        count_daily(r, window)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .ok_or("no such key")?;
+    match counted {
+        Err(reason) if reason.contains("longer than") => Ok("refused at the cap".into()),
+        other => Err(format!("unexpected: {other:?}")),
+    }
+}
+
+/// The baseline: the csv crate reading the same stream with no bound, record by record (what
+/// the scan did before its caps).
+async fn csv_unbounded(ctx: &Context, key: &str) -> Result<String, String> {
+    let records = read_streaming(&ctx.s3, &ctx.cfg.bucket, key, |r| {
+        let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(r);
+        let mut record = csv::ByteRecord::new();
+        let mut n = 0u64;
+        while csv
+            .read_byte_record(&mut record)
+            .map_err(|e| e.to_string())?
+        {
+            n += 1;
+        }
+        Ok::<_, String>(n)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .ok_or("no such key")??;
+    Ok(format!("{records} records read whole"))
+}
 
 async fn context(url: &str, worker: &'static Worker) -> Context {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -165,6 +217,10 @@ async fn run_case(case: &str, url: &str) -> Result<(String, u64), String> {
             let bytes = whole(&ctx, FIXED_METRICS_KEY).await;
             format!("{} bytes read", bytes.len())
         }
+        "scan-no-newline" => scan_streamed(&ctx, NO_NEWLINE_KEY).await?,
+        "scan-huge-field" => scan_streamed(&ctx, HUGE_FIELD_KEY).await?,
+        "csv-no-newline" => csv_unbounded(&ctx, NO_NEWLINE_KEY).await?,
+        "csv-huge-field" => csv_unbounded(&ctx, HUGE_FIELD_KEY).await?,
         other => return Err(format!("unknown case {other}")),
     };
     Ok((
@@ -219,6 +275,22 @@ async fn seed(emulator: &Emulator, mb: usize) -> Result<(), String> {
         .map_err(e)?;
     let bare = build_model_tar(&[("model.joblib", b"m")]);
     put_bytes(s3, bucket, BARE_ARCHIVE_KEY, "application/gzip", bare)
+        .await
+        .map_err(e)?;
+    // A one-line dump: short fields, no line break at all.
+    let one_line = [
+        b"created_date\n".as_slice(),
+        &b"2026-11-20,".repeat(mb * 91_000),
+    ];
+    put_bytes(s3, bucket, NO_NEWLINE_KEY, "text/csv", one_line.concat())
+        .await
+        .map_err(e)?;
+    let huge_field = [
+        b"created_date,note\n2026-11-20,a\n2026-11-21,".as_slice(),
+        &vec![b'y'; mb * 1_000_000],
+        b"\n2026-11-22,b\n",
+    ];
+    put_bytes(s3, bucket, HUGE_FIELD_KEY, "text/csv", huge_field.concat())
         .await
         .map_err(e)?;
     let big_metrics = format!(r#"{{"mape": 5.0, "pad": "{}"}}"#, " ".repeat(mb * 250_000));
