@@ -366,6 +366,17 @@ fn last_trained_at(t: DateTime<Utc>) -> String {
     json!({"trained_at": t.to_rfc3339(), "mape": 12.0, "approval": "Approved"}).to_string()
 }
 
+/// The data report of a run of `input` (which must succeed and scan).
+async fn scanned(ctx: &Mocked, input: Value) -> retrain_core::payload::DataReport {
+    handle(ctx, event(input))
+        .await
+        .unwrap()
+        .run
+        .unwrap()
+        .data
+        .unwrap()
+}
+
 /// An ETag as S3 gives one: the same for the same content.
 fn etag(body: &str) -> String {
     use std::hash::{Hash, Hasher};
@@ -665,13 +676,7 @@ async fn bad_rows_and_unusable_files_are_reported_and_alerted_training_goes_on()
         "CREATED_DATE\n2026-11-21\nyesterday\n\n2026-11-21\n".into(),
     ));
     let (ctx, calls) = context(world);
-    let data = handle(&ctx, event(json!({})))
-        .await
-        .unwrap()
-        .run
-        .unwrap()
-        .data
-        .unwrap();
+    let data = scanned(&ctx, json!({})).await;
     assert_eq!(data.unusable_count, 1);
     assert_eq!(data.unusable_files[0].key, "bronze/broken.csv");
     assert!(data.unusable_files[0]
@@ -917,13 +922,7 @@ async fn documents_that_do_not_hold_up_are_named_and_safe_defaults_taken() {
     let mut world = new_week();
     world.last_trained = Some(last_trained_at(t0() + Duration::days(365)));
     let (ctx, _) = context(world);
-    let data = handle(&ctx, event(json!({})))
-        .await
-        .unwrap()
-        .run
-        .unwrap()
-        .data
-        .unwrap();
+    let data = scanned(&ctx, json!({})).await;
     assert_eq!((data.since, data.new_files), (None, 3));
     assert!(
         data.document_problems[0].contains("in the future"),
@@ -939,13 +938,7 @@ async fn documents_that_do_not_hold_up_are_named_and_safe_defaults_taken() {
         let mut world = new_week();
         world.statistics = Some(doc.into());
         let (ctx, _) = context(world);
-        let data = handle(&ctx, event(json!({})))
-            .await
-            .unwrap()
-            .run
-            .unwrap()
-            .data
-            .unwrap();
+        let data = scanned(&ctx, json!({})).await;
         assert_eq!(data.baseline_mean, None, "{doc}");
         assert!(!data.drift, "{doc}");
         assert!(
@@ -1194,7 +1187,8 @@ async fn a_run_that_already_started_its_job_adopts_it_whoever_else_runs() {
 }
 
 #[tokio::test]
-async fn an_approval_behind_a_running_run_waits_then_gives_up_as_an_error() {
+async fn an_approval_behind_a_running_run_waits_gives_up_and_once_redriven_waits_anew_then_deploys()
+{
     let earlier = [("weekly-earlier".to_string(), t0() - Duration::seconds(30))];
     let serving = Some("prophet-forecasting-models-v6-abc");
     let ctx = approval_behind("Approved", &[], serving, &earlier);
@@ -1217,6 +1211,26 @@ async fn an_approval_behind_a_running_run_waits_then_gives_up_as_an_error() {
     let err = handle(&ctx, approval_event(json!({}))).await.unwrap_err();
     assert_eq!(err.name(), "RunInProgress");
     assert!(err.to_string().contains("weekly-earlier"), "{err}");
+
+    // It failed RunInProgress and was redriven a minute ago: `started_at` is still t0, but its
+    // wait counts from the redrive.
+    let redriven = |running: &[(String, DateTime<Utc>)]| {
+        let at = Some(late - Duration::seconds(60));
+        approval_redriven("Approved", &[], serving, running, at).at(late)
+    };
+    let run = handle(&redriven(&earlier), approval_event(json!({})))
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::Wait, "{}", run.reason);
+    // The earlier run has ended: the redriven approval deploys.
+    let run = handle(&redriven(&[]), approval_event(json!({})))
+        .await
+        .unwrap()
+        .run
+        .unwrap();
+    assert_eq!(run.action, Action::DeployApproved, "{}", run.reason);
 }
 
 /// The lease a run took: its conditional write and the holder it names.
@@ -1273,38 +1287,4 @@ async fn a_run_that_loses_the_race_for_the_lease_names_the_winner_and_starts_not
     assert_eq!(run.reason, "another run is in progress: weekly-racer");
     assert_eq!(calls.lease_writes.len(), 1, "one write, answered 412");
     assert!(calls.create_job.is_empty());
-}
-
-#[tokio::test]
-async fn a_redriven_approval_waits_anew_and_deploys_once_the_way_is_clear() {
-    let earlier = [("weekly-earlier".to_string(), t0() - Duration::seconds(30))];
-    let serving = Some("prophet-forecasting-models-v6-abc");
-    let ctx = approval_behind("Approved", &[], serving, &earlier);
-    let deadline = handle(&ctx, approval_event(json!({})))
-        .await
-        .unwrap()
-        .run
-        .unwrap()
-        .deadline_seconds;
-    let late = t0()
-        + Duration::seconds((deadline + crate::handler::APPROVAL_WAIT_SLACK_SECONDS + 1) as i64);
-    // It failed RunInProgress and was redriven a minute ago: `started_at` is still t0, but its
-    // wait counts from the redrive.
-    let redriven = |running: &[(String, DateTime<Utc>)]| {
-        let at = Some(late - Duration::seconds(60));
-        approval_redriven("Approved", &[], serving, running, at).at(late)
-    };
-    let run = handle(&redriven(&earlier), approval_event(json!({})))
-        .await
-        .unwrap()
-        .run
-        .unwrap();
-    assert_eq!(run.action, Action::Wait, "{}", run.reason);
-    // The earlier run has ended: the redriven approval deploys.
-    let run = handle(&redriven(&[]), approval_event(json!({})))
-        .await
-        .unwrap()
-        .run
-        .unwrap();
-    assert_eq!(run.action, Action::DeployApproved, "{}", run.reason);
 }
