@@ -204,8 +204,62 @@ fn long_field(record: &csv::ByteRecord, line: u64) -> Option<String> {
 /// dated, or is dated outside the window, is a bad row. Memory stays flat: it grows with the
 /// number of distinct days, and a record is never buffered past its bound.
 pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, String> {
-    // The start of the file, for the encodings told by their first bytes.
-    let mut reader = reader;
+    let (reader, sniffed) = sniff(reader)?;
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(Bounded::new(reader));
+    let (header, column, utf8_header) = read_header(&mut csv, &sniffed)?;
+    let mut rows = Rows {
+        scan: FileScan {
+            header,
+            ..Default::default()
+        },
+        column,
+        window,
+        utf8_seen: sniffed.utf8_bom || utf8_header,
+        text_like: sniffed.text_like,
+        latin1: None,
+        run: None,
+        run_field: Vec::with_capacity(32),
+        slash: SlashDates::default(),
+    };
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = csv.position().line();
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let next = csv.position().byte();
+                csv.get_mut().record_starts_at(next);
+                let line = record.position().map(|p| p.line()).unwrap_or(line);
+                rows.record(&record, line)?;
+            }
+            // An I/O error ends the stream; a malformed row (e.g. bad UTF-8) is one bad row.
+            Err(e) if e.is_io_error() => {
+                let start = record.position().map(|p| p.line()).unwrap_or(line);
+                return Err(over_bound(&csv, start).unwrap_or_else(|| format!("read failed: {e}")));
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(line);
+                rows.scan.bad(line, || format!("unreadable row: {e}"));
+            }
+        }
+    }
+    rows.finish()
+}
+
+/// What the first bytes of a file say before it is read as CSV.
+struct Sniffed {
+    /// It starts with UTF-8's byte-order mark: evidence of UTF-8.
+    utf8_bom: bool,
+    /// No control bytes other than white space: text, not binary.
+    text_like: bool,
+}
+
+/// The first bytes read ahead (a wide encoding is refused from them), and the whole stream
+/// again to read on.
+fn sniff(mut reader: impl Read) -> Result<(impl Read, Sniffed), String> {
     let mut prefix = Vec::with_capacity(encoding::SNIFF);
     (&mut reader)
         .take(encoding::SNIFF as u64)
@@ -214,23 +268,25 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
     if let Some(why) = encoding::wide(&prefix) {
         return Err(why);
     }
-    // Evidence of UTF-8 (a mark, a non-ASCII UTF-8 row) against that of Windows-1252 (the first
-    // row that is not UTF-8 but reads as Windows-1252 text).
-    let mut utf8_seen = prefix.starts_with(encoding::UTF8_BOM);
-    let mut latin1: Option<(u64, String)> = None;
-    // Control bytes other than white space in the first bytes: binary, whatever else it reads as.
-    let text_like = !prefix
-        .iter()
-        .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c));
-    let reader = std::io::Cursor::new(prefix).chain(reader);
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(Bounded::new(reader));
+    let sniffed = Sniffed {
+        utf8_bom: prefix.starts_with(encoding::UTF8_BOM),
+        text_like: !prefix
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c)),
+    };
+    Ok((std::io::Cursor::new(prefix).chain(reader), sniffed))
+}
+
+/// The header: quoted for reasons, the index of the date column, and whether it holds non-ASCII
+/// UTF-8 (evidence of UTF-8). `Err`: no header, binary, Windows-1252 text, no date column.
+fn read_header<R: Read>(
+    csv: &mut csv::Reader<Bounded<R>>,
+    sniffed: &Sniffed,
+) -> Result<(String, usize, bool), String> {
     let raw_header = match csv.byte_headers().cloned() {
         Ok(h) => h,
         Err(e) => {
-            return Err(over_bound(&csv, 1).unwrap_or_else(|| format!("unreadable header: {e}")))
+            return Err(over_bound(csv, 1).unwrap_or_else(|| format!("unreadable header: {e}")))
         }
     };
     if let Some(why) = long_field(&raw_header, 1) {
@@ -248,10 +304,11 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
     if raw_header.iter().any(|f| f.contains(&0)) {
         return Err("binary, not a CSV text file (NUL bytes in the first line)".into());
     }
+    let mut utf8 = false;
     if !raw_header.as_slice().is_ascii() {
         if raw_header.iter().all(|f| std::str::from_utf8(f).is_ok()) {
-            utf8_seen = true;
-        } else if text_like && encoding::latin1_record(&raw_header) {
+            utf8 = true;
+        } else if sniffed.text_like && encoding::latin1_record(&raw_header) {
             let text = quote(&encoding::decode_cp1252(&raw_header));
             return Err(encoding::latin1_refusal(1, &text));
         }
@@ -265,126 +322,131 @@ pub fn count_daily(reader: impl Read, window: DateWindow) -> Result<FileScan, St
         .iter()
         .position(|h| normalise_header(h) == DATE_COLUMN)
         .ok_or_else(|| format!("no `{DATE_COLUMN}` column (header: {header})"))?;
-    let mut scan = FileScan {
-        header,
-        ..Default::default()
-    };
-    // Per row, only what must be: the record's bytes (no String per field), UTF-8 checked only
-    // when the record is not all ASCII, the date read by hand in the form nearly every export
-    // writes, and consecutive rows of one day counted together before they reach the map: a row
-    // whose date field is byte for byte the run's is that day without being read again.
-    let mut record = csv::ByteRecord::new();
-    // The run of consecutive rows whose date field is byte for byte `run_field`, all inside the
-    // window (both readings of a slash date that reads either way): counted when it ends.
-    let mut run: Option<(Dated, u64)> = None;
-    let mut run_field: Vec<u8> = Vec::with_capacity(32);
-    let mut slash = SlashDates::default();
-    loop {
-        let line = csv.position().line();
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let next = csv.position().byte();
-                csv.get_mut().record_starts_at(next);
-                // The fields' bytes end to end: all blank exactly when every field is.
-                let bytes = record.as_slice();
-                if bytes.trim_ascii().is_empty() {
-                    continue;
+    Ok((header, column, utf8))
+}
+
+/// The rows of one file as they stream by. Per row, only what must be: the record's bytes (no
+/// String per field), UTF-8 checked only when the record is not all ASCII, the date read by hand
+/// in the form nearly every export writes, and consecutive rows of one day counted together
+/// before they reach the map: a row whose date field is byte for byte the run's is that day
+/// without being read again.
+struct Rows {
+    scan: FileScan,
+    column: usize,
+    window: DateWindow,
+    /// Evidence of UTF-8 (a mark, a non-ASCII UTF-8 row) against that of Windows-1252 (the
+    /// first row that is not UTF-8 but reads as Windows-1252 text).
+    utf8_seen: bool,
+    text_like: bool,
+    latin1: Option<(u64, String)>,
+    /// The run of consecutive rows whose date field is byte for byte `run_field`, all inside
+    /// the window (both readings of a slash date that reads either way): counted when it ends.
+    run: Option<(Dated, u64)>,
+    run_field: Vec<u8>,
+    slash: SlashDates,
+}
+
+impl Rows {
+    /// One record at `line`: `Err` when it refuses the whole file (a field over its bound).
+    fn record(&mut self, record: &csv::ByteRecord, line: u64) -> Result<(), String> {
+        // The fields' bytes end to end: all blank exactly when every field is.
+        let bytes = record.as_slice();
+        if bytes.trim_ascii().is_empty() {
+            return Ok(());
+        }
+        if let Some(why) = long_field(record, line) {
+            return Err(why);
+        }
+        if !bytes.is_ascii() {
+            if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
+                if self.latin1.is_none() && encoding::latin1_record(record) {
+                    self.latin1 = Some((line, encoding::decode_cp1252(record)));
                 }
-                let line = record.position().map(|p| p.line()).unwrap_or(line);
-                if let Some(why) = long_field(&record, line) {
-                    return Err(why);
-                }
-                if !bytes.is_ascii() {
-                    if let Some(i) = record.iter().position(|f| std::str::from_utf8(f).is_err()) {
-                        if latin1.is_none() && encoding::latin1_record(&record) {
-                            latin1 = Some((line, encoding::decode_cp1252(&record)));
-                        }
-                        scan.bad(line, || {
-                            format!("unreadable row: field {} is not UTF-8", i + 1)
-                        });
-                        continue;
-                    }
-                    utf8_seen = true;
-                }
-                let field = record.get(column).unwrap_or_default();
-                if let Some((_, n)) = &mut run {
-                    if field == run_field.as_slice() {
-                        *n += 1;
-                        continue;
-                    }
-                }
-                let dated = match iso_day(field) {
-                    Some(day) => Some(Dated::One(day)),
-                    None => std::str::from_utf8(field)
-                        .ok()
-                        .and_then(|f| slash.read(f, line)),
-                };
-                let in_window = match dated {
-                    None => {
-                        scan.bad(line, || {
-                            format!(
-                                "no readable `{DATE_COLUMN}`: {}",
-                                quote(&String::from_utf8_lossy(field))
-                            )
-                        });
-                        continue;
-                    }
-                    Some(Dated::One(day)) => match window.refuses(day) {
-                        Some(why) => {
-                            scan.out_of_window += 1;
-                            scan.bad(line, || why);
-                            false
-                        }
-                        None => true,
-                    },
-                    Some(Dated::Either(days)) => {
-                        let refused = days.map(|d| window.refuses(d));
-                        if refused.iter().any(Option::is_some) {
-                            // Rare (a window's edge): each reading takes the row on its own.
-                            for ((reading, day), why) in
-                                slash.either.iter_mut().zip(days).zip(refused)
-                            {
-                                reading.take(day, 1, why.map(|why| (line, why)));
-                            }
-                            false
-                        } else {
-                            true
-                        }
-                    }
-                };
-                if let (true, Some(dated)) = (in_window, dated) {
-                    run_field.clear();
-                    run_field.extend_from_slice(field);
-                    match &mut run {
-                        Some((d, n)) if *d == dated => *n += 1,
-                        _ => {
-                            if let Some((d, n)) = run.replace((dated, 1)) {
-                                d.count(n, &mut scan.counts, &mut slash.either);
-                            }
-                        }
+                self.scan.bad(line, || {
+                    format!("unreadable row: field {} is not UTF-8", i + 1)
+                });
+                return Ok(());
+            }
+            self.utf8_seen = true;
+        }
+        let field = record.get(self.column).unwrap_or_default();
+        if let Some((_, n)) = &mut self.run {
+            if field == self.run_field.as_slice() {
+                *n += 1;
+                return Ok(());
+            }
+        }
+        if let Some(dated) = self.dated_in_window(field, line) {
+            self.run_field.clear();
+            self.run_field.extend_from_slice(field);
+            match &mut self.run {
+                Some((d, n)) if *d == dated => *n += 1,
+                _ => {
+                    if let Some((d, n)) = self.run.replace((dated, 1)) {
+                        d.count(n, &mut self.scan.counts, &mut self.slash.either);
                     }
                 }
             }
-            // An I/O error ends the stream; a malformed row (e.g. bad UTF-8) is one bad row.
-            Err(e) if e.is_io_error() => {
-                let start = record.position().map(|p| p.line()).unwrap_or(line);
-                return Err(over_bound(&csv, start).unwrap_or_else(|| format!("read failed: {e}")));
+        }
+        Ok(())
+    }
+
+    /// The row's day (or both readings of a slash date that reads either way) when it is
+    /// inside the window; otherwise the row is counted bad (or, at a window's edge, each
+    /// reading takes it on its own) and None.
+    fn dated_in_window(&mut self, field: &[u8], line: u64) -> Option<Dated> {
+        let dated = match iso_day(field) {
+            Some(day) => Some(Dated::One(day)),
+            None => std::str::from_utf8(field)
+                .ok()
+                .and_then(|f| self.slash.read(f, line)),
+        };
+        match dated {
+            None => {
+                self.scan.bad(line, || {
+                    format!(
+                        "no readable `{DATE_COLUMN}`: {}",
+                        quote(&String::from_utf8_lossy(field))
+                    )
+                });
+                None
             }
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(line);
-                scan.bad(line, || format!("unreadable row: {e}"));
+            Some(Dated::One(day)) => match self.window.refuses(day) {
+                Some(why) => {
+                    self.scan.out_of_window += 1;
+                    self.scan.bad(line, || why);
+                    None
+                }
+                None => dated,
+            },
+            Some(Dated::Either(days)) => {
+                let refused = days.map(|d| self.window.refuses(d));
+                if refused.iter().any(Option::is_some) {
+                    // Rare (a window's edge): each reading takes the row on its own.
+                    for ((reading, day), why) in self.slash.either.iter_mut().zip(days).zip(refused)
+                    {
+                        reading.take(day, 1, why.map(|why| (line, why)));
+                    }
+                    None
+                } else {
+                    dated
+                }
             }
         }
     }
-    if let Some((d, n)) = run {
-        d.count(n, &mut scan.counts, &mut slash.either);
+
+    /// The counts, once the last run is in and the file's date order is decided; `Err` for a
+    /// Windows-1252 file or dates in both orders.
+    fn finish(mut self) -> Result<FileScan, String> {
+        if let Some((d, n)) = self.run.take() {
+            d.count(n, &mut self.scan.counts, &mut self.slash.either);
+        }
+        if let (Some((line, text)), false, true) = (&self.latin1, self.utf8_seen, self.text_like) {
+            return Err(encoding::latin1_refusal(*line, &quote(text)));
+        }
+        self.slash.decide(&mut self.scan)?;
+        Ok(self.scan)
     }
-    if let (Some((line, text)), false, true) = (&latin1, utf8_seen, text_like) {
-        return Err(encoding::latin1_refusal(*line, &quote(text)));
-    }
-    slash.decide(&mut scan)?;
-    Ok(scan)
 }
 
 /// The order of day and month in a file's `NN/NN/YYYY` dates.
