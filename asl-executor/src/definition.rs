@@ -427,6 +427,82 @@ fn check_template(name: &str, field: &str, v: &Value) -> Result<(), LoadError> {
     }
 }
 
+/// A Task, Pass or Wait state has exactly one of Next and `End: true`.
+fn check_next_or_end(name: &str, state: &State) -> Result<(), LoadError> {
+    let (next, end) = match state {
+        State::Task(s) => (&s.next, s.end),
+        State::Pass(s) => (&s.next, s.end),
+        State::Wait(s) => (&s.next, s.end),
+        _ => return Ok(()),
+    };
+    match (next, end) {
+        (Some(_), Some(true)) => err(format!("state `{name}` has both Next and End")),
+        (None, Some(true)) | (Some(_), _) => Ok(()),
+        (None, _) => err(format!("state `{name}` has neither Next nor End: true")),
+    }
+}
+
+/// The fields of each kind of state that go together or exclude each other.
+fn check_fields(name: &str, state: &State) -> Result<(), LoadError> {
+    match state {
+        State::Task(t) => {
+            if t.resource.trim().is_empty() {
+                return err(format!("state `{name}` has an empty Resource"));
+            }
+            for (field, tpl) in [
+                ("Parameters", &t.parameters),
+                ("ResultSelector", &t.result_selector),
+            ] {
+                if let Some(tpl) = tpl {
+                    check_template(name, field, tpl)?;
+                }
+            }
+            check_error_lists(
+                name,
+                "retrier",
+                &t.retry.iter().map(|r| &r.error_equals).collect::<Vec<_>>(),
+            )?;
+            check_error_lists(
+                name,
+                "catcher",
+                &t.catch.iter().map(|c| &c.error_equals).collect::<Vec<_>>(),
+            )
+        }
+        State::Pass(p) => match &p.parameters {
+            Some(tpl) => check_template(name, "Parameters", tpl),
+            None => Ok(()),
+        },
+        State::Wait(w) => {
+            let given = [
+                w.seconds.is_some(),
+                w.seconds_path.is_some(),
+                w.timestamp.is_some(),
+                w.timestamp_path.is_some(),
+            ];
+            if given.iter().filter(|g| **g).count() != 1 {
+                return err(format!(
+                    "state `{name}` (Wait) needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath"
+                ));
+            }
+            Ok(())
+        }
+        State::Fail(f) => {
+            if f.error.is_some() && f.error_path.is_some() {
+                return err(format!(
+                    "state `{name}` (Fail) has both Error and ErrorPath"
+                ));
+            }
+            if f.cause.is_some() && f.cause_path.is_some() {
+                return err(format!(
+                    "state `{name}` (Fail) has both Cause and CausePath"
+                ));
+            }
+            Ok(())
+        }
+        State::Choice(_) | State::Succeed(_) => Ok(()),
+    }
+}
+
 fn check_error_lists(name: &str, kind: &str, lists: &[&Vec<String>]) -> Result<(), LoadError> {
     for (i, list) in lists.iter().enumerate() {
         if list.is_empty() {
@@ -504,80 +580,8 @@ impl Definition {
         names.sort();
         for name in names {
             let state = &self.states[name];
-            let (next, end) = match state {
-                State::Task(s) => (&s.next, s.end),
-                State::Pass(s) => (&s.next, s.end),
-                State::Wait(s) => (&s.next, s.end),
-                _ => (&None, None),
-            };
-            if matches!(state, State::Task(_) | State::Pass(_) | State::Wait(_)) {
-                match (next, end) {
-                    (Some(_), Some(true)) => {
-                        return err(format!("state `{name}` has both Next and End"))
-                    }
-                    (None, Some(true)) => {}
-                    (None, _) => {
-                        return err(format!("state `{name}` has neither Next nor End: true"))
-                    }
-                    (Some(_), _) => {}
-                }
-            }
-            match state {
-                State::Task(t) => {
-                    if t.resource.trim().is_empty() {
-                        return err(format!("state `{name}` has an empty Resource"));
-                    }
-                    for (field, tpl) in [
-                        ("Parameters", &t.parameters),
-                        ("ResultSelector", &t.result_selector),
-                    ] {
-                        if let Some(tpl) = tpl {
-                            check_template(name, field, tpl)?;
-                        }
-                    }
-                    check_error_lists(
-                        name,
-                        "retrier",
-                        &t.retry.iter().map(|r| &r.error_equals).collect::<Vec<_>>(),
-                    )?;
-                    check_error_lists(
-                        name,
-                        "catcher",
-                        &t.catch.iter().map(|c| &c.error_equals).collect::<Vec<_>>(),
-                    )?;
-                }
-                State::Pass(p) => {
-                    if let Some(tpl) = &p.parameters {
-                        check_template(name, "Parameters", tpl)?;
-                    }
-                }
-                State::Wait(w) => {
-                    let given = [
-                        w.seconds.is_some(),
-                        w.seconds_path.is_some(),
-                        w.timestamp.is_some(),
-                        w.timestamp_path.is_some(),
-                    ];
-                    if given.iter().filter(|g| **g).count() != 1 {
-                        return err(format!(
-                            "state `{name}` (Wait) needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath"
-                        ));
-                    }
-                }
-                State::Fail(f) => {
-                    if f.error.is_some() && f.error_path.is_some() {
-                        return err(format!(
-                            "state `{name}` (Fail) has both Error and ErrorPath"
-                        ));
-                    }
-                    if f.cause.is_some() && f.cause_path.is_some() {
-                        return err(format!(
-                            "state `{name}` (Fail) has both Cause and CausePath"
-                        ));
-                    }
-                }
-                State::Choice(_) | State::Succeed(_) => {}
-            }
+            check_next_or_end(name, state)?;
+            check_fields(name, state)?;
             for target in state.targets() {
                 if !self.states.contains_key(target) {
                     return err(format!(
@@ -586,7 +590,11 @@ impl Definition {
                 }
             }
         }
-        // Every state must be reachable from StartAt.
+        self.check_reachable()
+    }
+
+    /// Every state must be reachable from StartAt.
+    fn check_reachable(&self) -> Result<(), LoadError> {
         let mut seen = HashSet::new();
         let mut queue = VecDeque::from([self.start_at.as_str()]);
         while let Some(s) = queue.pop_front() {
