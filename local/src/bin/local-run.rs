@@ -169,7 +169,9 @@ fn shown(path: &std::path::Path) -> String {
 }
 
 /// Run the weeks; the number of executions that failed.
-async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<usize, String> {
+/// The jobs' command: the one given, else the reference trainer beside this binary; refused
+/// when its program does not exist.
+fn training_command(command: Option<String>) -> Result<String, String> {
     let command = match command.filter(|c| !c.trim().is_empty()) {
         Some(c) => c,
         None => {
@@ -188,6 +190,23 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
     if let Some(e) = missing_program(&command) {
         return Err(e);
     }
+    Ok(command)
+}
+
+/// Where each week's run report goes, copied out of the emulator's bucket: target/local-run/.
+fn reports_dir() -> Result<std::path::PathBuf, String> {
+    let dir = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .parent()
+        .and_then(|debug| debug.parent())
+        .ok_or("the binary is not in a target directory")?
+        .join("local-run");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<usize, String> {
+    let command = training_command(command)?;
     println!("training command: {command}");
     // Jobs run in a directory of their own: relative paths in the command are this directory's.
     let here = std::env::current_dir().map_err(|e| e.to_string())?;
@@ -215,14 +234,7 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
         Some(progress(started)),
     );
     pipeline.serve(&emulator)?;
-    // Each week's run report, copied out of the emulator's bucket: target/local-run/.
-    let reports_dir = std::env::current_exe()
-        .map_err(|e| e.to_string())?
-        .parent()
-        .and_then(|debug| debug.parent())
-        .ok_or("the binary is not in a target directory")?
-        .join("local-run");
-    std::fs::create_dir_all(&reports_dir).map_err(|e| format!("{}: {e}", reports_dir.display()))?;
+    let reports_dir = reports_dir()?;
     let mut saved = Vec::new();
     let mut failed = 0;
     for week in 1..=weeks {

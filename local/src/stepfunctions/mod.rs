@@ -389,122 +389,10 @@ impl StepFunctions {
     pub fn call(self: &Arc<Self>, operation: &str, req: &Value) -> Result<Value, ApiError> {
         let s = |k: &str| req.get(k).and_then(Value::as_str);
         match operation {
-            "StartExecution" => {
-                self.check_machine(s("stateMachineArn"))?;
-                let input: Value = match s("input") {
-                    None => json!({}),
-                    Some(text) => serde_json::from_str(text).map_err(|e| {
-                        api_error(
-                            "InvalidExecutionInput",
-                            format!("Invalid State Machine Execution Input: {e}"),
-                        )
-                    })?,
-                };
-                let name = s("name")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)));
-                let (arn, start) = self.start(&name, input)?;
-                Ok(json!({"executionArn": arn, "startDate": epoch(start)}))
-            }
-            "DescribeExecution" => {
-                let arn = s("executionArn").unwrap_or_default();
-                let mut reg = self.registry.lock().unwrap();
-                let r = reg.by_arn(arn)?;
-                let mut v = self.item(r);
-                v["input"] = json!(r.input.to_string());
-                if let Some(o) = &r.output {
-                    v["output"] = json!(o.to_string());
-                }
-                if let Some(e) = &r.error {
-                    v["error"] = json!(e);
-                }
-                if let Some(c) = &r.cause {
-                    v["cause"] = json!(c);
-                }
-                let redrivable = matches!(
-                    r.status,
-                    Status::Failed | Status::Aborted | Status::TimedOut
-                ) && Utc::now() - r.stop.unwrap_or(r.start)
-                    <= Duration::days(REDRIVE_DAYS);
-                v["redriveStatus"] = json!(if redrivable {
-                    "REDRIVABLE"
-                } else {
-                    "NOT_REDRIVABLE"
-                });
-                if !redrivable {
-                    v["redriveStatusReason"] = json!(match r.status {
-                        Status::Running => "Execution is RUNNING and cannot be redriven",
-                        Status::Succeeded => "Execution is SUCCEEDED and cannot be redriven",
-                        _ => "Execution can no longer be redriven",
-                    });
-                }
-                Ok(v)
-            }
-            "ListExecutions" => {
-                self.check_machine(s("stateMachineArn"))?;
-                let filter = s("statusFilter");
-                let max = req
-                    .get("maxResults")
-                    .and_then(Value::as_u64)
-                    .filter(|n| *n > 0)
-                    .unwrap_or(100) as usize;
-                let from: usize = s("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-                let reg = self.registry.lock().unwrap();
-                let lag = self.list_lag_ms.load(std::sync::atomic::Ordering::Relaxed);
-                let visible_from = Utc::now() - Duration::milliseconds(lag as i64);
-                // Most recent first, as Step Functions lists them; the newest not yet, while
-                // the listing lags.
-                let all: Vec<Value> = reg
-                    .runs
-                    .iter()
-                    .rev()
-                    .filter(|r| r.start <= visible_from)
-                    .filter(|r| filter.is_none_or(|f| f == r.status_text()))
-                    .map(|r| self.item(r))
-                    .collect();
-                let page: Vec<Value> = all.iter().skip(from).take(max).cloned().collect();
-                let mut out = json!({"executions": page});
-                if from + max < all.len() {
-                    out["nextToken"] = json!((from + max).to_string());
-                }
-                Ok(out)
-            }
-            "GetExecutionHistory" => {
-                let arn = s("executionArn").unwrap_or_default();
-                let max = req
-                    .get("maxResults")
-                    .and_then(Value::as_u64)
-                    .filter(|n| *n > 0)
-                    .unwrap_or(100) as usize;
-                let from: usize = s("nextToken").and_then(|t| t.parse().ok()).unwrap_or(0);
-                let reverse = req
-                    .get("reverseOrder")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                let mut reg = self.registry.lock().unwrap();
-                let r = reg.by_arn(arn)?;
-                let mut events = Vec::new();
-                for (at, e) in &r.events {
-                    for (kind, mut details) in history::aws_events(self.executor.definition(), e) {
-                        let id = events.len() as i64 + 1;
-                        details["id"] = json!(id);
-                        details["previousEventId"] = json!(id - 1);
-                        details["type"] = json!(kind);
-                        details["timestamp"] = json!(epoch(*at));
-                        events.push(details);
-                    }
-                }
-                if reverse {
-                    events.reverse();
-                }
-                let total = events.len();
-                let page: Vec<Value> = events.into_iter().skip(from).take(max).collect();
-                let mut out = json!({"events": page});
-                if from + max < total {
-                    out["nextToken"] = json!((from + max).to_string());
-                }
-                Ok(out)
-            }
+            "StartExecution" => self.start_execution(req),
+            "DescribeExecution" => self.describe_execution(s("executionArn").unwrap_or_default()),
+            "ListExecutions" => self.list_executions(req),
+            "GetExecutionHistory" => self.execution_history(req),
             "StopExecution" => {
                 let at = self.stop(s("executionArn").unwrap_or_default())?;
                 Ok(json!({"stopDate": epoch(at)}))
@@ -519,4 +407,131 @@ impl StepFunctions {
             )),
         }
     }
+
+    fn start_execution(self: &Arc<Self>, req: &Value) -> Result<Value, ApiError> {
+        let s = |k: &str| req.get(k).and_then(Value::as_str);
+        self.check_machine(s("stateMachineArn"))?;
+        let input: Value = match s("input") {
+            None => json!({}),
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                api_error(
+                    "InvalidExecutionInput",
+                    format!("Invalid State Machine Execution Input: {e}"),
+                )
+            })?,
+        };
+        let name = s("name")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{:032x}", fastrand::u128(..)));
+        let (arn, start) = self.start(&name, input)?;
+        Ok(json!({"executionArn": arn, "startDate": epoch(start)}))
+    }
+
+    fn describe_execution(&self, arn: &str) -> Result<Value, ApiError> {
+        let mut reg = self.registry.lock().unwrap();
+        let r = reg.by_arn(arn)?;
+        let mut v = self.item(r);
+        v["input"] = json!(r.input.to_string());
+        if let Some(o) = &r.output {
+            v["output"] = json!(o.to_string());
+        }
+        if let Some(e) = &r.error {
+            v["error"] = json!(e);
+        }
+        if let Some(c) = &r.cause {
+            v["cause"] = json!(c);
+        }
+        let redrivable = matches!(
+            r.status,
+            Status::Failed | Status::Aborted | Status::TimedOut
+        ) && Utc::now() - r.stop.unwrap_or(r.start)
+            <= Duration::days(REDRIVE_DAYS);
+        v["redriveStatus"] = json!(if redrivable {
+            "REDRIVABLE"
+        } else {
+            "NOT_REDRIVABLE"
+        });
+        if !redrivable {
+            v["redriveStatusReason"] = json!(match r.status {
+                Status::Running => "Execution is RUNNING and cannot be redriven",
+                Status::Succeeded => "Execution is SUCCEEDED and cannot be redriven",
+                _ => "Execution can no longer be redriven",
+            });
+        }
+        Ok(v)
+    }
+
+    fn list_executions(&self, req: &Value) -> Result<Value, ApiError> {
+        let s = |k: &str| req.get(k).and_then(Value::as_str);
+        self.check_machine(s("stateMachineArn"))?;
+        let filter = s("statusFilter");
+        let (max, from) = page_of(req);
+        let reg = self.registry.lock().unwrap();
+        let lag = self.list_lag_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let visible_from = Utc::now() - Duration::milliseconds(lag as i64);
+        // Most recent first, as Step Functions lists them; the newest not yet, while
+        // the listing lags.
+        let all: Vec<Value> = reg
+            .runs
+            .iter()
+            .rev()
+            .filter(|r| r.start <= visible_from)
+            .filter(|r| filter.is_none_or(|f| f == r.status_text()))
+            .map(|r| self.item(r))
+            .collect();
+        let page: Vec<Value> = all.iter().skip(from).take(max).cloned().collect();
+        let mut out = json!({"executions": page});
+        if from + max < all.len() {
+            out["nextToken"] = json!((from + max).to_string());
+        }
+        Ok(out)
+    }
+
+    fn execution_history(&self, req: &Value) -> Result<Value, ApiError> {
+        let s = |k: &str| req.get(k).and_then(Value::as_str);
+        let arn = s("executionArn").unwrap_or_default();
+        let (max, from) = page_of(req);
+        let reverse = req
+            .get("reverseOrder")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut reg = self.registry.lock().unwrap();
+        let r = reg.by_arn(arn)?;
+        let mut events = Vec::new();
+        for (at, e) in &r.events {
+            for (kind, mut details) in history::aws_events(self.executor.definition(), e) {
+                let id = events.len() as i64 + 1;
+                details["id"] = json!(id);
+                details["previousEventId"] = json!(id - 1);
+                details["type"] = json!(kind);
+                details["timestamp"] = json!(epoch(*at));
+                events.push(details);
+            }
+        }
+        if reverse {
+            events.reverse();
+        }
+        let total = events.len();
+        let page: Vec<Value> = events.into_iter().skip(from).take(max).collect();
+        let mut out = json!({"events": page});
+        if from + max < total {
+            out["nextToken"] = json!((from + max).to_string());
+        }
+        Ok(out)
+    }
+}
+
+/// A list call's page: `maxResults` (100 when absent or 0) and where `nextToken` resumes.
+fn page_of(req: &Value) -> (usize, usize) {
+    let max = req
+        .get("maxResults")
+        .and_then(Value::as_u64)
+        .filter(|n| *n > 0)
+        .unwrap_or(100) as usize;
+    let from = req
+        .get("nextToken")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    (max, from)
 }
