@@ -7,7 +7,7 @@ use aws_smithy_mocks::{mock, MockResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
-use retrain_core::archive::{build_model_tar, build_tar};
+use retrain_core::archive::{build_model_tar, build_tar, build_tar_with_raw_names};
 use retrain_core::payload::MetricsSource;
 use retrain_core::testing::{MockContext, Mocked};
 use retrain_core::time::to_smithy;
@@ -290,6 +290,23 @@ async fn metrics_documents_table() {
             None,
             false,
             "more than one metrics.json",
+        ),
+        (
+            "/metrics.json after metrics.json (GNU tar serves the second)",
+            build_tar_with_raw_names(&[
+                ("metrics.json", br#"{"mape": 5}"#),
+                ("/metrics.json", br#"{"mape": 50}"#),
+            ]),
+            None,
+            false,
+            "more than one metrics.json",
+        ),
+        (
+            "an entry climbing out with ..",
+            build_tar_with_raw_names(&[("a/../metrics.json", br#"{"mape": 5}"#)]),
+            None,
+            false,
+            "`..` component",
         ),
         (
             "symlink",

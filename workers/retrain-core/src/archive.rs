@@ -114,6 +114,28 @@ fn describe(kind: tar::EntryType) -> &'static str {
     }
 }
 
+/// A tar.gz of regular files whose entries carry exactly these names, byte for byte (`tar`'s
+/// builder would clean up `/metrics.json` or `a/../b`): what a careless or hostile trainer can
+/// write, for tests.
+pub fn build_tar_with_raw_names(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gz);
+    for (name, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        let raw = &mut header.as_gnu_mut().expect("a GNU header").name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append(&header, *data).expect("in-memory tar");
+    }
+    builder
+        .into_inner()
+        .and_then(|gz| gz.finish())
+        .expect("in-memory tar")
+}
+
 /// One entry of an archive built in memory: name, kind, content, link target.
 pub type RawEntry<'a> = (&'a str, tar::EntryType, &'a [u8], Option<&'a str>);
 
@@ -216,50 +238,33 @@ mod tests {
         assert!(metrics_from_model_tar(&mut &b"definitely not gzip"[..]).is_err());
     }
 
-    /// A tar.gz whose entries carry exactly these names (tar's builder would clean them up):
-    /// what a careless or hostile trainer can write.
-    fn raw_tar(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let mut builder = tar::Builder::new(gz);
-        for (name, data) in entries {
-            let mut header = tar::Header::new_gnu();
-            header.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            builder.append(&header, *data).unwrap();
-        }
-        builder.into_inner().unwrap().finish().unwrap()
-    }
-
     fn hostile_archives() -> Vec<(&'static str, Vec<u8>)> {
         vec![
             (
                 "metrics.json then /metrics.json",
-                raw_tar(&[
+                build_tar_with_raw_names(&[
                     ("metrics.json", br#"{"mape": 5}"#),
                     ("/metrics.json", br#"{"mape": 50}"#),
                 ]),
             ),
             (
                 "/metrics.json alone",
-                raw_tar(&[("/metrics.json", br#"{"mape": 7}"#)]),
+                build_tar_with_raw_names(&[("/metrics.json", br#"{"mape": 7}"#)]),
             ),
             (
                 "a/../metrics.json",
-                raw_tar(&[("a/../metrics.json", br#"{"mape": 8}"#)]),
+                build_tar_with_raw_names(&[("a/../metrics.json", br#"{"mape": 8}"#)]),
             ),
             (
                 ".//metrics.json then ./metrics.json",
-                raw_tar(&[
+                build_tar_with_raw_names(&[
                     (".//metrics.json", br#"{"mape": 5}"#),
                     ("./metrics.json", br#"{"mape": 50}"#),
                 ]),
             ),
             (
                 "../metrics.json",
-                raw_tar(&[("../metrics.json", br#"{"mape": 5}"#)]),
+                build_tar_with_raw_names(&[("../metrics.json", br#"{"mape": 5}"#)]),
             ),
         ]
     }

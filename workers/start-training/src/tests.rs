@@ -717,7 +717,12 @@ async fn ticket_files_table() {
     const TRAIN: &str = "train";
     // (case, the one new file, action, reason says, alert subject)
     type Case<'a> = (&'a str, &'a [u8], &'a str, &'a str, Option<&'a str>);
-    let cases: [Case; 10] = [
+    let one_line = [
+        b"created_date\n".as_slice(),
+        &b"2026-11-20,".repeat(200_000),
+    ]
+    .concat();
+    let cases: [Case; 14] = [
         (
             "empty",
             b"",
@@ -791,6 +796,34 @@ async fn ticket_files_table() {
             TRAIN,
             "1 new ticket files with usable rows",
             None,
+        ),
+        (
+            "one line of 2 MB",
+            &one_line,
+            SKIP,
+            "longer than 1 MiB",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "a day-first export, read day first throughout",
+            b"created_date\n13/11/2026\n01/11/2026\n",
+            TRAIN,
+            "1 new ticket files with usable rows",
+            None,
+        ),
+        (
+            "dates in both orders",
+            b"created_date\n13/11/2026\n11/14/2026\n",
+            SKIP,
+            "dates in both orders",
+            Some("Ticket Data Unusable - Retraining Skipped"),
+        ),
+        (
+            "dates that read either way",
+            b"created_date\n11/05/2026\n",
+            TRAIN,
+            "1 new ticket files with usable rows",
+            Some("Ticket Data Quality Alert"),
         ),
     ];
     for (name, file, action, says, subject) in cases {
