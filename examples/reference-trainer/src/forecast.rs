@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use augurs::ets::AutoETS;
+use augurs::ets::{trend::AutoETSTrendModel, AutoETS};
 use augurs::forecaster::{transforms::LinearInterpolator, Forecaster, Transformer};
 use augurs::mstl::MSTLModel;
 use chrono::{Duration, NaiveDate};
@@ -72,8 +72,8 @@ pub fn periods(len: usize) -> Vec<usize> {
     [7usize, 365].into_iter().filter(|p| len >= 2 * p).collect()
 }
 
-/// Forecast `h` days after `train`.
-pub fn forecast(train: &[f64], h: usize) -> Result<Vec<f64>, String> {
+/// The model fitted on `train` (log1p of the counts, gaps interpolated).
+pub fn fit(train: &[f64]) -> Result<Forecaster<MSTLModel<AutoETSTrendModel>>, String> {
     let mstl = MSTLModel::new(
         periods(train.len()),
         AutoETS::non_seasonal().into_trend_model(),
@@ -81,8 +81,39 @@ pub fn forecast(train: &[f64], h: usize) -> Result<Vec<f64>, String> {
     let mut f = Forecaster::new(mstl).with_transformers(vec![LinearInterpolator::new().boxed()]);
     let logged: Vec<f64> = train.iter().map(|v| v.ln_1p()).collect();
     f.fit(logged).map_err(|e| format!("fit: {e}"))?;
-    let p = f.predict(h, 0.95).map_err(|e| format!("predict: {e}"))?;
+    Ok(f)
+}
+
+/// Forecast `h` days after `train`.
+pub fn forecast(train: &[f64], h: usize) -> Result<Vec<f64>, String> {
+    let p = fit(train)?
+        .predict(h, 0.95)
+        .map_err(|e| format!("predict: {e}"))?;
     Ok(p.point.into_iter().map(|v| v.exp_m1().max(0.0)).collect())
+}
+
+/// Point forecasts and 95 % intervals (counts) of the fitted model: the days of its history
+/// (in-sample) followed by `h` days after it.
+pub fn forecast_with_intervals(
+    f: &Forecaster<MSTLModel<AutoETSTrendModel>>,
+    h: usize,
+) -> Result<Vec<(f64, f64, f64)>, String> {
+    let in_sample = f
+        .predict_in_sample(0.95)
+        .map_err(|e| format!("predict in sample: {e}"))?;
+    let ahead = f.predict(h, 0.95).map_err(|e| format!("predict: {e}"))?;
+    let mut out = Vec::new();
+    for p in [in_sample, ahead] {
+        let n = p.point.len();
+        let (lower, upper) = match p.intervals {
+            Some(i) => (i.lower, i.upper),
+            None => (p.point.clone(), p.point.clone()),
+        };
+        for i in 0..n {
+            out.push((p.point[i].exp_m1(), lower[i].exp_m1(), upper[i].exp_m1()));
+        }
+    }
+    Ok(out)
 }
 
 /// Rolling origins: the last `FOLDS` windows of `HORIZON` days, each forecast from the history

@@ -9,6 +9,7 @@
 //! the proving ground's default training command.
 
 pub mod forecast;
+pub mod serve;
 
 use std::path::PathBuf;
 
@@ -64,7 +65,10 @@ pub async fn run() -> Result<(), String> {
         "first_day": first,
         "days": y.len(),
         "forecast_next_14_days": next,
+        // What `serve` fits again when it starts: the daily counts from `first_day`.
+        "series": y,
     });
+    let model = with_fault(model)?;
     let metrics_doc = json!({
         "mape": metrics.mape, "rmse": metrics.rmse, "mae": metrics.mae,
         "baseline_mape_seasonal_naive": metrics.baseline_mape,
@@ -155,10 +159,39 @@ async fn count_tickets(
     Ok((files, total))
 }
 
-/// The command: run, and exit 1 with the reason when training fails.
+/// The proving ground's broken models: `REFERENCE_TRAINER_FAULT=garbage` trains a model whose
+/// server answers outside the serving contract, `no-ping` one that cannot load (its `/ping`
+/// fails). Both pass the MAPE gate: only serving them shows they are broken.
+fn with_fault(mut model: serde_json::Value) -> Result<serde_json::Value, String> {
+    match std::env::var("REFERENCE_TRAINER_FAULT").ok().as_deref() {
+        None | Some("") => {}
+        Some("garbage") => model["fault"] = json!("garbage"),
+        Some("no-ping") => model["series"] = json!([]),
+        Some(other) => {
+            return Err(format!(
+                "REFERENCE_TRAINER_FAULT={other}: not garbage or no-ping"
+            ))
+        }
+    }
+    Ok(model)
+}
+
+/// The command, as SageMaker runs a container: `train` (or no argument) trains and exits 1 with
+/// the reason when training fails; `serve` serves the model (`serve::serve`).
 pub async fn main() {
-    if let Err(e) = run().await {
-        eprintln!("training failed: {e}");
+    let serving = std::env::args().nth(1).as_deref() == Some("serve");
+    let result = if serving {
+        tokio::task::spawn_blocking(serve::serve)
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()))
+    } else {
+        run().await
+    };
+    if let Err(e) = result {
+        eprintln!(
+            "{} failed: {e}",
+            if serving { "serving" } else { "training" }
+        );
         std::process::exit(1);
     }
 }

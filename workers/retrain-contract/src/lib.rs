@@ -23,6 +23,7 @@ pub mod payload;
 mod payload_docs;
 pub mod polling;
 pub mod rollout;
+pub mod serving;
 pub mod single_flight;
 pub mod tickets;
 

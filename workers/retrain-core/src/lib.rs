@@ -14,7 +14,7 @@ pub mod versioning;
 
 pub use retrain_contract::{
     archive_names, documents, drift, duplicates, excerpt, gate, input, json, messages, metrics,
-    names, payload, polling, rollout, single_flight, tickets,
+    names, payload, polling, rollout, serving, single_flight, tickets,
 };
 
 pub use aws::{Context, Worker};
