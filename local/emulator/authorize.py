@@ -99,8 +99,8 @@ ADMIN_KEYS = frozenset({"local-harness"})
 TRAINING_KEY = "testing"  # emulator.FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
 
 # botocore service name -> IAM service prefix.
-IAM_PREFIX = {"sagemaker": "sagemaker", "s3": "s3", "sns": "sns", "cloudwatch": "cloudwatch",
-              "stepfunctions": "states"}
+IAM_PREFIX = {"sagemaker": "sagemaker", "sagemaker-runtime": "sagemaker", "s3": "s3",
+              "sns": "sns", "cloudwatch": "cloudwatch", "stepfunctions": "states"}
 
 # S3 operations whose IAM action is not the operation's name (Amazon S3 User Guide, "Required
 # permissions for Amazon S3 API operations").  Everything else: the action named like the
@@ -830,6 +830,12 @@ def refusal(req: awsrequest.AwsRequest, kind: str, message: str, head: bool = Fa
                                 + escape(req.access_key or "").encode() + b"</AWSAccessKeyId>")
         headers = {"Content-Type": "application/xml", "x-amz-request-id": rid}
         return status, headers, b"" if head else body
+    if protocol == "rest-json":  # sagemaker-runtime
+        status, code = {"denied": (403, "AccessDeniedException"),
+                        "unknown-key": (403, "UnrecognizedClientException"),
+                        "internal": (500, "InternalFailure")}[kind]
+        return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code,
+                        "x-amzn-RequestId": rid}, json.dumps({"message": message}).encode()
     if protocol == "query":
         status, code = {
             "denied": (403, "AuthorizationError" if service == "sns" else "AccessDenied"),

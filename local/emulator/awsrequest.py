@@ -219,6 +219,38 @@ def _parse(environ: dict) -> AwsRequest | None:
 
     if service == "s3":
         return _parse_s3(environ, method, made)
+    if service == "sagemaker":  # signed as sagemaker, no X-Amz-Target: the runtime's REST API
+        return _parse_rest_json(environ, method, "sagemaker-runtime", made)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# restJson1 (sagemaker-runtime: POST /endpoints/{EndpointName}/invocations)
+# ---------------------------------------------------------------------------
+
+
+def _parse_rest_json(environ: dict, method: str, service: str, made: Any) -> AwsRequest | None:
+    """URI labels and header members into params; a blob payload (InvokeEndpoint's Body) as the
+    bytes sent."""
+    segments = [unquote(s) for s in _path(environ).split("/") if s]
+    headers = _headers(environ)
+    for route_method, template, _literals, name in _rest_routes(service):
+        labels = _match_path(template, segments) if route_method == method else None
+        if labels is None:
+            continue
+        shape = service_model(service).operation_model(name).input_shape
+        params: dict[str, Any] = {}
+        for member_name, member in (shape.members.items() if shape else ()):
+            where = member.serialization.get("location")
+            wire = member.serialization.get("name", member_name)
+            if where == "uri" and wire in labels:
+                params[member_name] = labels[wire]
+            elif where == "header" and wire.lower() in headers:
+                params[member_name] = _scalar(headers[wire.lower()], member)
+        payload = shape.serialization.get("payload") if shape else None
+        if payload:
+            params[payload] = _decoded(_read_body(environ), environ)
+        return made(service, name, params, "rest-json")
     return None
 
 

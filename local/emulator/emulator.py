@@ -69,6 +69,7 @@ Environment variables:
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import collections
 import copy
@@ -119,10 +120,12 @@ from moto.sagemaker.responses import SageMakerResponse
 import moto.sagemaker.models as sagemaker_models
 import moto.sagemaker.utils as sagemaker_utils
 from moto.sns.models import sns_backends
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import run_simple
 
 import authorize
 import awsrequest
+import serving
 import validate
 
 FAKE_CREDENTIALS = {
@@ -463,12 +466,28 @@ def _create_endpoint(original: Callable, self: SageMakerModelBackend, endpoint_n
             endpoint.endpoint_status = "InService"
             endpoint.last_modified_time = utcnow()
 
-    _later(_endpoint_delay(), in_service)
+    if not serving.enabled():
+        _later(_endpoint_delay(), in_service)
+        return endpoint
+
+    def start() -> None:  # the model's server, InService once it answers /ping
+        fleet = serving.start(self.account_id, self, endpoint_name, endpoint.endpoint_config_name)
+        if isinstance(fleet, str):
+            with _LOCK:
+                endpoint.endpoint_status, endpoint.failure_reason = "Failed", fleet
+                endpoint.last_modified_time = utcnow()
+            return
+        time.sleep(_endpoint_delay())
+        serving.route(endpoint_name, fleet)
+        in_service()
+
+    threading.Thread(target=start, daemon=True, name=f"endpoint-{endpoint_name}").start()
     return endpoint
 
 
 def _update_endpoint(self: SageMakerModelBackend, endpoint_name: str,
-                     endpoint_config_name: str) -> str:
+                     endpoint_config_name: str,
+                     deployment_config: dict[str, Any] | None = None) -> str:
     with _LOCK:
         endpoint = self.endpoints.get(endpoint_name)
         arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
@@ -499,17 +518,108 @@ def _update_endpoint(self: SageMakerModelBackend, endpoint_name: str,
                 config["ProductionVariants"])
             endpoint.data_capture_config = config.get("DataCaptureConfig")
             endpoint.pending_deployment_summary = None
+            endpoint.failure_reason = None
             endpoint.endpoint_status = "InService"
             endpoint.last_modified_time = utcnow()
 
-    _later(_endpoint_delay(), in_service)
+    if not serving.enabled():
+        _later(_endpoint_delay(), in_service)
+        return endpoint.arn
+    alarms = [a["AlarmName"] for a in ((deployment_config or {}).get(
+        "AutoRollbackConfiguration") or {}).get("Alarms") or []]
+    threading.Thread(target=_blue_green, daemon=True, name=f"update-{endpoint_name}",
+                     args=(self, endpoint, endpoint_config_name, alarms, in_service)).start()
     return endpoint.arn
+
+
+def _variant_status(endpoint: FakeEndpoint, status: str) -> None:
+    summary = endpoint.pending_deployment_summary or {}
+    for v in summary.get("ProductionVariants") or []:
+        v["VariantStatus"] = [{"Status": status, "StartTime": utcnow()}]
+
+
+def _back_to(endpoint: FakeEndpoint, reason: str | None) -> None:
+    """The update is over and the old config serves on (a failed or rolled-back update)."""
+    with _LOCK:
+        endpoint.pending_deployment_summary = None
+        endpoint.endpoint_status = "InService"
+        endpoint.failure_reason = reason
+        endpoint.last_modified_time = utcnow()
+
+
+def _blue_green(backend: SageMakerModelBackend, endpoint: FakeEndpoint, config_name: str,
+                alarms: list[str], in_service: Callable[[], None]) -> None:
+    """Blue/green, all at once: the new fleet starts beside the old one and must pass /ping;
+    all traffic moves to it; it bakes while the rollback alarms are watched; then the old fleet
+    stops. A fleet that fails /ping, or an alarm in ALARM during the bake, leaves the old fleet
+    serving and the old config in service."""
+    name = endpoint.endpoint_name
+    old = serving.serving(name)
+    fleet = serving.start(backend.account_id, backend, name, config_name)
+    if isinstance(fleet, str):
+        _back_to(endpoint, fleet)
+        return
+    with _LOCK:
+        _variant_status(endpoint, "Baking")
+    serving.route(name, fleet)
+    bake_start = serving.now()
+    deadline = time.monotonic() + _bake_seconds()
+    tripped: list[tuple[str, str]] = []
+    while time.monotonic() < deadline and not tripped:
+        time.sleep(0.2)
+        for alarm in alarms:
+            reason = serving.breached(backend.account_id, backend.region_name, alarm, bake_start)
+            if reason:
+                tripped.append((alarm, reason))
+    if tripped:
+        with _LOCK:
+            endpoint.endpoint_status = "RollingBack"
+        for alarm, reason in tripped:
+            serving.trip(backend.account_id, backend.region_name, alarm, reason)
+        serving.route(name, old)
+        fleet.stop()
+        time.sleep(min(_endpoint_delay(), 1.0))
+        _back_to(endpoint, None)  # SageMaker: InService on the old config, no failure reason
+        return
+    in_service()
+    if old is not None:
+        old.stop()
+
+
+def _bake_seconds() -> float:
+    return float(os.environ.get("EMULATOR_BAKE_SECONDS", _endpoint_delay()))
 
 
 def _update_endpoint_action(self: SageMakerResponse) -> ActionResult:
     arn = self.sagemaker_backend.update_endpoint(
-        self._get_param("EndpointName"), self._get_param("EndpointConfigName"))
+        self._get_param("EndpointName"), self._get_param("EndpointConfigName"),
+        self._get_param("DeploymentConfig"))
     return ActionResult({"EndpointArn": arn})
+
+
+@_patch(SageMakerModelBackend, "delete_endpoint")
+def _delete_endpoint(original: Callable, self: SageMakerModelBackend, endpoint_name: str) -> None:
+    original(self, endpoint_name)
+    fleet = serving.serving(endpoint_name)
+    serving.route(endpoint_name, None)
+    if fleet is not None:
+        fleet.stop()
+
+
+def _invoke_endpoint(req: awsrequest.AwsRequest, environ: dict[str, Any]
+                     ) -> tuple[int, dict[str, str], bytes]:
+    """sagemaker-runtime InvokeEndpoint, once IAM and the model checks let it through."""
+    account = authorize.ACCOUNT
+    region = req.region or "us-east-1"
+    name = req.params.get("EndpointName", "")
+    backend = sagemaker_models.sagemaker_backends[account][region]
+    with _LOCK:
+        endpoint = backend.endpoints.get(name)
+        status = endpoint.endpoint_status if endpoint else None
+    headers = {k: environ[h] for k, h in (("Content-Type", "CONTENT_TYPE"),
+                                          ("Accept", "HTTP_ACCEPT")) if environ.get(h)}
+    body = req.params.get("Body") or b""
+    return serving.invoke(account, region, name, status, body, headers)
 
 
 SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
@@ -939,6 +1049,7 @@ def make_app() -> Callable:
             return [body]
         if path == "/moto-api/reset":
             _DEPLOYMENTS.clear()
+            serving.stop_all()
             with _FAULTS_LOCK:
                 _FAULTS.clear()
         if path == "/_emulator/stepfunctions" and environ.get("REQUEST_METHOD") == "POST":
@@ -968,6 +1079,11 @@ def make_app() -> Callable:
         req = awsrequest.parse_request(environ) if (
             _FAULTS or environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")) else None
         fault = _take_fault(req) if req is not None and _FAULTS else None
+        if fault is None and req is not None and req.service == "sagemaker-runtime":
+            status, headers, body = _invoke_endpoint(req, environ)
+            start_response(f"{status} {HTTP_STATUS_CODES.get(status, '')}",
+                           list({**headers, "Content-Length": str(len(body))}.items()))
+            return [body]
         if fault is None:
             return _serve_s3_write(serve, environ, start_response, req)
         _log_fault(req, fault)
@@ -1005,6 +1121,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto_server does
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     EMULATOR_URL = os.environ.get("EMULATOR_URL", f"http://{host}:{args.port}")
+    atexit.register(serving.stop_all)  # the model servers run in their own sessions
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     run_simple(args.host, args.port, make_app(), threaded=True,

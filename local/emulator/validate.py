@@ -775,6 +775,8 @@ def _model_rejection(req: awsrequest.AwsRequest, violations: list[Violation]) ->
         return Rejection("ValidationError", coral_message(violations))
     if req.service == "s3":
         return Rejection("InvalidArgument", coral_message(violations))
+    if req.service == "sagemaker-runtime":
+        return Rejection("ValidationError", coral_message(violations))
     return Rejection("ValidationException", coral_message(violations))
 
 
@@ -788,6 +790,10 @@ def refusal(req: awsrequest.AwsRequest, rejection: Rejection) -> Refusal:
         if awsrequest.service_model(req.service).metadata.get("awsQueryCompatible") is not None:
             headers["x-amzn-query-error"] = f"{code};Sender"
         return status, headers, json.dumps({"__type": code, "message": message}).encode()
+    if req.protocol == "rest-json":
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": code,
+                   "x-amzn-RequestId": request_id}
+        return status, headers, json.dumps({"message": message}).encode()
     if req.protocol == "smithy-rpc-v2-cbor":
         headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor",
                    "x-amzn-RequestId": request_id, "x-amzn-query-error": f"{code};Sender"}
