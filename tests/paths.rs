@@ -190,6 +190,7 @@ impl Stubs {
             next_poll_seconds: req
                 .poll_seconds
                 .ok_or_else(|| err("InvalidInput", "poll_seconds missing"))?,
+            canary: None,
         })
     }
 
@@ -861,6 +862,7 @@ async fn the_longest_wait_stays_inside_the_history_limit() {
             elapsed_seconds: elapsed,
             deadline_passed: elapsed > req.deadline_seconds,
             next_poll_seconds: retrain_core::polling::next_poll_seconds(poll, elapsed),
+            canary: None,
         })
     });
     let unused = handler(|_| async { Err(TaskError::new("Unexpected", "not on this path")) });

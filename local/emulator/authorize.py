@@ -891,6 +891,13 @@ def denial_message(identity: Identity, check: Check, explicit: bool, service: st
 # ---------------------------------------------------------------------------
 
 
+def stack_template() -> Template | None:
+    """The template the emulator models (EMULATOR_TEMPLATE), once loaded; None without one or
+    when it cannot be loaded."""
+    authorizer = _authorizer()
+    return authorizer.template if isinstance(authorizer, Authorizer) else None
+
+
 class Authorizer:
     def __init__(self, template: Template):
         self.template = template

@@ -606,6 +606,43 @@ def _delete_endpoint(original: Callable, self: SageMakerModelBackend, endpoint_n
         fleet.stop()
 
 
+def create_stack_alarms() -> list[str]:
+    """The template's deployment guardrails, as `sam deploy` creates them: every CloudWatch alarm
+    Deploy's ROLLBACK_ALARMS names (so an UpdateEndpoint's AutoRollbackConfiguration finds them,
+    and the bake can set them off). Their names."""
+    template = authorize.stack_template()
+    if template is None:
+        return []
+    deploy = template.resources.get("DeployFunction") or {}
+    env = ((deploy.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+    if "ROLLBACK_ALARMS" not in env:
+        return []
+    names = [n for n in str(template.resolve(env["ROLLBACK_ALARMS"])).split(",") if n]
+    backend = cloudwatch_backends[authorize.ACCOUNT][template.region]
+    created = []
+    for resource in template.resources.values():
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        props = resource.get("Properties") or {}
+        try:
+            if template.resolve(props.get("AlarmName")) not in names:
+                continue
+            p = template.resolve(props)
+        except ValueError as e:  # an alarm on what the emulator does not model (SQS)
+            sys.stderr.write(f"[stack] alarm not created: {e}\n")
+            continue
+        backend.put_metric_alarm(
+            name=p["AlarmName"], namespace=p["Namespace"], metric_name=p["MetricName"],
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]), period=int(p["Period"]),
+            threshold=float(p["Threshold"]), statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription", ""), dimensions=p.get("Dimensions") or [],
+            alarm_actions=[], datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            treat_missing_data=p.get("TreatMissingData"))
+        created.append(p["AlarmName"])
+    return created
+
+
 def _invoke_endpoint(req: awsrequest.AwsRequest, environ: dict[str, Any]
                      ) -> tuple[int, dict[str, str], bytes]:
     """sagemaker-runtime InvokeEndpoint, once IAM and the model checks let it through."""
@@ -1070,6 +1107,10 @@ def make_app() -> Callable:
             start_response("200 OK", [("Content-Type", "application/json"),
                                       ("Content-Length", str(len(body)))])
             return [body]
+        if path == "/moto-api/reset":
+            answer = serve(environ, start_response)
+            create_stack_alarms()
+            return answer
         if path.startswith("/moto-api"):
             return serve(environ, start_response)
         for check in REQUEST_CHECKS:
@@ -1124,7 +1165,9 @@ def main(argv: list[str] | None = None) -> None:
     atexit.register(serving.stop_all)  # the model servers run in their own sessions
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-    run_simple(args.host, args.port, make_app(), threaded=True,
+    app = make_app()
+    create_stack_alarms()
+    run_simple(args.host, args.port, app, threaded=True,
                request_handler=MotoRequestHandler)
 
 

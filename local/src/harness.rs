@@ -32,9 +32,20 @@ pub static HARNESS: Worker = Worker {
         ops::SM_LIST_MODEL_PACKAGES,
         ops::SM_UPDATE_MODEL_PACKAGE,
         ops::SM_LIST_TRAINING_JOBS,
+        ops::SM_DESCRIBE_TRAINING_JOB,
         ops::CW_DESCRIBE_ALARMS,
     ],
 };
+
+/// The endpoint of a local run (the configuration's default).
+pub const LOCAL_ENDPOINT: &str = "prophet-fastapi-endpoint-latest";
+
+/// The rollback alarms template.yaml gives Deploy (ROLLBACK_ALARMS) for `endpoint`.
+pub fn rollback_alarms(endpoint: &str) -> String {
+    ["invocation-5xx-errors", "model-latency", "forecast-canary"]
+        .map(|a| format!("{endpoint}-{a}"))
+        .join(",")
+}
 
 /// The workers' configuration for a local run: the guide's defaults, a fast poll.
 pub fn local_config(topic_arn: &str) -> Config {
@@ -44,6 +55,8 @@ pub fn local_config(topic_arn: &str) -> Config {
         "SAGEMAKER_ROLE" => Some(LOCAL_ROLE.to_string()),
         "SNS_TOPIC_ARN" => Some(topic.clone()),
         "POLL_SECONDS" => Some("1".to_string()),
+        // The template's deployment guardrails (the emulator creates them as the stack would).
+        "ROLLBACK_ALARMS" => Some(rollback_alarms(LOCAL_ENDPOINT)),
         _ => None,
     })
     .expect("the local configuration is valid")

@@ -35,9 +35,16 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 impl Emulator {
-    /// Start the emulator; training jobs run `training_command`. Fails with a clear message when
-    /// the emulator's venv is missing (run tools/setup.sh) or it does not answer.
+    /// Start the emulator; training jobs run `training_command`, endpoints serve with
+    /// [`serving_command`] of it. Fails with a clear message when the emulator's venv is missing
+    /// (run tools/setup.sh) or it does not answer.
     pub fn start(training_command: &str) -> Result<Self, String> {
+        Self::start_serving(training_command, &serving_command(training_command))
+    }
+
+    /// [`Self::start`] with endpoints served by `serving_command` (run with the model unpacked in
+    /// `SM_MODEL_DIR`, to serve on `SAGEMAKER_BIND_TO_PORT`).
+    pub fn start_serving(training_command: &str, serving_command: &str) -> Result<Self, String> {
         let root = repo_root();
         let python = root.join(".venv-emulator/bin/python");
         if !python.exists() {
@@ -60,7 +67,10 @@ impl Emulator {
             .arg(root.join("local/emulator/emulator.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("EMULATOR_TRAINING_COMMAND", training_command)
+            .env("EMULATOR_SERVING_COMMAND", serving_command)
             .env("EMULATOR_ENDPOINT_DELAY", "1")
+            // Longer than the runs' 1 s poll: CheckStatus's canary asks the baking model.
+            .env("EMULATOR_BAKE_SECONDS", "4")
             .env("EMULATOR_TEMPLATE", &template)
             .env("EMULATOR_TEMPLATE_PARAMETERS", parameters.to_string())
             .stdin(Stdio::null())
@@ -150,6 +160,16 @@ impl Emulator {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// How endpoints serve a trainer's models: `SERVING_COMMAND` from the environment (`make demo
+/// SERVING_COMMAND=...`), else the training command with `serve`, as SageMaker runs one image
+/// as `IMAGE train` and `IMAGE serve` (the reference trainer serves so).
+pub fn serving_command(training_command: &str) -> String {
+    std::env::var("SERVING_COMMAND")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| format!("{training_command} serve"))
 }
 
 /// `sdk` calling with static credentials whose access key id is `access_key`: the emulator maps

@@ -2,10 +2,11 @@
 //! and what an earlier run would have left (`Model/last_trained.json`, `statistics/latest.json`).
 
 use chrono::{Duration, NaiveDate, Utc};
-use retrain_core::archive::build_model_tar;
 use retrain_core::aws::endpoint::describe_endpoint;
 use retrain_core::aws::registry::ensure_group;
+use retrain_core::aws::training::describe_training_job;
 use retrain_core::aws::Clients;
+use retrain_core::tickets::DateWindow;
 use serde_json::json;
 
 use crate::launcher::identity;
@@ -93,23 +94,24 @@ impl Lake<'_> {
     async fn previous_model(&self) -> Result<LastTrained, String> {
         let cfg = &self.ctx.cfg;
         let artifact_key = format!("training-output/{PREVIOUS_JOB}/output/model.tar.gz");
-        let metrics = format!(r#"{{"mape": {PREVIOUS_MAPE}, "rmse": 20.0, "mae": 15.0}}"#);
-        let archive = build_model_tar(&[
-            (
-                "model.json",
-                br#"{"model": "the model an earlier run deployed"}"#,
-            ),
-            ("metrics.json", metrics.as_bytes()),
-        ]);
-        put_bytes(
-            &self.ctx.s3,
-            &cfg.bucket,
-            &artifact_key,
-            "application/gzip",
-            archive,
+        // StartTraining's own job, trained on the history by the run's trainer: the model that
+        // serves is a real one, which the serving command can load.
+        let starter = Context::new(
+            cfg.clone(),
+            Clients::from_sdk(&identity(self.sdk, start_training::WORKER.name)),
+            &start_training::WORKER,
+        );
+        let window = DateWindow::at(cfg.earliest_ticket_date, Utc::now());
+        start_training::training::start(
+            &starter,
+            PREVIOUS_JOB,
+            "previous-run",
+            &cfg.training,
+            window,
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("training the earlier model: {e}"))?;
+        self.wait_for_training(PREVIOUS_JOB).await?;
         let started = Utc::now() - Duration::days(7);
         let state = json!({
             "run": {"execution": "previous-run", "trigger": "schedule", "action": "train",
@@ -127,11 +129,6 @@ impl Lake<'_> {
                            "source": "job_artifact", "passed": true}
         });
         // StartTraining ensures the group; then Deploy registers and serves, as in a real run.
-        let starter = Context::new(
-            cfg.clone(),
-            Clients::from_sdk(&identity(self.sdk, start_training::WORKER.name)),
-            &start_training::WORKER,
-        );
         ensure_group(&starter.sm, &cfg.model_package_group)
             .await
             .map_err(|e| e.to_string())?;
@@ -169,6 +166,31 @@ impl Lake<'_> {
             report: None,
             report_url: None,
         })
+    }
+
+    /// Wait for the training job `name` to complete; its failure reason when it does not.
+    async fn wait_for_training(&self, name: &str) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        loop {
+            let job = describe_training_job(&self.ctx.sm, name)
+                .await
+                .map_err(|e| e.to_string())?;
+            match job.as_ref().map(|j| j.status.as_str()) {
+                Some("Completed") => return Ok(()),
+                Some("Failed" | "Stopped") => {
+                    return Err(format!(
+                        "the earlier model's training job failed: {}",
+                        job.and_then(|j| j.failure_reason).unwrap_or_default()
+                    ))
+                }
+                _ if std::time::Instant::now() > deadline => {
+                    return Err(format!(
+                        "the earlier model's training job {name} is not done after 300 s"
+                    ))
+                }
+                _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            }
+        }
     }
 
     /// What a previous run that deployed would have left: its model serving the endpoint,

@@ -4,11 +4,14 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::{info, Instrument};
 
-use retrain_core::aws::endpoint::describe_endpoint;
+use aws_sdk_cloudwatch::types::StandardUnit;
+use retrain_core::aws::endpoint::{describe_endpoint, invoke, EndpointInfo};
+use retrain_core::aws::notify::{put_metric, METRIC_CANARY};
 use retrain_core::aws::training::describe_training_job;
 use retrain_core::json::deserialize_named;
-use retrain_core::payload::{Outcome, Status, StatusKind, StatusRequest};
+use retrain_core::payload::{Canary, Outcome, Status, StatusKind, StatusRequest};
 use retrain_core::polling::next_poll_seconds;
+use retrain_core::serving::{canary_request, check_answer};
 use retrain_core::{Context, Result, WorkerError};
 
 pub async fn handle(ctx: &Context, event: Value) -> Result<Status> {
@@ -29,7 +32,7 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Status> {
     async move {
         let status = match req.kind {
             StatusKind::Training => training(sm, &req, now).await?,
-            StatusKind::Endpoint => endpoint(sm, &req, now).await?,
+            StatusKind::Endpoint => endpoint(ctx, &req, now).await?,
         };
         info!(status = %status.status, outcome = ?status.outcome, elapsed = status.elapsed_seconds,
               deadline_passed = status.deadline_passed, "status checked");
@@ -89,6 +92,7 @@ async fn training(
         deadline_passed,
         next_poll_seconds: next_poll_seconds(req.poll_seconds.unwrap_or(60), elapsed_seconds),
         status,
+        canary: None,
     })
 }
 
@@ -135,21 +139,84 @@ pub fn endpoint_outcome(
     }
 }
 
-async fn endpoint(
-    sm: &aws_sdk_sagemaker::Client,
-    req: &StatusRequest,
-    now: DateTime<Utc>,
-) -> Result<Status> {
-    let info = describe_endpoint(sm, &req.name)
+/// When the canary asks the new model for a forecast: while it bakes (it has all the traffic
+/// and the rollback alarms are watched) or once it serves on the expected config; never while a
+/// fleet is still starting or after a rollback. The config asked, and the phase.
+pub fn canary_phase(
+    info: &EndpointInfo,
+    outcome: Outcome,
+    expected: Option<&str>,
+) -> Option<(String, &'static str)> {
+    let wanted = |config: &str| expected.is_none_or(|want| want == config);
+    match (&info.pending_config, info.baking, outcome) {
+        (Some(pending), true, _) if wanted(pending) => Some((pending.clone(), "baking")),
+        (_, _, Outcome::Succeeded) => Some((info.config_name.clone(), "in_service")),
+        _ => None,
+    }
+}
+
+/// The run's verdict on a failed canary: why the deploy failed.
+pub fn canary_failure(canary: &Canary, serving_config: &str) -> String {
+    let problem = canary.problem.as_deref().unwrap_or("no answer");
+    match canary.during.as_str() {
+        "baking" => format!(
+            "the new model ({}) failed the forecast canary while it baked: {problem}; \
+             the rollback alarm on {METRIC_CANARY} returns the endpoint to {serving_config}",
+            canary.config_name
+        ),
+        _ => format!(
+            "the endpoint serves {}, whose forecast fails the serving contract: {problem}",
+            canary.config_name
+        ),
+    }
+}
+
+/// Ask the endpoint for the canary's forecast, check the answer, and publish the verdict
+/// (`ForecastCanaryFailures`: 1 failed, 0 passed; a rollback alarm watches it).
+async fn canary(ctx: &Context, endpoint: &str, config: String, during: &str) -> Result<Canary> {
+    let today = ctx.now().date_naive();
+    let request = canary_request(today);
+    let body = serde_json::to_vec(&request).expect("json");
+    let problem = match invoke(&ctx.smr, endpoint, body).await? {
+        Ok(answer) => check_answer(&request, today, &answer).err(),
+        Err(model_error) => Some(model_error),
+    };
+    let failed = problem.is_some();
+    put_metric(
+        &ctx.cw,
+        &ctx.cfg,
+        METRIC_CANARY,
+        if failed { 1.0 } else { 0.0 },
+        StandardUnit::Count,
+    )
+    .await?;
+    info!(config = %config, during, passed = !failed, problem = problem.as_deref().unwrap_or(""),
+          "forecast canary");
+    Ok(Canary {
+        config_name: config,
+        during: during.to_string(),
+        request,
+        passed: !failed,
+        problem,
+    })
+}
+
+async fn endpoint(ctx: &Context, req: &StatusRequest, now: DateTime<Utc>) -> Result<Status> {
+    let info = describe_endpoint(&ctx.sm, &req.name)
         .await?
         .ok_or_else(|| WorkerError::NotFound {
             what: format!("endpoint {}", req.name),
         })?;
-    let (outcome, rollback) = endpoint_outcome(
-        &info.status,
-        &info.config_name,
-        req.expected_config.as_deref(),
-    );
+    let expected = req.expected_config.as_deref();
+    let (mut outcome, mut reason) = endpoint_outcome(&info.status, &info.config_name, expected);
+    let canary = match canary_phase(&info, outcome, expected) {
+        Some((config, during)) => Some(canary(ctx, &req.name, config, during).await?),
+        None => None,
+    };
+    if let Some(c) = canary.as_ref().filter(|c| !c.passed) {
+        outcome = Outcome::Failed;
+        reason = Some(canary_failure(c, &info.config_name));
+    }
     let elapsed_seconds = elapsed(info.last_modified, now);
     let deadline_passed = outcome == Outcome::Running && elapsed_seconds > req.deadline_seconds;
     let failure_reason = failure_reason(
@@ -157,7 +224,7 @@ async fn endpoint(
         &info.status,
         outcome,
         deadline_passed.then_some((elapsed_seconds, req.deadline_seconds)),
-        rollback.or(info.failure_reason),
+        reason.or(info.failure_reason),
     );
     Ok(Status {
         kind: StatusKind::Endpoint,
@@ -173,6 +240,7 @@ async fn endpoint(
         deadline_passed,
         next_poll_seconds: next_poll_seconds(req.poll_seconds.unwrap_or(60), elapsed_seconds),
         status: info.status,
+        canary,
     })
 }
 

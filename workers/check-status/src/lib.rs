@@ -9,5 +9,10 @@ use retrain_core::Worker;
 /// function's policy in template.yaml allows exactly these (tests/template.rs).
 pub static WORKER: Worker = Worker {
     name: "check-status",
-    operations: &[ops::SM_DESCRIBE_TRAINING_JOB, ops::SM_DESCRIBE_ENDPOINT],
+    operations: &[
+        ops::SM_DESCRIBE_TRAINING_JOB,
+        ops::SM_DESCRIBE_ENDPOINT,
+        ops::SMR_INVOKE_ENDPOINT,
+        ops::CW_PUT_METRIC_DATA,
+    ],
 };

@@ -9,8 +9,17 @@ use aws_sdk_sagemaker::types::error::ResourceNotFound;
 use aws_sdk_sagemaker::types::{
     EndpointStatus, ModelArtifacts, SecondaryStatus, TrainingJobStatus,
 };
+use aws_sdk_sagemaker::types::{
+    PendingDeploymentSummary, PendingProductionVariantSummary, ProductionVariantStatus,
+    VariantStatus,
+};
+use aws_sdk_sagemakerruntime::operation::invoke_endpoint::{
+    InvokeEndpointError, InvokeEndpointOutput,
+};
+use aws_sdk_sagemakerruntime::types::error::ModelError;
 use aws_smithy_mocks::{mock, Rule};
 use chrono::{DateTime, Duration, Utc};
+use retrain_core::aws::endpoint::EndpointInfo;
 use serde_json::json;
 
 use retrain_core::payload::{Outcome, StatusKind};
@@ -168,13 +177,13 @@ async fn endpoint_states() {
         (s.kind, s.outcome, s.elapsed_seconds),
         (StatusKind::Endpoint, Outcome::Running, 300)
     );
-    let s = handle(
+    let (s, _) = handle_invoking(
         &endpoint(EndpointStatus::InService, "new"),
+        &answering(forecast_body(&[])),
         endpoint_req("new"),
-        t0(),
     )
-    .await
-    .unwrap();
+    .await;
+    let s = s.unwrap();
     assert_eq!(s.outcome, Outcome::Succeeded);
     assert_eq!(s.config_name.as_deref(), Some("new"));
     let s = handle(
@@ -194,6 +203,214 @@ async fn endpoint_states() {
     .await
     .unwrap();
     assert_eq!(s.outcome, Outcome::Failed);
+}
+
+/// The handler with SageMaker and sagemaker-runtime mocked, at t0; the mocked context too (its
+/// recorded metrics).
+async fn handle_invoking(
+    sm: &Rule,
+    smr: &Rule,
+    event: serde_json::Value,
+) -> (
+    retrain_core::Result<retrain_core::payload::Status>,
+    retrain_core::testing::Mocked,
+) {
+    let ctx = MockContext::new(&crate::WORKER)
+        .at(t0())
+        .sm([sm])
+        .smr([smr])
+        .build();
+    (super::handle(&ctx, event).await, ctx)
+}
+
+/// The canary's forecast at t0 (the week from 2026-11-23), with `(index, field, value)` changed.
+fn forecast_body(changes: &[(usize, &str, serde_json::Value)]) -> Vec<u8> {
+    let mut days: Vec<serde_json::Value> = (0..7)
+        .map(|i| {
+            json!({"day": i + 1, "date": format!("2026-11-{}", 23 + i), "forecast_ticket_count": 40,
+                   "lower_bound": 31, "upper_bound": 50})
+        })
+        .collect();
+    for (i, field, value) in changes {
+        days[*i][*field] = value.clone();
+    }
+    serde_json::to_vec(&json!({ "forecast": days })).unwrap()
+}
+
+/// InvokeEndpoint answering `body`; it asserts the request is the contract's canary.
+fn answering(body: Vec<u8>) -> Rule {
+    mock!(aws_sdk_sagemakerruntime::Client::invoke_endpoint)
+        .match_requests(|r| {
+            r.endpoint_name() == Some("ep")
+                && r.content_type() == Some("application/json")
+                && r.body().map(|b| b.as_ref())
+                    == Some(br#"{"horizon_days":7,"start_date":"2026-11-23"}"#.as_slice())
+        })
+        .then_output(move || {
+            InvokeEndpointOutput::builder()
+                .body(aws_sdk_sagemakerruntime::primitives::Blob::new(
+                    body.clone(),
+                ))
+                .content_type("application/json")
+                .build()
+        })
+}
+
+/// An endpoint updating to `new`, its fleet baking.
+fn baking() -> Rule {
+    mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_output(|| {
+        DescribeEndpointOutput::builder()
+            .endpoint_name("ep")
+            .endpoint_config_name("old")
+            .endpoint_status(EndpointStatus::Updating)
+            .last_modified_time(SmithyTime::from_secs(t0().timestamp() - 300))
+            .pending_deployment_summary(
+                PendingDeploymentSummary::builder()
+                    .endpoint_config_name("new")
+                    .production_variants(
+                        PendingProductionVariantSummary::builder()
+                            .variant_name("primary")
+                            .variant_status(
+                                ProductionVariantStatus::builder()
+                                    .status(VariantStatus::Baking)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
+fn canary_metric(ctx: &retrain_core::testing::Mocked) -> Vec<f64> {
+    ctx.metrics()
+        .all()
+        .iter()
+        .flat_map(|m| m.metric_data().to_vec())
+        .filter(|d| d.metric_name() == Some("ForecastCanaryFailures"))
+        .map(|d| {
+            assert_eq!(
+                d.dimensions()[0].value(),
+                Some("prophet-fastapi-endpoint-latest")
+            );
+            d.value().unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_canary_asks_the_baking_model_and_a_good_answer_keeps_waiting() {
+    let (s, ctx) = handle_invoking(
+        &baking(),
+        &answering(forecast_body(&[])),
+        endpoint_req("new"),
+    )
+    .await;
+    let s = s.unwrap();
+    assert_eq!(s.outcome, Outcome::Running, "the bake goes on");
+    let canary = s.canary.unwrap();
+    assert!(canary.passed);
+    assert_eq!(
+        (canary.config_name.as_str(), canary.during.as_str()),
+        ("new", "baking")
+    );
+    assert_eq!(canary_metric(&ctx), vec![0.0]);
+}
+
+#[tokio::test]
+async fn a_broken_answer_in_the_bake_fails_the_deploy_and_sets_off_the_rollback_alarm() {
+    let broken = forecast_body(&[(3, "lower_bound", json!(60))]);
+    let (s, ctx) = handle_invoking(&baking(), &answering(broken), endpoint_req("new")).await;
+    let s = s.unwrap();
+    assert_eq!(s.outcome, Outcome::Failed);
+    let reason = s.failure_reason.unwrap();
+    assert!(reason.contains("the new model (new) failed the forecast canary while it baked: forecast[3]: lower_bound 60 <= forecast_ticket_count 40"), "{reason}");
+    assert!(reason.contains("returns the endpoint to old"), "{reason}");
+    assert_eq!(canary_metric(&ctx), vec![1.0]);
+}
+
+#[tokio::test]
+async fn a_model_error_fails_the_canary_with_the_models_message() {
+    let smr = mock!(aws_sdk_sagemakerruntime::Client::invoke_endpoint).then_error(|| {
+        InvokeEndpointError::ModelError(
+            ModelError::builder()
+                .original_status_code(500)
+                .original_message("model not loaded")
+                .message("Received server error (500) from primary")
+                .build(),
+        )
+    });
+    let (s, ctx) = handle_invoking(
+        &endpoint(EndpointStatus::InService, "new"),
+        &smr,
+        endpoint_req("new"),
+    )
+    .await;
+    let s = s.unwrap();
+    assert_eq!(s.outcome, Outcome::Failed);
+    let reason = s.failure_reason.unwrap();
+    assert!(reason.contains("the endpoint serves new, whose forecast fails the serving contract: the model answered 500: model not loaded"), "{reason}");
+    assert_eq!(canary_metric(&ctx), vec![1.0]);
+}
+
+#[tokio::test]
+async fn a_throttled_canary_is_retried_not_judged() {
+    let smr = mock!(aws_sdk_sagemakerruntime::Client::invoke_endpoint)
+        .then_error(|| InvokeEndpointError::generic(retrain_core::testing::throttled()));
+    let (s, ctx) = handle_invoking(&baking(), &smr, endpoint_req("new")).await;
+    assert!(matches!(
+        s.unwrap_err(),
+        WorkerError::AwsTransient { .. } | WorkerError::Aws { .. }
+    ));
+    assert!(
+        canary_metric(&ctx).is_empty(),
+        "no verdict without an answer"
+    );
+}
+
+#[test]
+fn no_canary_while_a_fleet_starts_or_after_a_rollback() {
+    let info = |status: &str, config: &str, pending: Option<&str>, baking: bool| EndpointInfo {
+        status: status.into(),
+        config_name: config.into(),
+        failure_reason: None,
+        last_modified: None,
+        variants: Vec::new(),
+        pending_config: pending.map(str::to_string),
+        baking,
+    };
+    use crate::handler::canary_phase;
+    let new = Some("new");
+    assert_eq!(
+        canary_phase(&info("Updating", "old", new, false), Outcome::Running, new),
+        None
+    );
+    assert_eq!(
+        canary_phase(&info("Updating", "old", new, true), Outcome::Running, new),
+        Some(("new".to_string(), "baking"))
+    );
+    // Baking another config than this run's: not this run's model.
+    assert_eq!(
+        canary_phase(
+            &info("Updating", "old", Some("other"), true),
+            Outcome::Running,
+            new
+        ),
+        None
+    );
+    assert_eq!(
+        canary_phase(&info("InService", "old", None, false), Outcome::Failed, new),
+        None
+    );
+    assert_eq!(
+        canary_phase(
+            &info("InService", "new", None, false),
+            Outcome::Succeeded,
+            new
+        ),
+        Some(("new".to_string(), "in_service"))
+    );
 }
 
 #[tokio::test]

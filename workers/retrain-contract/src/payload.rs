@@ -309,6 +309,25 @@ pub struct Status {
     /// (see `polling`), so the longest allowed wait stays inside the execution history limit.
     #[serde(default)]
     pub next_poll_seconds: u64,
+    /// Endpoint: the forecast asked of the new model while it bakes, or once it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Canary>,
+}
+
+/// The canary: a forecast of the serving contract asked of the newly deployed model, and
+/// whether its answer holds to the contract (`serving::check_answer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Canary {
+    /// The config whose model answered.
+    pub config_name: String,
+    /// The endpoint's state when asked: `baking` (the new fleet has all traffic, the rollback
+    /// alarms are watched) or `in_service`.
+    pub during: String,
+    pub request: crate::serving::ForecastRequest,
+    pub passed: bool,
+    /// What was wrong (the first problem), when it did not pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// Where the metrics came from.

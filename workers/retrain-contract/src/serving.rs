@@ -230,7 +230,10 @@ mod tests {
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (b"NaN".to_vec(), "not JSON"),
             (br#"{"predictions": []}"#.to_vec(), "no \"forecast\" array"),
-            (answer(std::slice::from_ref(&good)), "1 days, not the 2 asked for"),
+            (
+                answer(std::slice::from_ref(&good)),
+                "1 days, not the 2 asked for",
+            ),
             (
                 answer(&[
                     good.clone(),

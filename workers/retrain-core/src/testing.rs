@@ -77,6 +77,7 @@ pub fn clients() -> crate::aws::Clients {
         cw: mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, none),
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, none),
         sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, none),
+        smr: mock_client!(aws_sdk_sagemakerruntime, RuleMode::MatchAny, none),
     }
 }
 

@@ -3,7 +3,7 @@
 mod approval;
 mod data;
 pub mod handler;
-mod training;
+pub mod training;
 
 use retrain_core::aws::ops;
 use retrain_core::Worker;

@@ -21,6 +21,10 @@ pub struct EndpointInfo {
     pub last_modified: Option<DateTime<Utc>>,
     /// The variants it serves: name, and the instances running now (autoscaling included).
     pub variants: Vec<ServingVariant>,
+    /// The config an update in progress moves to, and whether its new fleet bakes (serves all
+    /// traffic, watched by the rollback alarms).
+    pub pending_config: Option<String>,
+    pub baking: bool,
 }
 
 pub use retrain_contract::rollout::ServingVariant;
@@ -53,6 +57,16 @@ pub async fn describe_endpoint(sm: &Client, name: &str) -> Result<Option<Endpoin
                     instance_count: v.current_instance_count(),
                 })
                 .collect(),
+            pending_config: d
+                .pending_deployment_summary()
+                .and_then(|p| p.endpoint_config_name())
+                .map(str::to_string),
+            baking: d.pending_deployment_summary().is_some_and(|p| {
+                p.production_variants().iter().any(|v| {
+                    v.variant_status().last().and_then(|s| s.status())
+                        == Some(&aws_sdk_sagemaker::types::VariantStatus::Baking)
+                })
+            }),
         })),
         Err(e) if e.as_service_error().is_some_and(is_not_found) => Ok(None),
         Err(e) => Err(aws_error("DescribeEndpoint", e)),
@@ -240,6 +254,40 @@ pub async fn update_endpoint(
     }
 }
 
+/// A forecast from the endpoint (sagemaker-runtime InvokeEndpoint, JSON in and out). `Ok(Ok)`:
+/// the model's answer; `Ok(Err)`: the model failed to answer (SageMaker's ModelError, with the
+/// model's own status and message); `Err`: the call itself failed (throttled, denied, no such
+/// endpoint), classified as every AWS error is.
+pub async fn invoke(
+    smr: &aws_sdk_sagemakerruntime::Client,
+    endpoint: &str,
+    body: Vec<u8>,
+) -> Result<std::result::Result<Vec<u8>, String>> {
+    use aws_sdk_sagemakerruntime::operation::invoke_endpoint::InvokeEndpointError;
+    match smr
+        .invoke_endpoint()
+        .endpoint_name(endpoint)
+        .content_type("application/json")
+        .accept("application/json")
+        .body(aws_sdk_sagemakerruntime::primitives::Blob::new(body))
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Ok(out
+            .body()
+            .map(|b| b.as_ref().to_vec())
+            .unwrap_or_default())),
+        Err(e) => match e.as_service_error() {
+            Some(InvokeEndpointError::ModelError(m)) => Ok(Err(format!(
+                "the model answered {}: {}",
+                m.original_status_code().unwrap_or_default(),
+                m.original_message().unwrap_or_default()
+            ))),
+            _ => Err(aws_error("InvokeEndpoint", e)),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +299,8 @@ mod tests {
             failure_reason: None,
             last_modified: None,
             variants: Vec::new(),
+            pending_config: None,
+            baking: false,
         }
     }
 

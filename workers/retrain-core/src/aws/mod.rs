@@ -29,6 +29,8 @@ pub struct Clients {
     pub cw: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sfn: aws_sdk_sfn::Client,
+    /// sagemaker-runtime: InvokeEndpoint.
+    pub smr: aws_sdk_sagemakerruntime::Client,
 }
 
 impl Clients {
@@ -46,6 +48,7 @@ impl Clients {
             cw: aws_sdk_cloudwatch::Client::new(sdk),
             sns: aws_sdk_sns::Client::new(sdk),
             sfn: aws_sdk_sfn::Client::new(sdk),
+            smr: aws_sdk_sagemakerruntime::Client::new(sdk),
         }
     }
 
@@ -67,6 +70,9 @@ impl Clients {
             sfn: aws_sdk_sfn::Client::from_conf(
                 self.sfn.config().to_builder().interceptor(g).build(),
             ),
+            smr: aws_sdk_sagemakerruntime::Client::from_conf(
+                self.smr.config().to_builder().interceptor(g).build(),
+            ),
         }
     }
 }
@@ -87,6 +93,7 @@ pub struct Context {
     pub cw: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sfn: aws_sdk_sfn::Client,
+    pub smr: aws_sdk_sagemakerruntime::Client,
     clock: Clock,
 }
 
@@ -100,6 +107,7 @@ impl Context {
             cw,
             sns,
             sfn,
+            smr,
         } = clients.guarded(worker);
         Context {
             cfg,
@@ -108,6 +116,7 @@ impl Context {
             cw,
             sns,
             sfn,
+            smr,
             clock: Clock::System,
         }
     }

@@ -14,6 +14,9 @@ pub const METRIC_MODEL_DRIFT: &str = "ModelDriftDetected";
 pub const METRIC_DATA_DRIFT: &str = "DataDrift";
 /// Share of the new ticket rows StartTraining could not use, percent (published every run with new rows).
 pub const METRIC_BAD_ROW_RATE: &str = "TicketBadRowRate";
+/// 1 when the forecast canary found the newly deployed model's answer outside the serving
+/// contract, 0 when it held (CheckStatus; the template's rollback alarm watches it).
+pub const METRIC_CANARY: &str = "ForecastCanaryFailures";
 pub const DIMENSION: &str = "EndpointName";
 
 /// One datum in `MLOps/Forecasting`, dimension EndpointName (what the alarm watches).

@@ -115,6 +115,12 @@ pub const SM_CREATE_ENDPOINT: Operation = op(
     "CreateEndpoint",
     &["sagemaker:CreateEndpoint", "sagemaker:AddTags"],
 );
+// SageMaker Runtime: a forecast from the serving model
+pub const SMR_INVOKE_ENDPOINT: Operation = op(
+    "SageMaker Runtime",
+    "InvokeEndpoint",
+    &["sagemaker:InvokeEndpoint"],
+);
 pub const SM_UPDATE_ENDPOINT: Operation =
     op("SageMaker", "UpdateEndpoint", &["sagemaker:UpdateEndpoint"]);
 

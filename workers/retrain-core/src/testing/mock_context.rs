@@ -40,6 +40,7 @@ pub struct MockContext {
     cw: Vec<Rule>,
     sns: Vec<Rule>,
     sfn: Vec<Rule>,
+    smr: Vec<Rule>,
     s3_retries: bool,
 }
 
@@ -54,6 +55,7 @@ impl MockContext {
             cw: Vec::new(),
             sns: Vec::new(),
             sfn: Vec::new(),
+            smr: Vec::new(),
             s3_retries: true,
         }
     }
@@ -95,6 +97,12 @@ impl MockContext {
         self
     }
 
+    /// sagemaker-runtime (InvokeEndpoint).
+    pub fn smr<'a>(mut self, rules: impl IntoIterator<Item = &'a Rule>) -> Self {
+        self.smr.extend(rules.into_iter().cloned());
+        self
+    }
+
     pub fn build(self) -> Mocked {
         let recorders = Recorders::default();
         let [put, metric, publish] = recorders.rules();
@@ -120,6 +128,7 @@ impl MockContext {
                 self.sns.iter().chain([&publish])
             ),
             sfn: mock_client!(aws_sdk_sfn, RuleMode::MatchAny, &self.sfn),
+            smr: mock_client!(aws_sdk_sagemakerruntime, RuleMode::MatchAny, &self.smr),
         };
         let ctx = Context::new(self.cfg, clients, self.worker);
         let ctx = match self.now {
