@@ -4,6 +4,7 @@
 train.py's pieces on in-memory data, and serve.py answering /ping and /invocations with a model
 trained here. The whole trainer against the pipeline is local/tests/trainers.rs.
 """
+import datetime
 import json
 import os
 import tempfile
@@ -95,18 +96,35 @@ class ServeTest(unittest.TestCase):
     def test_ping(self):
         self.assertEqual(self.call("/ping"), (200, {"status": "ok"}))
 
-    def test_invocations_forecast_the_days_after_the_history(self):
-        status, body = self.call("/invocations", {"periods": 7})
+    def test_invocations_answer_the_serving_contract(self):
+        status, body = self.call("/invocations", {"horizon_days": 7, "start_date": "2024-04-30"})
         self.assertEqual(status, 200)
-        self.assertEqual(len(body["forecast"]), 7)
-        self.assertEqual(body["forecast"][0]["ds"], "2024-04-30")
-        self.assertGreater(body["forecast"][0]["yhat"], 0)
+        days = body["forecast"]
+        self.assertEqual([d["day"] for d in days], list(range(1, 8)))
+        self.assertEqual(days[0]["date"], "2024-04-30")
+        self.assertEqual(days[6]["date"], "2024-05-06")
+        for d in days:
+            self.assertEqual(set(d), {"day", "date", "forecast_ticket_count", "lower_bound",
+                                      "upper_bound"})
+            for k in ("forecast_ticket_count", "lower_bound", "upper_bound"):
+                self.assertIsInstance(d[k], int)
+                self.assertGreaterEqual(d[k], 0)
+            self.assertLessEqual(d["lower_bound"], d["forecast_ticket_count"])
+            self.assertLessEqual(d["forecast_ticket_count"], d["upper_bound"])
+        self.assertGreater(days[0]["forecast_ticket_count"], 0)
+
+    def test_without_a_start_date_the_forecast_starts_today(self):
+        status, body = self.call("/invocations", {"horizon_days": 1})
+        self.assertEqual(status, 200)
+        self.assertEqual(body["forecast"][0]["date"], datetime.date.today().isoformat())
 
     def test_bad_requests_say_why(self):
-        self.assertEqual(self.call("/invocations", {"periods": 0})[0], 400)
-        self.assertEqual(self.call("/invocations", {"periods": "7"})[0], 400)
+        for bad in ({"horizon_days": 0}, {"horizon_days": 366}, {"horizon_days": "7"},
+                    {"periods": 7}, {"horizon_days": 7, "start_date": "30/04/2024"}, [1]):
+            status, body = self.call("/invocations", bad)
+            self.assertEqual(status, 400, bad)
+            self.assertTrue(body["error"], bad)
         self.assertEqual(self.call("/nope")[0], 404)
-
 
 if __name__ == "__main__":
     unittest.main()

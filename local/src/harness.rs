@@ -33,6 +33,7 @@ pub static HARNESS: Worker = Worker {
         ops::SM_UPDATE_MODEL_PACKAGE,
         ops::SM_LIST_TRAINING_JOBS,
         ops::SM_DESCRIBE_TRAINING_JOB,
+        ops::SMR_INVOKE_ENDPOINT,
         ops::CW_DESCRIBE_ALARMS,
     ],
 };

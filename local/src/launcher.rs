@@ -162,14 +162,31 @@ impl Emulator {
     }
 }
 
-/// How endpoints serve a trainer's models: `SERVING_COMMAND` from the environment (`make demo
-/// SERVING_COMMAND=...`), else the training command with `serve`, as SageMaker runs one image
-/// as `IMAGE train` and `IMAGE serve` (the reference trainer serves so).
+/// How endpoints serve: `SERVING_COMMAND` from the environment (`make demo SERVING_COMMAND=...`);
+/// else the reference trainer with `serve` (as SageMaker runs one image as `IMAGE train` and
+/// `IMAGE serve`): the training command itself when it is the reference trainer, else the one
+/// built beside this program (the seeded lake's earlier model is one of its models).
 pub fn serving_command(training_command: &str) -> String {
-    std::env::var("SERVING_COMMAND")
+    if let Some(c) = std::env::var("SERVING_COMMAND")
         .ok()
         .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| format!("{training_command} serve"))
+    {
+        return c;
+    }
+    if training_command.ends_with("reference-trainer") {
+        return format!("{training_command} serve");
+    }
+    let beside = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors()
+            .skip(1)
+            .take(2)
+            .map(|d| d.join("reference-trainer"))
+            .find(|p| p.exists())
+    });
+    match beside {
+        Some(p) => format!("{} serve", p.display()),
+        None => format!("{training_command} serve"),
+    }
 }
 
 /// `sdk` calling with static credentials whose access key id is `access_key`: the emulator maps

@@ -2,11 +2,10 @@
 //! and what an earlier run would have left (`Model/last_trained.json`, `statistics/latest.json`).
 
 use chrono::{Duration, NaiveDate, Utc};
+use retrain_core::archive::build_model_tar;
 use retrain_core::aws::endpoint::describe_endpoint;
 use retrain_core::aws::registry::ensure_group;
-use retrain_core::aws::training::describe_training_job;
 use retrain_core::aws::Clients;
-use retrain_core::tickets::DateWindow;
 use serde_json::json;
 
 use crate::launcher::identity;
@@ -91,27 +90,33 @@ impl Lake<'_> {
     /// The model an earlier run deployed, serving: its archive, version (Approved), model,
     /// endpoint config and endpoint, made by the Deploy worker from that run's state, then
     /// waited for until InService. Returns what `Model/last_trained.json` records of it.
-    async fn previous_model(&self) -> Result<LastTrained, String> {
+    async fn previous_model(&self, history_days: i64) -> Result<LastTrained, String> {
         let cfg = &self.ctx.cfg;
         let artifact_key = format!("training-output/{PREVIOUS_JOB}/output/model.tar.gz");
-        // StartTraining's own job, trained on the history by the run's trainer: the model that
-        // serves is a real one, which the serving command can load.
-        let starter = Context::new(
-            cfg.clone(),
-            Clients::from_sdk(&identity(self.sdk, start_training::WORKER.name)),
-            &start_training::WORKER,
-        );
-        let window = DateWindow::at(cfg.earliest_ticket_date, Utc::now());
-        start_training::training::start(
-            &starter,
-            PREVIOUS_JOB,
-            "previous-run",
-            &cfg.training,
-            window,
+        let metrics = format!(r#"{{"mape": {PREVIOUS_MAPE}, "rmse": 20.0, "mae": 15.0}}"#);
+        // A model the reference trainer's `serve` loads: the history's daily counts.
+        let series: Vec<u32> = daily_counts(origin(), history_days, SEED, None)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        let model = json!({"model": "the model an earlier run deployed (reference trainer)",
+                           "first_day": origin(), "series": series});
+        let archive = build_model_tar(&[
+            (
+                "model.json",
+                serde_json::to_vec(&model).expect("json").as_slice(),
+            ),
+            ("metrics.json", metrics.as_bytes()),
+        ]);
+        put_bytes(
+            &self.ctx.s3,
+            &cfg.bucket,
+            &artifact_key,
+            "application/gzip",
+            archive,
         )
         .await
-        .map_err(|e| format!("training the earlier model: {e}"))?;
-        self.wait_for_training(PREVIOUS_JOB).await?;
+        .map_err(|e| e.to_string())?;
         let started = Utc::now() - Duration::days(7);
         let state = json!({
             "run": {"execution": "previous-run", "trigger": "schedule", "action": "train",
@@ -129,6 +134,11 @@ impl Lake<'_> {
                            "source": "job_artifact", "passed": true}
         });
         // StartTraining ensures the group; then Deploy registers and serves, as in a real run.
+        let starter = Context::new(
+            cfg.clone(),
+            Clients::from_sdk(&identity(self.sdk, start_training::WORKER.name)),
+            &start_training::WORKER,
+        );
         ensure_group(&starter.sm, &cfg.model_package_group)
             .await
             .map_err(|e| e.to_string())?;
@@ -168,36 +178,11 @@ impl Lake<'_> {
         })
     }
 
-    /// Wait for the training job `name` to complete; its failure reason when it does not.
-    async fn wait_for_training(&self, name: &str) -> Result<(), String> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-        loop {
-            let job = describe_training_job(&self.ctx.sm, name)
-                .await
-                .map_err(|e| e.to_string())?;
-            match job.as_ref().map(|j| j.status.as_str()) {
-                Some("Completed") => return Ok(()),
-                Some("Failed" | "Stopped") => {
-                    return Err(format!(
-                        "the earlier model's training job failed: {}",
-                        job.and_then(|j| j.failure_reason).unwrap_or_default()
-                    ))
-                }
-                _ if std::time::Instant::now() > deadline => {
-                    return Err(format!(
-                        "the earlier model's training job {name} is not done after 300 s"
-                    ))
-                }
-                _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
-            }
-        }
-    }
-
     /// What a previous run that deployed would have left: its model serving the endpoint,
     /// `trained_at` now (every file uploaded so far is old data), and the drift baseline of the
     /// last four weeks of history.
     pub async fn previous_run(&self, history_end_day: i64) -> Result<(), String> {
-        let last_trained = self.previous_model().await?;
+        let last_trained = self.previous_model(history_end_day).await?;
         let last = daily_counts(
             origin() + Duration::days(history_end_day - 28),
             28,

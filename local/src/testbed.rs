@@ -36,7 +36,22 @@ impl Testbed {
     /// [`Self::start`]; with `through_proxy`, the workers reach the emulator through a
     /// [`Proxy`] that a fault can take down ([`crate::faults::FaultClass::Unreachable`]).
     pub async fn start_with(training_command: &str, through_proxy: bool) -> Testbed {
-        let emulator = Emulator::start(training_command).expect("emulator (run tools/setup.sh)");
+        let serving = crate::launcher::serving_command(training_command);
+        Self::start_all(training_command, &serving, through_proxy).await
+    }
+
+    /// Training jobs run `training_command`, endpoints serve with `serving_command`.
+    pub async fn start_serving(training_command: &str, serving_command: &str) -> Testbed {
+        Self::start_all(training_command, serving_command, false).await
+    }
+
+    async fn start_all(
+        training_command: &str,
+        serving_command: &str,
+        through_proxy: bool,
+    ) -> Testbed {
+        let emulator = Emulator::start_serving(training_command, serving_command)
+            .expect("emulator (run tools/setup.sh)");
         let sdk = emulator.sdk_config(harness::HARNESS.name).await;
         let harness = harness::connect(&sdk).await.unwrap();
         let cfg = harness.cfg.clone();

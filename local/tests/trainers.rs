@@ -12,8 +12,22 @@ use local::pipeline::{last_output, Faults, Pipeline};
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};
 use retrain_core::archive::metrics_from_model_tar;
+use retrain_core::aws::endpoint::invoke;
 use retrain_core::aws::s3::{parse_uri, read_streaming};
+use retrain_core::serving::{check_answer, ForecastRequest};
 use serde_json::{json, Value};
+
+/// The Prophet example's serve.py (the image's `serve`) for Prophet models; the seeded lake's
+/// earlier model is the reference trainer's, served by it.
+fn prophet_serving_command() -> String {
+    let root = repo_root();
+    format!(
+        "if [ -e \"$SM_MODEL_DIR/model.joblib\" ]; then exec {} {}; else exec {} serve; fi",
+        root.join(".venv-prophet/bin/python").display(),
+        root.join("examples/prophet-trainer/serve.py").display(),
+        env!("CARGO_BIN_EXE_reference-trainer"),
+    )
+}
 
 fn prophet_command() -> String {
     let root = repo_root();
@@ -32,7 +46,8 @@ fn prophet_command() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
-    let emulator = Emulator::start(&prophet_command()).expect("emulator (run tools/setup.sh)");
+    let emulator = Emulator::start_serving(&prophet_command(), &prophet_serving_command())
+        .expect("emulator (run tools/setup.sh)");
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness = harness::connect(&sdk).await.unwrap();
     prepare(
@@ -79,6 +94,18 @@ async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
     // each scenario's outcome per trainer).
     assert!((1.0..20.0).contains(&mape), "MAPE {mape}");
     assert_eq!(exec.states_entered().last(), Some(&"Deployed"));
+    // The Prophet model serves the users' contract: the canary passed while it baked, and a
+    // consumer's request through sagemaker-runtime gets the contract's answer.
+    let canary = output("CheckStatusEndpoint")["canary"].clone();
+    assert_eq!(canary["passed"], true, "{canary}");
+    let request = br#"{"horizon_days": 3, "start_date": "2024-12-01"}"#.to_vec();
+    let answer = invoke(&harness.smr, &harness.cfg.endpoint_name, request.clone())
+        .await
+        .unwrap()
+        .expect("the model answers");
+    let req = ForecastRequest::parse(&request).unwrap();
+    let days = check_answer(&req, chrono::Utc::now().date_naive(), &answer).unwrap();
+    assert_eq!(days.len(), 3);
 }
 
 #[test]

@@ -224,7 +224,13 @@ async fn endpoint(ctx: &Context, req: &StatusRequest, now: DateTime<Utc>) -> Res
         &info.status,
         outcome,
         deadline_passed.then_some((elapsed_seconds, req.deadline_seconds)),
-        reason.or(info.failure_reason),
+        match (reason, info.failure_reason) {
+            // Rolled back by SageMaker, and it said why (the new fleet failed /ping).
+            (Some(ours), Some(given)) if outcome == Outcome::Failed => {
+                Some(format!("{ours}: {given}"))
+            }
+            (ours, given) => ours.or(given),
+        },
     );
     Ok(Status {
         kind: StatusKind::Endpoint,
