@@ -67,7 +67,10 @@ impl Emulator {
             .arg(root.join("local/emulator/emulator.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("EMULATOR_TRAINING_COMMAND", training_command)
-            .env("EMULATOR_SERVING_COMMAND", serving_command)
+            .env(
+                "EMULATOR_SERVING_COMMAND",
+                with_seeded_model(serving_command),
+            )
             .env("EMULATOR_ENDPOINT_DELAY", "1")
             // Longer than the runs' 1 s poll: CheckStatus's canary asks the baking model.
             .env("EMULATOR_BAKE_SECONDS", "4")
@@ -162,10 +165,10 @@ impl Emulator {
     }
 }
 
-/// How endpoints serve: `SERVING_COMMAND` from the environment (`make demo SERVING_COMMAND=...`);
-/// else the reference trainer with `serve` (as SageMaker runs one image as `IMAGE train` and
-/// `IMAGE serve`): the training command itself when it is the reference trainer, else the one
-/// built beside this program (the seeded lake's earlier model is one of its models).
+/// How endpoints serve a trainer's models: `SERVING_COMMAND` from the environment (`make demo
+/// SERVING_COMMAND=...`); else the trainer's own server, as SageMaker runs one image as
+/// `IMAGE train` and `IMAGE serve`: the reference trainer with `serve`, a `train.py` with the
+/// `serve.py` beside it (the Prophet example); else the reference trainer's.
 pub fn serving_command(training_command: &str) -> String {
     if let Some(c) = std::env::var("SERVING_COMMAND")
         .ok()
@@ -176,16 +179,39 @@ pub fn serving_command(training_command: &str) -> String {
     if training_command.ends_with("reference-trainer") {
         return format!("{training_command} serve");
     }
-    let beside = std::env::current_exe().ok().and_then(|exe| {
+    if let Some(at) = training_command.rfind("train.py") {
+        let mut c = training_command.to_string();
+        c.replace_range(at..at + "train.py".len(), "serve.py");
+        return c;
+    }
+    match reference_trainer() {
+        Some(p) => format!("{} serve", p.display()),
+        None => format!("{training_command} serve"),
+    }
+}
+
+/// The reference trainer built beside this program (target/debug, or its parent for tests).
+fn reference_trainer() -> Option<PathBuf> {
+    std::env::current_exe().ok().and_then(|exe| {
         exe.ancestors()
             .skip(1)
             .take(2)
             .map(|d| d.join("reference-trainer"))
             .find(|p| p.exists())
-    });
-    match beside {
-        Some(p) => format!("{} serve", p.display()),
-        None => format!("{training_command} serve"),
+    })
+}
+
+/// The serving command the emulator runs: `serving_command` for the run's models; the
+/// reference trainer's server for the seeded lake's earlier model (a reference model, marked
+/// by [`crate::seed::SEEDED_MARKER`] in its archive), whatever the trainer.
+fn with_seeded_model(serving_command: &str) -> String {
+    match reference_trainer() {
+        Some(r) if !serving_command.contains("reference-trainer") => format!(
+            "if [ -e \"$SM_MODEL_DIR/{marker}\" ]; then exec {r} serve; else {serving_command}; fi",
+            marker = crate::seed::SEEDED_MARKER,
+            r = r.display()
+        ),
+        _ => serving_command.to_string(),
     }
 }
 
@@ -202,5 +228,36 @@ pub fn identity(sdk: &aws_config::SdkConfig, access_key: &str) -> aws_config::Sd
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trainer_serves_as_its_image_would() {
+        if std::env::var_os("SERVING_COMMAND").is_some() {
+            return; // the operator's choice wins; nothing to derive
+        }
+        assert_eq!(
+            serving_command("/x/target/debug/reference-trainer"),
+            "/x/target/debug/reference-trainer serve"
+        );
+        assert_eq!(
+            serving_command("cd /w && .venv-prophet/bin/python examples/prophet-trainer/train.py"),
+            "cd /w && .venv-prophet/bin/python examples/prophet-trainer/serve.py"
+        );
+        let seeded = with_seeded_model("python serve.py");
+        if let Some(r) = reference_trainer() {
+            assert_eq!(
+                seeded,
+                format!(
+                    "if [ -e \"$SM_MODEL_DIR/seeded-earlier-model\" ]; then exec {} serve; \
+                     else python serve.py; fi",
+                    r.display()
+                )
+            );
+        }
     }
 }

@@ -23,15 +23,20 @@ pub enum Scenario {
     /// spaces, a byte-order mark, CRLF, timestamps with and without a zone, a few bad rows and
     /// an empty file. StartTraining counts what it can and alerts on data quality.
     MessyFiles,
+    /// A normal week whose new model passes the gate but answers forecasts outside the serving
+    /// contract (the reference trainer told to break it): the canary fails it while it bakes,
+    /// the rollback alarm returns the endpoint to the earlier model, the run fails with an alert.
+    BrokenModel,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Normal,
         Scenario::RegimeChange,
         Scenario::NoNewData,
         Scenario::ShortHistory,
         Scenario::MessyFiles,
+        Scenario::BrokenModel,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,7 +46,14 @@ impl Scenario {
             Scenario::NoNewData => "no-new-data",
             Scenario::ShortHistory => "short-history",
             Scenario::MessyFiles => "messy-files",
+            Scenario::BrokenModel => "broken-model",
         }
+    }
+
+    /// The environment the scenario's training jobs get beyond the pipeline's (the reference
+    /// trainer's fault switch).
+    pub fn training_env(self) -> Option<(&'static str, &'static str)> {
+        (self == Scenario::BrokenModel).then_some(("REFERENCE_TRAINER_FAULT", "garbage"))
     }
 
     pub fn parse(s: &str) -> Option<Self> {

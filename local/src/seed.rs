@@ -35,6 +35,9 @@ pub struct Lake<'a> {
 
 /// The training job of the run before the first one (its model serves when a lake starts).
 pub const PREVIOUS_JOB: &str = "prophet-retrain-previous-run";
+/// The file in the earlier model's archive that says the seed made it (a reference trainer
+/// model): the proving ground serves it with the reference trainer, whatever the run's trainer.
+pub const SEEDED_MARKER: &str = "seeded-earlier-model";
 /// Its MAPE, as `Model/last_trained.json` records it.
 pub const PREVIOUS_MAPE: f64 = 9.8;
 
@@ -241,6 +244,12 @@ pub async fn prepare(lake: &Lake<'_>, scenario: Scenario, week: i64) -> Result<S
         Scenario::Normal => {
             let n = lake.upload_days(week_start, 7, None).await?;
             said.push(format!("a normal new week: {n} tickets"));
+        }
+        Scenario::BrokenModel => {
+            let n = lake.upload_days(week_start, 7, None).await?;
+            said.push(format!(
+                "a normal new week: {n} tickets; the trainer makes a model that answers garbage"
+            ));
         }
         Scenario::RegimeChange => {
             // Three weeks at 2.2x: the last folds of the cross-validation see the jump.

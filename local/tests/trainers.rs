@@ -17,18 +17,6 @@ use retrain_core::aws::s3::{parse_uri, read_streaming};
 use retrain_core::serving::{check_answer, ForecastRequest};
 use serde_json::{json, Value};
 
-/// The Prophet example's serve.py (the image's `serve`) for Prophet models; the seeded lake's
-/// earlier model is the reference trainer's, served by it.
-fn prophet_serving_command() -> String {
-    let root = repo_root();
-    format!(
-        "if [ -e \"$SM_MODEL_DIR/model.joblib\" ]; then exec {} {}; else exec {} serve; fi",
-        root.join(".venv-prophet/bin/python").display(),
-        root.join("examples/prophet-trainer/serve.py").display(),
-        env!("CARGO_BIN_EXE_reference-trainer"),
-    )
-}
-
 fn prophet_command() -> String {
     let root = repo_root();
     let python = root.join(".venv-prophet/bin/python");
@@ -46,8 +34,8 @@ fn prophet_command() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
-    let emulator = Emulator::start_serving(&prophet_command(), &prophet_serving_command())
-        .expect("emulator (run tools/setup.sh)");
+    // Served by the serve.py beside train.py (launcher::serving_command).
+    let emulator = Emulator::start(&prophet_command()).expect("emulator (run tools/setup.sh)");
     let sdk = emulator.sdk_config(harness::HARNESS.name).await;
     let harness = harness::connect(&sdk).await.unwrap();
     prepare(

@@ -55,6 +55,22 @@ fn missing_program(command: &str) -> Option<String> {
     })
 }
 
+/// The forecast canary's verdict, when CheckStatus asked the model.
+fn canary_line(canary: &serde_json::Value) -> String {
+    match canary["passed"].as_bool() {
+        None => String::new(),
+        Some(true) => format!(
+            "; canary ({}): forecast OK",
+            canary["during"].as_str().unwrap_or("?")
+        ),
+        Some(false) => format!(
+            "; CANARY FAILED ({}): {}",
+            canary["during"].as_str().unwrap_or("?"),
+            canary["problem"].as_str().unwrap_or("")
+        ),
+    }
+}
+
 fn progress(started: Instant) -> asl_executor::Observer {
     Arc::new(move |_exec: &str, e: &HistoryEvent| {
         let t = started.elapsed().as_secs_f64();
@@ -80,10 +96,11 @@ fn progress(started: Instant) -> asl_executor::Observer {
                         .unwrap_or_default()
                 ),
                 "CheckStatus" | "CheckStatusEndpoint" => format!(
-                    "   {} {} ({} s since created)",
+                    "   {} {} ({} s since created){}",
                     output["status"].as_str().unwrap_or("?"),
                     output["secondary_status"].as_str().unwrap_or(""),
-                    output["elapsed_seconds"]
+                    output["elapsed_seconds"],
+                    canary_line(&output["canary"])
                 ),
                 "EvaluateMape" => format!(
                     "   MAPE {} (threshold {}, from {}) -> {}",
@@ -210,8 +227,12 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
     println!("training command: {command}");
     // Jobs run in a directory of their own: relative paths in the command are this directory's.
     let here = std::env::current_dir().map_err(|e| e.to_string())?;
+    let env = scenario
+        .training_env()
+        .map(|(k, v)| format!("{k}={v} "))
+        .unwrap_or_default();
     let in_here = format!(
-        "cd '{}' && {command}",
+        "cd '{}' && {env}{command}",
         here.display().to_string().replace('\'', r"'\''")
     );
     let started = Instant::now();
