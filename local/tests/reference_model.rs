@@ -5,8 +5,12 @@ use chrono::{Duration, NaiveDate};
 use local::scenario::daily_counts;
 use reference_trainer::forecast::{cross_validate, predictions_csv, FOLDS, HORIZON};
 
+fn start() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 11, 25).unwrap()
+}
+
 fn series(days: i64, regime_from: Option<i64>) -> Vec<f64> {
-    let start = NaiveDate::from_ymd_opt(2024, 11, 25).unwrap();
+    let start = start();
     daily_counts(
         start,
         days,
@@ -20,7 +24,7 @@ fn series(days: i64, regime_from: Option<i64>) -> Vec<f64> {
 
 #[test]
 fn a_normal_history_forecasts_well() {
-    let m = cross_validate(&series(735, None)).unwrap();
+    let m = cross_validate(start(), &series(735, None)).unwrap();
     assert_eq!(m.folds, FOLDS);
     assert_eq!(m.predictions.len(), FOLDS * HORIZON);
     assert_eq!(m.predictions[0].fold, 0);
@@ -43,12 +47,12 @@ fn a_normal_history_forecasts_well() {
 
 #[test]
 fn a_regime_change_is_over_the_threshold() {
-    let m = cross_validate(&series(749, Some(728))).unwrap();
+    let m = cross_validate(start(), &series(749, Some(728))).unwrap();
     assert!(m.mape.unwrap() >= 20.0, "MAPE {:?}", m.mape);
 }
 
 #[test]
 fn too_little_history_is_unknown() {
-    let m = cross_validate(&series(30, None)).unwrap();
+    let m = cross_validate(start(), &series(30, None)).unwrap();
     assert_eq!((m.mape, m.rmse, m.folds), (None, None, 0));
 }

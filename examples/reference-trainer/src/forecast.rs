@@ -9,6 +9,8 @@ use augurs::mstl::MSTLModel;
 use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
+use crate::holidays::{holiday_factor, is_holiday};
+
 /// Below this many days of history, MAPE is unknown (`null`), as the user's container does.
 pub const MIN_DAYS: usize = 51;
 pub const HORIZON: usize = 7;
@@ -84,23 +86,56 @@ pub fn fit(train: &[f64]) -> Result<Forecaster<MSTLModel<AutoETSTrendModel>>, St
     Ok(f)
 }
 
-/// Forecast `h` days after `train`.
-pub fn forecast(train: &[f64], h: usize) -> Result<Vec<f64>, String> {
-    let p = fit(train)?
-        .predict(h, 0.95)
-        .map_err(|e| format!("predict: {e}"))?;
-    Ok(p.point.into_iter().map(|v| v.exp_m1().max(0.0)).collect())
+/// The model's in-sample fit of its history (counts).
+fn in_sample(f: &Forecaster<MSTLModel<AutoETSTrendModel>>) -> Result<Vec<f64>, String> {
+    Ok(f.predict_in_sample(None)
+        .map_err(|e| format!("predict in sample: {e}"))?
+        .point
+        .into_iter()
+        .map(|v| v.exp_m1())
+        .collect())
 }
 
-/// Point forecasts and 95 % intervals (counts) of the fitted model: the days of its history
-/// (in-sample) followed by `h` days after it.
+/// Forecast `h` days after `train` (which starts on `first`), holidays scaled.
+pub fn forecast(first: NaiveDate, train: &[f64], h: usize) -> Result<Vec<f64>, String> {
+    let f = fit(train)?;
+    let factor = holiday_factor(first, train, &in_sample(&f)?);
+    let p = f.predict(h, 0.95).map_err(|e| format!("predict: {e}"))?;
+    let start = first + Duration::days(train.len() as i64);
+    Ok(p.point
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            scaled(
+                start + Duration::days(i as i64),
+                v.exp_m1().max(0.0),
+                factor,
+            )
+        })
+        .collect())
+}
+
+/// `v` for `day`, times the holiday factor on a holiday.
+fn scaled(day: NaiveDate, v: f64, factor: Option<f64>) -> f64 {
+    match factor {
+        Some(k) if is_holiday(day) => v * k,
+        _ => v,
+    }
+}
+
+/// Point forecasts and 95 % intervals (counts) of the model fitted on `y` (from `first`): the
+/// days of its history (in-sample) followed by `h` days after it, holidays scaled.
 pub fn forecast_with_intervals(
     f: &Forecaster<MSTLModel<AutoETSTrendModel>>,
+    first: NaiveDate,
+    y: &[f64],
     h: usize,
 ) -> Result<Vec<(f64, f64, f64)>, String> {
     let in_sample = f
         .predict_in_sample(0.95)
         .map_err(|e| format!("predict in sample: {e}"))?;
+    let fitted: Vec<f64> = in_sample.point.iter().map(|v| v.exp_m1()).collect();
+    let factor = holiday_factor(first, y, &fitted);
     let ahead = f.predict(h, 0.95).map_err(|e| format!("predict: {e}"))?;
     let mut out = Vec::new();
     for p in [in_sample, ahead] {
@@ -110,7 +145,9 @@ pub fn forecast_with_intervals(
             None => (p.point.clone(), p.point.clone()),
         };
         for i in 0..n {
-            out.push((p.point[i].exp_m1(), lower[i].exp_m1(), upper[i].exp_m1()));
+            let day = first + Duration::days(out.len() as i64);
+            let k = |v: f64| scaled(day, v.exp_m1(), factor);
+            out.push((k(p.point[i]), k(lower[i]), k(upper[i])));
         }
     }
     Ok(out)
@@ -118,7 +155,7 @@ pub fn forecast_with_intervals(
 
 /// Rolling origins: the last `FOLDS` windows of `HORIZON` days, each forecast from the history
 /// before it.
-pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
+pub fn cross_validate(first: NaiveDate, y: &[f64]) -> Result<Metrics, String> {
     let mut m = Metrics {
         mape: None,
         rmse: None,
@@ -136,7 +173,7 @@ pub fn cross_validate(y: &[f64]) -> Result<Metrics, String> {
     let mut naive_ape = 0.0;
     for k in (1..=FOLDS).rev() {
         let cut = y.len() - k * HORIZON;
-        let predicted = forecast(&y[..cut], HORIZON)?;
+        let predicted = forecast(first, &y[..cut], HORIZON)?;
         for (i, (actual, p)) in y[cut..cut + HORIZON].iter().zip(predicted).enumerate() {
             m.predictions.push(FoldPrediction {
                 fold: FOLDS - k,

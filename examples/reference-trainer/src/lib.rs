@@ -9,6 +9,7 @@
 //! the proving ground's default training command.
 
 pub mod forecast;
+pub mod holidays;
 pub mod serve;
 
 use std::path::PathBuf;
@@ -56,9 +57,9 @@ pub async fn run() -> Result<(), String> {
         total.rows,
         y.len()
     );
-    let metrics = cross_validate(&y)?;
+    let metrics = cross_validate(first, &y)?;
     println!("cross-validation: {metrics:?}");
-    let next = forecast(&y, 14)?;
+    let next = forecast(first, &y, 14)?;
     let model = json!({
         "model": "augurs MSTL + AutoETS trend on log1p(daily tickets)",
         "periods": periods(y.len()),

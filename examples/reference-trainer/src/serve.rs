@@ -69,7 +69,12 @@ impl Served {
             ));
         }
         let ahead = (last - self.last_day()).num_days().max(0) as usize;
-        let values = forecast_with_intervals(&self.fitted, ahead)?;
+        let values = forecast_with_intervals(
+            &self.fitted,
+            self.model.first_day,
+            &self.model.series,
+            ahead,
+        )?;
         let mut forecast = Vec::with_capacity(days.len());
         for (i, date) in days.into_iter().enumerate() {
             let at = (date - self.model.first_day).num_days() as usize;

@@ -16,6 +16,7 @@ pub mod excerpt;
 pub mod gate;
 pub mod input;
 pub mod json;
+pub mod live;
 pub mod messages;
 pub mod metrics;
 pub mod names;

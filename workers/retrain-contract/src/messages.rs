@@ -1,6 +1,7 @@
 //! The text of every alert. Subjects are the users' contract (they filter mail on them).
 
 use crate::excerpt::clip;
+use crate::live::LiveAccuracy;
 use crate::payload::DataReport;
 
 pub const SUBJECT_NEEDS_APPROVAL: &str = "Model Needs Manual Approval";
@@ -15,6 +16,7 @@ pub const SUBJECT_DATA_UNUSABLE: &str = "Ticket Data Unusable - Retraining Skipp
 pub const SUBJECT_DATA_QUALITY: &str = "Ticket Data Quality Alert";
 pub const SUBJECT_DATA_DUPLICATED: &str = "Ticket Data Duplicated - Retraining Skipped";
 pub const SUBJECT_DOCUMENT_INVALID: &str = "Pipeline Document Invalid - Safe Default Used";
+pub const SUBJECT_SERVING_DRIFT: &str = "Serving Model Drift Detected";
 
 fn file_lines(report: &DataReport) -> String {
     let mut out = String::new();
@@ -244,4 +246,25 @@ mod tests {
             "{body}"
         );
     }
+}
+
+/// The serving model's live MAPE is at or over the threshold: which model, which days, how far.
+pub fn serving_drift(live: &LiveAccuracy) -> String {
+    let (first, last) = live
+        .span()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or_default();
+    let mut body = format!(
+        "The serving model {} forecast the tickets of {first} to {last} with a MAPE of {:.1}% \
+         (threshold {:.1}%) on endpoint {}. Its forecasts no longer follow the tickets that \
+         arrive. Retraining goes on.\n\ndate, tickets, forecast\n",
+        live.model.as_deref().unwrap_or("?"),
+        live.mape.unwrap_or_default(),
+        live.threshold,
+        live.endpoint,
+    );
+    for d in &live.days {
+        body.push_str(&format!("{}, {}, {}\n", d.date, d.actual, d.forecast));
+    }
+    body
 }

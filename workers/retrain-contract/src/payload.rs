@@ -226,6 +226,10 @@ pub struct DataReport {
     /// data-quality alert.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ambiguous_dates: Vec<FileProblem>,
+    /// The serving model's forecast of the new days against their tickets (StartTraining asks
+    /// the endpoint before training); unknown, with the reason, when it could not be asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::live::LiveAccuracy>,
 }
 
 /// Files listed in a report (the state payload stays far below Step Functions' 256 KiB).

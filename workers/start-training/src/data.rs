@@ -81,6 +81,9 @@ pub async fn scan(ctx: &Context, forced: bool, alert: bool) -> Result<Scan> {
     let check = data_drift(mean, report.baseline_mean, cfg.drift_threshold);
     report.relative_change = check.relative_change;
     report.drift = check.drift;
+    if !total.per_day.is_empty() && report.duplicates.is_empty() {
+        report.live = Some(crate::live::measure(ctx, &total.per_day).await);
+    }
     let scan = Scan {
         since,
         window,
@@ -208,6 +211,9 @@ async fn send_alerts(ctx: &Context, scan: &Scan) -> Result<()> {
             StandardUnit::Percent,
         )
         .await?;
+    }
+    if let Some(live) = &report.live {
+        crate::live::report(ctx, live).await?;
     }
     if !report.document_problems.is_empty() {
         publish(

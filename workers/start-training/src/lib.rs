@@ -3,6 +3,7 @@
 mod approval;
 mod data;
 pub mod handler;
+mod live;
 pub mod training;
 
 use retrain_core::aws::ops;
@@ -22,6 +23,7 @@ pub static WORKER: Worker = Worker {
         ops::SM_DESCRIBE_MODEL_PACKAGE,
         ops::SM_DESCRIBE_ENDPOINT,
         ops::SM_DESCRIBE_ENDPOINT_CONFIG,
+        ops::SMR_INVOKE_ENDPOINT,
         ops::CW_PUT_METRIC_DATA,
         ops::SNS_PUBLISH,
         ops::SFN_LIST_EXECUTIONS,

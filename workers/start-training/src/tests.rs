@@ -26,6 +26,9 @@ use aws_sdk_sagemaker::types::error::{ResourceInUse, ResourceNotFound};
 use aws_sdk_sagemaker::types::{
     EndpointStatus, ModelApprovalStatus, OutputDataConfig, ProductionVariant,
 };
+use aws_sdk_sagemakerruntime::operation::invoke_endpoint::{
+    InvokeEndpointInput, InvokeEndpointOutput,
+};
 use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
 use aws_sdk_sfn::operation::list_executions::{ListExecutionsInput, ListExecutionsOutput};
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
@@ -91,6 +94,9 @@ struct World {
     /// Another run writes the lease first: this run's conditional write answers 412 and the
     /// lease then names that (running) execution.
     lease_lost_to: Option<String>,
+    /// The serving endpoint (config `v1-config`) answers every day's forecast with this count;
+    /// None: no endpoint.
+    serving_forecast: Option<u64>,
 }
 
 #[derive(Default)]
@@ -101,6 +107,7 @@ struct Calls {
     executions: Recorder<ListExecutionsInput>,
     /// Conditional writes of the lease: (If-None-Match, If-Match, the lease written).
     lease_writes: Recorder<(Option<String>, Option<String>, Value)>,
+    invoked: Recorder<InvokeEndpointInput>,
 }
 
 fn context(world: World) -> (Mocked, Calls) {
@@ -278,11 +285,44 @@ fn context(world: World) -> (Mocked, Calls) {
     holders.extend(w.lease_lost_to.iter().map(|n| (n.clone(), true)));
     let described = described(w.redriven, holders);
     // The SDK's own retries are off: a throttled call must surface as AwsTransient here.
+    let endpoint = serving_endpoint(
+        w.serving_forecast
+            .map(|_| (EndpointStatus::InService, "v1-config".to_string())),
+    );
+    let (n, rec) = (w.serving_forecast.unwrap_or(0), calls.invoked.clone());
+    let invoke =
+        mock!(aws_sdk_sagemakerruntime::Client::invoke_endpoint).then_compute_output(move |req| {
+            rec.record(req);
+            let asked: Value = serde_json::from_slice(req.body().unwrap().as_ref()).unwrap();
+            let start = chrono::NaiveDate::parse_from_str(
+                asked["start_date"].as_str().unwrap(),
+                "%Y-%m-%d",
+            )
+            .unwrap();
+            let days: Vec<Value> = (0..asked["horizon_days"].as_i64().unwrap())
+                .map(|i| {
+                    json!({"day": i + 1, "date": (start + Duration::days(i)).to_string(),
+                           "forecast_ticket_count": n, "lower_bound": n, "upper_bound": n})
+                })
+                .collect();
+            InvokeEndpointOutput::builder()
+                .body(aws_sdk_sagemakerruntime::primitives::Blob::new(
+                    serde_json::to_vec(&json!({ "forecast": days })).unwrap(),
+                ))
+                .build()
+        });
     let ctx = MockContext::new(&crate::WORKER)
         .at(t0())
         .s3([&get, &list, &put_lease])
         .s3_without_retries()
-        .sm([&describe_job, &create_job, &describe_group, &create_group])
+        .sm([
+            &describe_job,
+            &create_job,
+            &describe_group,
+            &create_group,
+            &endpoint,
+        ])
+        .smr([&invoke])
         .sfn([&executions, &described])
         .build();
     (ctx, calls)
@@ -1320,4 +1360,87 @@ async fn a_run_that_loses_the_race_for_the_lease_names_the_winner_and_starts_not
     assert_eq!(run.reason, "another run is in progress: weekly-racer");
     assert_eq!(calls.lease_writes.len(), 1, "one write, answered 412");
     assert!(calls.create_job.is_empty());
+}
+
+/// Eight new days of 10 tickets, after a run a week ago; the serving model forecasts `n` a day.
+fn served_week(n: Option<u64>) -> World {
+    let days: Vec<String> = (14..=21).map(|d| format!("2026-11-{d}")).collect();
+    let days: Vec<&str> = days.iter().map(String::as_str).collect();
+    World {
+        last_trained: Some(last_trained_at(t0() - Duration::days(7))),
+        statistics: Some(stats(10.0)),
+        files: vec![(
+            "bronze/2026-11-21.csv".into(),
+            t0() - Duration::days(1),
+            tickets(&days, 10),
+        )],
+        serving_forecast: n,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn the_serving_model_is_measured_against_the_new_days_and_its_drift_alerted() {
+    let (ctx, calls) = context(served_week(Some(14)));
+    let data = scanned(&ctx, json!({})).await;
+    let live = data.live.expect("measured");
+    // 14 forecast against 10 arrived, every day: 40 %.
+    assert_eq!(live.mape, Some(40.0));
+    assert!(live.drifted);
+    assert_eq!(live.model.as_deref(), Some("v1-config"));
+    assert_eq!(live.days.len(), 8);
+    let asked = calls.invoked.one();
+    assert_eq!(
+        asked.endpoint_name(),
+        Some("prophet-fastapi-endpoint-latest")
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(asked.body().unwrap().as_ref()).unwrap(),
+        json!({"horizon_days": 8, "start_date": "2026-11-14"})
+    );
+    let metric: Vec<(String, f64)> = ctx
+        .metrics()
+        .all()
+        .iter()
+        .flat_map(|m| m.metric_data().to_vec())
+        .map(|d| (d.metric_name().unwrap().to_string(), d.value().unwrap()))
+        .filter(|(m, _)| m == "ServingModelMAPE")
+        .collect();
+    assert_eq!(metric, vec![("ServingModelMAPE".to_string(), 40.0)]);
+    let alert = ctx
+        .published()
+        .all()
+        .into_iter()
+        .find(|p| p.subject() == Some("Serving Model Drift Detected"))
+        .expect("the drift alert");
+    let body = alert.message().unwrap();
+    assert!(body.starts_with("The serving model v1-config forecast the tickets of 2026-11-14 to 2026-11-21 with a MAPE of 40.0% (threshold 20.0%)"), "{body}");
+    assert!(body.contains("2026-11-17, 10, 14"), "{body}");
+    // Training goes on.
+    assert_eq!(calls.create_job.len(), 1);
+}
+
+#[tokio::test]
+async fn a_serving_model_that_follows_the_tickets_is_not_alerted() {
+    let (ctx, _) = context(served_week(Some(10)));
+    let live = scanned(&ctx, json!({})).await.live.unwrap();
+    assert_eq!((live.mape, live.drifted), (Some(0.0), false));
+    assert!(ctx
+        .published()
+        .all()
+        .iter()
+        .all(|p| p.subject() != Some("Serving Model Drift Detected")));
+}
+
+#[tokio::test]
+async fn without_a_serving_model_the_live_mape_is_unknown_and_the_run_trains() {
+    let (ctx, calls) = context(served_week(None));
+    let live = scanned(&ctx, json!({})).await.live.unwrap();
+    assert_eq!(live.mape, None);
+    assert_eq!(
+        live.unknown_reason.as_deref(),
+        Some("no endpoint prophet-fastapi-endpoint-latest serves yet")
+    );
+    assert!(calls.invoked.is_empty());
+    assert_eq!(calls.create_job.len(), 1);
 }

@@ -17,6 +17,9 @@ pub const METRIC_BAD_ROW_RATE: &str = "TicketBadRowRate";
 /// 1 when the forecast canary found the newly deployed model's answer outside the serving
 /// contract, 0 when it held (CheckStatus; the template's rollback alarm watches it).
 pub const METRIC_CANARY: &str = "ForecastCanaryFailures";
+/// The serving model's MAPE on the new days (StartTraining, before training; the template's
+/// ServingModelDriftAlarm watches it at the threshold).
+pub const METRIC_SERVING_MAPE: &str = "ServingModelMAPE";
 pub const DIMENSION: &str = "EndpointName";
 
 /// One datum in `MLOps/Forecasting`, dimension EndpointName (what the alarm watches).

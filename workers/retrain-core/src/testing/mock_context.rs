@@ -116,7 +116,12 @@ impl MockContext {
         };
         let clients = Clients {
             s3,
-            sm: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, &self.sm),
+            // Unless a rule of the test answers first: no endpoint serves (a new account).
+            sm: mock_client!(
+                aws_sdk_sagemaker,
+                RuleMode::MatchAny,
+                self.sm.iter().chain([&no_endpoint()])
+            ),
             cw: mock_client!(
                 aws_sdk_cloudwatch,
                 RuleMode::MatchAny,
@@ -137,6 +142,15 @@ impl MockContext {
         };
         Mocked { ctx, recorders }
     }
+}
+
+/// DescribeEndpoint answering SageMaker's "Could not find endpoint".
+fn no_endpoint() -> Rule {
+    mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_error(|| {
+        aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointError::generic(
+            super::validation_not_found("endpoint"),
+        )
+    })
 }
 
 #[derive(Clone, Default)]
