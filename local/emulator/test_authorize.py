@@ -477,7 +477,10 @@ def test_unfiltered_describe_alarms_is_authorized_on_the_regions_alarms():
 def test_reject_and_alert_may_list_the_alarms_unfiltered(url):
     # Its policy grants DescribeAlarms on alarm:* (template.yaml): enough for an unfiltered call.
     cw = client(url, "cloudwatch", "reject-and-alert")
-    assert cw.describe_alarms()["MetricAlarms"] == []
+    # The stack's guardrail alarms (the emulator creates them as `sam deploy` would).
+    assert sorted(a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]) == [
+        f"{ENDPOINT}-forecast-canary", f"{ENDPOINT}-invocation-5xx-errors",
+        f"{ENDPOINT}-model-latency"]
     assert cw.describe_alarms(AlarmNames=["x"])["MetricAlarms"] == []
     assert refused(lambda: cw.describe_alarms(AlarmTypes=["CompositeAlarm"]))[:2] == (
         403, "AccessDenied")
@@ -494,3 +497,32 @@ def test_list_executions_is_authorized_on_the_state_machine_it_names():
         ("states:ListExecutions", run)]
     # Naming neither: checked as "*", as any required resource the request does not name.
     assert checks("stepfunctions", "ListExecutions", {}) == [("states:ListExecutions", "*")]
+
+
+def test_invoke_endpoint_is_authorized_on_the_endpoint():
+    """sagemaker-runtime InvokeEndpoint is sagemaker:InvokeEndpoint on the endpoint's ARN (its
+    name lower-cased, as AWS forms it)."""
+    assert checks("sagemaker-runtime", "InvokeEndpoint",
+                  {"EndpointName": "Ticket-Forecast", "Body": b"{}"}) == [
+        ("sagemaker:InvokeEndpoint", sm_arn("endpoint", "ticket-forecast"))]
+
+
+def test_the_canary_and_the_live_measure_may_invoke_the_endpoint_and_deploy_may_not(url):
+    """CheckStatus (the canary) and StartTraining (live accuracy) may ask the endpoint for a
+    forecast; Deploy may not, and no one may ask another endpoint. The call then fails as
+    sagemaker-runtime answers a missing endpoint, not as a refusal."""
+    for key in ("check-status", "start-training"):
+        runtime = client(url, "sagemaker-runtime", key)
+        status, code, message = refused(lambda: runtime.invoke_endpoint(
+            EndpointName=ENDPOINT, ContentType="application/json", Body=b"{}"))
+        assert (status, code) == (400, "ValidationError"), (key, message)
+        assert message == f"Endpoint {ENDPOINT} of account {ACCOUNT} not found."
+        status, code, _ = refused(lambda: runtime.invoke_endpoint(
+            EndpointName="other", ContentType="application/json", Body=b"{}"))
+        assert (status, code) == (403, "AccessDeniedException"), key
+    deploy = client(url, "sagemaker-runtime", "deploy")
+    status, code, message = refused(lambda: deploy.invoke_endpoint(
+        EndpointName=ENDPOINT, ContentType="application/json", Body=b"{}"))
+    assert (status, code) == (403, "AccessDeniedException")
+    assert message == denied("deploy", "DeployFunctionRole", "sagemaker:InvokeEndpoint",
+                             sm_arn("endpoint", ENDPOINT))

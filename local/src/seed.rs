@@ -110,6 +110,10 @@ impl Lake<'_> {
                 serde_json::to_vec(&model).expect("json").as_slice(),
             ),
             ("metrics.json", metrics.as_bytes()),
+            (
+                SEEDED_MARKER,
+                b"the proving ground's seed made this model; the reference trainer serves it\n",
+            ),
         ]);
         put_bytes(
             &self.ctx.s3,

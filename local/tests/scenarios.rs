@@ -177,6 +177,22 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
     );
     assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
     assert!(r.alerts.is_empty(), "{:?}", r.alerts);
+    // The earlier model, asked for the new week before training, followed it (Thanksgiving
+    // included): its live MAPE, published, under the threshold.
+    let live = &output_of(&exec, "StartTraining")["run"]["data"]["live"];
+    let live_mape = live["mape"].as_f64().expect("measured");
+    assert!(live_mape < 20.0 && live["drifted"] == false, "{live}");
+    assert_eq!(live["days"].as_array().unwrap().len(), 7);
+    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
+    // The new model answered the canary while it baked and once in service.
+    let canary = &output_of(&exec, "CheckStatusEndpoint")["canary"];
+    assert_eq!(
+        (canary["passed"].as_bool(), canary["during"].as_str()),
+        (Some(true), Some("in_service"))
+    );
+    assert!(metric(&r, "ForecastCanaryFailures")
+        .iter()
+        .all(|v| *v == 0.0));
     let last = l.s3_json("Model/last_trained.json").await.unwrap();
     assert_eq!(last["approval"], "Approved");
     assert_eq!(last["training_job"], training_job_name("normal-week1"));
@@ -251,9 +267,27 @@ async fn a_regime_change_alerts_drift_and_is_rejected() {
     let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(
         subjects,
-        ["Data Drift Detected", "Model Needs Manual Approval"]
+        [
+            "Serving Model Drift Detected",
+            "Data Drift Detected",
+            "Model Needs Manual Approval"
+        ]
     );
-    let body = &r.alerts[1].1;
+    // The serving model, asked for the three new weeks, missed the jump: its live MAPE.
+    let live = &data["live"];
+    let live_mape = live["mape"].as_f64().expect("measured");
+    assert!(live_mape >= 20.0 && live["drifted"] == true, "{live}");
+    assert_eq!(live["model"].as_str(), Some(earlier.as_str()));
+    assert_eq!(live["days"].as_array().unwrap().len(), 21);
+    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
+    assert!(
+        r.alerts[0]
+            .1
+            .starts_with(&format!("The serving model {earlier} forecast the tickets")),
+        "{}",
+        r.alerts[0].1
+    );
+    let body = &r.alerts[2].1;
     assert!(
         body.starts_with(&format!(
             "New model exceeded MAPE threshold. MAPE: {mape:.1}%, Threshold: 20.0%."
