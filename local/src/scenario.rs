@@ -2,7 +2,7 @@
 //! a slow trend, holidays and noise. Deterministic for a seed. Scenarios decide which files
 //! land in `bronze/` and what a previous run left behind.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate};
 
 /// Mean tickets a day before seasonality.
 const BASE: f64 = 200.0;
@@ -61,13 +61,9 @@ impl Scenario {
     }
 }
 
+/// The holidays of the sample data: the support desks' calendar the reference model knows.
 fn holiday(d: NaiveDate) -> bool {
-    let (m, day) = (d.month(), d.day());
-    let thanksgiving = m == 11 && d.weekday() == Weekday::Thu && (22..=28).contains(&day);
-    (m == 1 && day == 1)
-        || (m == 7 && day == 4)
-        || (m == 12 && (day == 25 || day == 31))
-        || thanksgiving
+    reference_trainer::holidays::is_holiday(d)
 }
 
 /// The day the slow trend starts from.
@@ -220,6 +216,7 @@ pub fn messy_week(week: &[(NaiveDate, u32)], seed: u64) -> Vec<(String, String)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Weekday;
     use retrain_core::tickets::count_daily;
 
     fn d(s: &str) -> NaiveDate {

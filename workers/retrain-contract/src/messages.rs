@@ -218,6 +218,27 @@ pub fn data_drift(report: &DataReport, threshold: f64) -> String {
     )
 }
 
+/// The serving model's live MAPE is at or over the threshold: which model, which days, how far.
+pub fn serving_drift(live: &LiveAccuracy) -> String {
+    let (first, last) = live
+        .span()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or_default();
+    let mut body = format!(
+        "The serving model {} forecast the tickets of {first} to {last} with a MAPE of {:.1}% \
+         (threshold {:.1}%) on endpoint {}. Its forecasts no longer follow the tickets that \
+         arrive. Retraining goes on.\n\ndate, tickets, forecast\n",
+        live.model.as_deref().unwrap_or("?"),
+        live.mape.unwrap_or_default(),
+        live.threshold,
+        live.endpoint,
+    );
+    for d in &live.days {
+        body.push_str(&format!("{}, {}, {}\n", d.date, d.actual, d.forecast));
+    }
+    body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,25 +267,4 @@ mod tests {
             "{body}"
         );
     }
-}
-
-/// The serving model's live MAPE is at or over the threshold: which model, which days, how far.
-pub fn serving_drift(live: &LiveAccuracy) -> String {
-    let (first, last) = live
-        .span()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .unwrap_or_default();
-    let mut body = format!(
-        "The serving model {} forecast the tickets of {first} to {last} with a MAPE of {:.1}% \
-         (threshold {:.1}%) on endpoint {}. Its forecasts no longer follow the tickets that \
-         arrive. Retraining goes on.\n\ndate, tickets, forecast\n",
-        live.model.as_deref().unwrap_or("?"),
-        live.mape.unwrap_or_default(),
-        live.threshold,
-        live.endpoint,
-    );
-    for d in &live.days {
-        body.push_str(&format!("{}, {}, {}\n", d.date, d.actual, d.forecast));
-    }
-    body
 }
