@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use asl_executor::{handler, Event, Execution, Executor, Handler, Status as RunStatus, TaskError};
 use chrono::Utc;
+use retrain_core::champion::{ChampionCheck, Verdict as ChampionVerdict};
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::payload::*;
 use retraining_pipeline::{failure_alert_for, load_definition};
@@ -22,6 +23,8 @@ struct Script {
     training: Vec<(&'static str, bool)>,
     /// EvaluateMape's MAPE (None: unknown).
     mape: Option<f64>,
+    /// EvaluateMape's champion/challenger verdict.
+    champion: ChampionVerdict,
     /// Deploy's results in order: Ok(()) or an error name; the last one repeats.
     deploy: Vec<Result<(), &'static str>>,
     /// Endpoint statuses, one per poll (status, config matches); the last one repeats.
@@ -36,6 +39,7 @@ impl Default for Script {
             start: Ok(Action::Train),
             training: vec![("Completed", false)],
             mape: Some(12.0),
+            champion: ChampionVerdict::NoComparison,
             deploy: vec![Ok(())],
             endpoint: vec![("InService", true)],
             throttles: HashMap::new(),
@@ -135,6 +139,7 @@ impl Stubs {
             reason: "scripted".into(),
             mape_threshold: request.mape_threshold,
             mape_floor: request.mape_floor,
+            champion_margin: request.champion_margin,
             poll_seconds: request.poll_seconds,
             deadline_seconds: request.training.max_runtime_seconds as u64 + 1800,
             training: (action == Action::Train).then(|| TrainingJob {
@@ -219,6 +224,10 @@ impl Stubs {
             passed: verdict(self.script.mape, run.mape_threshold, run.mape_floor)
                 == Verdict::Deploy,
             unknown_reason: self.script.mape.is_none().then(|| "scripted".into()),
+            champion: Some(ChampionCheck {
+                verdict: self.script.champion,
+                ..ChampionCheck::none(run.champion_margin, "scripted")
+            }),
         })
     }
 
@@ -237,6 +246,11 @@ impl Stubs {
                 verdict(e.mape, run.mape_threshold, run.mape_floor),
                 Verdict::Deploy,
                 "the Choice let through a model the gate refuses"
+            );
+            assert_ne!(
+                e.champion.as_ref().map(|c| c.verdict),
+                Some(ChampionVerdict::Worse),
+                "the Choice let through a model worse than the serving one"
             );
         } else {
             assert!(run.approval.is_some());
@@ -412,6 +426,46 @@ fn cases() -> Vec<Case> {
             last_state: "Rejected",
             alerts: &["rejected"],
             deploys: 0,
+            error: None,
+        },
+        Case {
+            name: "under 20 but worse than the serving model",
+            input: json!({}),
+            script: Script {
+                champion: ChampionVerdict::Worse,
+                ..s()
+            },
+            status: RunStatus::Succeeded,
+            last_state: "Rejected",
+            alerts: &["worse_than_serving"],
+            deploys: 0,
+            error: None,
+        },
+        Case {
+            name: "over 20 and worse than the serving model rejects on the threshold",
+            input: json!({}),
+            script: Script {
+                mape: Some(25.0),
+                champion: ChampionVerdict::Worse,
+                ..s()
+            },
+            status: RunStatus::Succeeded,
+            last_state: "Rejected",
+            alerts: &["rejected"],
+            deploys: 0,
+            error: None,
+        },
+        Case {
+            name: "not worse than the serving model deploys",
+            input: json!({}),
+            script: Script {
+                champion: ChampionVerdict::NotWorse,
+                ..s()
+            },
+            status: RunStatus::Succeeded,
+            last_state: "Deployed",
+            alerts: &[],
+            deploys: 1,
             error: None,
         },
         Case {

@@ -75,6 +75,7 @@ pub fn template_parameters(cfg: &Config) -> serde_json::Value {
         "ModelPackageGroupName": cfg.model_package_group,
         "MapeThreshold": cfg.mape_threshold.to_string(),
         "MapePlausibilityFloor": cfg.mape_floor.to_string(),
+        "ChampionMargin": cfg.champion_margin.to_string(),
         "DriftThreshold": cfg.drift_threshold.to_string(),
         "BadRowAlertRate": cfg.bad_row_alert_rate.to_string(),
         "EarliestTicketDate": cfg.earliest_ticket_date.to_string(),

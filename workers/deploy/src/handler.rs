@@ -7,6 +7,7 @@ use tracing::{info, Instrument};
 
 use retrain_core::aws::registry::describe_version;
 use retrain_core::aws::s3::{put_json, LAST_TRAINED_KEY, STATISTICS_KEY};
+use retrain_core::champion;
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::names::version_resource_name;
@@ -155,6 +156,19 @@ async fn registered_by_this_run(ctx: &Context, state: &State) -> Result<Chosen> 
                 ),
             })
         }
+    }
+    // Nor the champion check: a new model worse than the serving one on the same days stays out.
+    if let Some(c) = evaluation
+        .champion
+        .as_ref()
+        .filter(|c| c.verdict == champion::Verdict::Worse)
+    {
+        return Err(WorkerError::GateRefused {
+            reason: format!(
+                "the new model is worse than the serving model: {}",
+                c.reason
+            ),
+        });
     }
     let job = state.completed_job()?;
     let (version, _) =

@@ -506,6 +506,31 @@ async fn the_gate_is_enforced_here_too() {
 }
 
 #[tokio::test]
+async fn a_model_worse_than_the_serving_one_is_refused_here_too() {
+    let (ctx, calls) = context(World::default());
+    let mut s = state(json!(9.5), 20.0);
+    s["evaluation"]["champion"] = json!({
+        "verdict": "worse", "serving_model": "ep-config-v3", "serving_mape": 5.3,
+        "challenger_mape": 9.5, "margin": 1.0, "reason": "on the 7 days ... worse"
+    });
+    let err = handle(&ctx, s.clone()).await.unwrap_err();
+    match &err {
+        WorkerError::GateRefused { reason } => {
+            assert!(reason.contains("worse than the serving model"), "{reason}")
+        }
+        other => panic!("{other}"),
+    }
+    assert!(calls.register.is_empty() && calls.create.is_empty() && ctx.puts().is_empty());
+    // Not worse, or no comparison: the MAPE gate decides, and it deploys.
+    for verdict in ["not_worse", "no_comparison"] {
+        let (ctx, calls) = context(World::default());
+        s["evaluation"]["champion"]["verdict"] = json!(verdict);
+        handle(&ctx, s.clone()).await.unwrap();
+        assert_eq!(calls.register.len(), 1, "{verdict}");
+    }
+}
+
+#[tokio::test]
 async fn a_human_approval_deploys_that_version_without_registering() {
     let (ctx, calls) = context(World {
         endpoint: Some((

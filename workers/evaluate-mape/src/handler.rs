@@ -8,12 +8,17 @@ use aws_sdk_cloudwatch::types::StandardUnit;
 use serde_json::Value;
 use tracing::{info, warn, Instrument};
 
-use retrain_core::archive::{metrics_from_model_tar, MAX_METRICS_BYTES};
+use retrain_core::archive::{
+    file_from_model_tar, metrics_from_model_tar, MAX_METRICS_BYTES, MAX_PREDICTIONS_BYTES,
+    PREDICTIONS_FILE,
+};
 use retrain_core::aws::notify::{put_metric, METRIC_MAPE};
 use retrain_core::aws::s3::{self, FIXED_METRICS_KEY};
+use retrain_core::champion::{compare, ChampionCheck};
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::metrics::{parse, ModelMetrics};
-use retrain_core::payload::{Evaluation, MetricsSource, State};
+use retrain_core::payload::{Evaluation, MetricsSource, Run, State};
+use retrain_core::predictions;
 use retrain_core::{Context, Result, WorkerError};
 
 pub async fn handle(ctx: &Context, event: Value) -> Result<Evaluation> {
@@ -31,8 +36,11 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Evaluation> {
         if let Some(mape) = metrics.mape {
             put_metric(&ctx.cw, &ctx.cfg, METRIC_MAPE, mape, StandardUnit::None).await?;
         }
+        let champion = champion(ctx, run, &job.artifact).await?;
         info!(mape = ?metrics.mape, threshold, passed, source = ?source,
-              unknown_reason = ?metrics.unknown_reason, "model evaluated");
+              unknown_reason = ?metrics.unknown_reason, champion = ?champion.verdict,
+              serving_mape = ?champion.serving_mape, challenger_mape = ?champion.challenger_mape,
+              "model evaluated");
         Ok(Evaluation {
             job_name: training.job_name.clone(),
             mape: metrics.mape,
@@ -42,10 +50,42 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Evaluation> {
             source,
             passed,
             unknown_reason: metrics.unknown_reason,
+            champion: Some(champion),
         })
     }
     .instrument(span)
     .await
+}
+
+/// The new model against the serving one on the days StartTraining measured the serving model
+/// on: its `predictions.csv` (read only when there are such days). Never an error but S3's own.
+async fn champion(ctx: &Context, run: &Run, artifact: &str) -> Result<ChampionCheck> {
+    let margin = run.champion_margin;
+    let live = run.data.as_ref().and_then(|d| d.live.as_ref());
+    if live.is_none_or(|l| l.days.is_empty()) {
+        return Ok(compare(live, Err("not read"), margin));
+    }
+    let Some((bucket, key)) = s3::parse_uri(artifact) else {
+        return Ok(ChampionCheck::none(
+            margin,
+            format!("the model artifact `{artifact}` is not an S3 URI"),
+        ));
+    };
+    let found = s3::read_streaming(&ctx.s3, &bucket, &key, |r| {
+        file_from_model_tar(r, PREDICTIONS_FILE, MAX_PREDICTIONS_BYTES)
+    })
+    .await?;
+    let by_day = match found {
+        Some(Ok(Some(bytes))) => predictions::parse(&bytes).map(|f| f.forecast_by_day()),
+        Some(Ok(None)) => Err(format!("the trainer wrote no {PREDICTIONS_FILE}")),
+        Some(Err(why)) => Err(format!("the model archive: {why}")),
+        None => Err(format!("the model archive {artifact} does not exist")),
+    };
+    Ok(compare(
+        live,
+        by_day.as_ref().map_err(String::as_str),
+        margin,
+    ))
 }
 
 fn unknown(reason: String) -> ModelMetrics {

@@ -386,3 +386,105 @@ async fn a_job_that_did_not_complete_is_refused() {
         "{err}"
     );
 }
+
+/// The state with the serving model measured on 10 days (Nov 2..11) of 100 tickets, forecasting
+/// `serving` each day.
+fn state_with_live(serving: u64) -> Value {
+    let mut s = state(20.0);
+    let days: Vec<Value> = (0..10)
+        .map(|i| {
+            let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap() + Duration::days(i);
+            json!({"date": date, "actual": 100, "forecast": serving})
+        })
+        .collect();
+    s["run"]["data"] = json!({
+        "new_files": 2, "rows": 1000, "bad_rows": 0, "days": 10, "drift": false, "forced": false,
+        "mean_daily_tickets": 100.0, "baseline_mean": null, "relative_change": null,
+        "newest_file": null,
+        "live": {"endpoint": "prophet-fastapi-endpoint-latest", "model": "ep-config-v3",
+                 "days": days, "mape": 5.0, "threshold": 20.0, "drifted": false}
+    });
+    s
+}
+
+/// predictions.csv: two folds; the later one (from Nov 5) forecasts `later` and wins its days.
+fn predictions(early: f64, later: f64) -> String {
+    let mut csv = "date,actual,forecast,fold\n".to_string();
+    for i in 0..7 {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 10, 29).unwrap() + Duration::days(i);
+        csv += &format!("{d},100,{early},1\n");
+    }
+    for i in 0..7 {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 5).unwrap() + Duration::days(i);
+        csv += &format!("{d},100,{later},2\n");
+    }
+    csv
+}
+
+fn archive_with_predictions(mape: f64, csv: &str) -> Vec<u8> {
+    build_model_tar(&[
+        ("model.joblib", &[7u8; 2048]),
+        ("metrics.json", format!(r#"{{"mape": {mape}}}"#).as_bytes()),
+        ("predictions.csv", csv.as_bytes()),
+    ])
+}
+
+#[tokio::test]
+async fn a_challenger_worse_than_the_serving_model_on_its_live_days_is_worse() {
+    use retrain_core::champion::Verdict;
+    // Serving: 5 % off on Nov 2..11. Challenger: fold 1 covers Nov 2..4 at 110 (10 %), fold 2
+    // Nov 5..11 at 112 (12 %): 10 common days, MAPE 11.4 %. Its backtest MAPE (9.5) passes 20 %.
+    let ctx = context(vec![(
+        ARTIFACT_KEY,
+        archive_with_predictions(9.5, &predictions(110.0, 112.0)),
+        t0(),
+    )]);
+    let e = handle(&ctx, state_with_live(95)).await.unwrap();
+    assert!(e.passed, "the MAPE gate alone passes it");
+    let c = e
+        .champion
+        .expect("EvaluateMape always writes the champion check");
+    assert_eq!(c.verdict, Verdict::Worse, "{}", c.reason);
+    assert_eq!(c.days.len(), 10);
+    assert_eq!((c.serving_mape, c.challenger_mape), (Some(5.0), Some(11.4)));
+    assert_eq!(c.serving_model.as_deref(), Some("ep-config-v3"));
+    assert_eq!(c.margin, 1.0, "the run's margin (its default)");
+    assert_eq!(
+        c.days[3].challenger, 112,
+        "Nov 5 is fold 2's, which started latest"
+    );
+
+    // The same challenger against a serving model 12 % off is not worse.
+    let ctx = context(vec![(
+        ARTIFACT_KEY,
+        archive_with_predictions(9.5, &predictions(110.0, 112.0)),
+        t0(),
+    )]);
+    let c = handle(&ctx, state_with_live(88))
+        .await
+        .unwrap()
+        .champion
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::NotWorse, "{}", c.reason);
+}
+
+#[tokio::test]
+async fn without_live_days_or_predictions_there_is_no_comparison() {
+    use retrain_core::champion::Verdict;
+    // No live measurement: predictions.csv is not even read (one GetObject: metrics).
+    let ctx = context(vec![(
+        ARTIFACT_KEY,
+        archive_with_predictions(9.5, &predictions(300.0, 300.0)),
+        t0(),
+    )]);
+    let c = handle(&ctx, state(20.0)).await.unwrap().champion.unwrap();
+    assert_eq!(c.verdict, Verdict::NoComparison);
+    assert!(c.reason.contains("not measured"), "{}", c.reason);
+    // Live days, but the trainer wrote no predictions.csv: no comparison, and why.
+    let ctx = context(vec![(ARTIFACT_KEY, archive(r#"{"mape": 9.5}"#), t0())]);
+    let e = handle(&ctx, state_with_live(95)).await.unwrap();
+    let c = e.champion.unwrap();
+    assert_eq!(c.verdict, Verdict::NoComparison);
+    assert!(c.reason.contains("no predictions.csv"), "{}", c.reason);
+    assert!(e.passed, "the MAPE gate alone decides");
+}

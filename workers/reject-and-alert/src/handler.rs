@@ -3,6 +3,8 @@
 //! - `rejected`: MAPE at or over the threshold: version PendingManualApproval, `ModelDriftDetected`,
 //!   the alarm ensured, `Model Needs Manual Approval` naming the serving model.
 //! - `unknown_mape`: version PendingManualApproval, its own alert.
+//! - `worse_than_serving`: MAPE passed, but the new model lost to the serving one on the same
+//!   days: version PendingManualApproval, an alert with both MAPEs and the days.
 //! - `training_failed`, `deadline_passed`, `deploy_failed`, `error`: an alert with the reason.
 
 use aws_sdk_cloudwatch::types::StandardUnit;
@@ -12,6 +14,7 @@ use tracing::{info, Instrument};
 
 use retrain_core::aws::endpoint::serving_model;
 use retrain_core::aws::notify::{ensure_alarm, publish, put_metric, METRIC_MODEL_DRIFT};
+use retrain_core::champion;
 use retrain_core::gate::{verdict, Verdict};
 use retrain_core::json::deserialize_named;
 use retrain_core::messages::{self, *};
@@ -23,6 +26,7 @@ use run_report::{Decision, Ending};
 fn decision_of(mode: AlertMode) -> Decision {
     match mode {
         AlertMode::Rejected => Decision::Rejected,
+        AlertMode::WorseThanServing => Decision::WorseThanServing,
         AlertMode::UnknownMape => Decision::MapeUnknown,
         AlertMode::ImplausibleMape => Decision::MapeImplausible,
         AlertMode::TrainingFailed => Decision::TrainingFailed,
@@ -66,7 +70,10 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<AlertOutcome> {
             report: None,
         };
         let alert = match req.mode {
-            AlertMode::Rejected | AlertMode::UnknownMape | AlertMode::ImplausibleMape => {
+            AlertMode::Rejected
+            | AlertMode::UnknownMape
+            | AlertMode::ImplausibleMape
+            | AlertMode::WorseThanServing => {
                 verdict_alert(ctx, req.mode, &state, &serving, &job, &mut outcome).await?
             }
             AlertMode::TrainingFailed => training_failed(&state, &serving)?,
@@ -117,9 +124,20 @@ async fn verdict_alert(
     let (expected, decision) = match mode {
         AlertMode::Rejected => (Verdict::Reject, "rejected"),
         AlertMode::UnknownMape => (Verdict::Unknown, "mape_unknown"),
+        AlertMode::WorseThanServing => (Verdict::Deploy, "worse_than_serving"),
         _ => (Verdict::Implausible, "mape_implausible"),
     };
     let actual = verdict(evaluation.mape, run.mape_threshold, run.mape_floor);
+    let worse = evaluation
+        .champion
+        .as_ref()
+        .filter(|c| c.verdict == champion::Verdict::Worse);
+    if mode == AlertMode::WorseThanServing && worse.is_none() {
+        return Err(WorkerError::invalid(
+            "mode",
+            "`WorseThanServing` does not fit an evaluation whose champion verdict is not `worse`",
+        ));
+    }
     if actual != expected {
         return Err(WorkerError::invalid(
             "mode",
@@ -135,6 +153,17 @@ async fn verdict_alert(
     outcome.model_package_arn = Some(version.arn.clone());
     let arn = &version.arn;
     Ok(match (mode, evaluation.mape) {
+        (AlertMode::WorseThanServing, Some(mape)) => {
+            let check = worse.expect("checked above");
+            Alert {
+                subject: SUBJECT_WORSE_THAN_SERVING,
+                reason: format!(
+                    "MAPE {mape:.2} % passed the threshold {:.2} %, but {}: the serving model stays",
+                    run.mape_threshold, check.reason
+                ),
+                body: messages::worse_than_serving(check, mape, serving, arn, job),
+            }
+        }
         (AlertMode::ImplausibleMape, Some(mape)) => Alert {
             subject: SUBJECT_MAPE_IMPLAUSIBLE,
             reason: format!(

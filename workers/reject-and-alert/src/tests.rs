@@ -385,6 +385,69 @@ async fn an_implausibly_low_mape_waits_for_a_person_with_its_own_alert() {
     assert!(calls.register.is_empty() && ctx.published().is_empty());
 }
 
+fn worse_state() -> Value {
+    let mut s = state(json!(9.5));
+    s["evaluation"]["passed"] = json!(true);
+    let days: Vec<Value> = (2..9)
+        .map(|d| json!({"date": format!("2026-11-{d:02}"), "actual": 100, "serving": 95, "challenger": 110}))
+        .collect();
+    s["evaluation"]["champion"] = json!({
+        "verdict": "worse", "serving_model": "ep-config-v3", "serving_mape": 5.0,
+        "challenger_mape": 10.0, "margin": 1.0, "days": days,
+        "reason": "on the 7 days 2026-11-02 to 2026-11-08 the new model's MAPE is 10.00 %, the serving model's 5.00 %: worse by more than the margin (1 points)"
+    });
+    s
+}
+
+#[tokio::test]
+async fn a_model_worse_than_the_serving_one_waits_for_a_person_with_both_mapes() {
+    let (ctx, calls) = context(WORLD);
+    let out = handle(&ctx, request("worse_than_serving", worse_state()))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.subject,
+        "Model Worse Than Serving Model - Manual Approval Needed"
+    );
+    let reg = calls.register.one();
+    assert_eq!(
+        reg.model_approval_status(),
+        Some(&ModelApprovalStatus::PendingManualApproval)
+    );
+    assert!(out.model_package_arn.is_some());
+    let body = ctx.published().one().message().unwrap().to_string();
+    for needle in [
+        "backtest MAPE: 9.5%",
+        "its MAPE is 10.0%, the serving model's 5.0%",
+        "2026-11-02 to 2026-11-08 (7 days)",
+        "2026-11-05, 100, 95, 110",
+        "The serving model stays",
+    ] {
+        assert!(body.contains(needle), "{needle}: {body}");
+    }
+    assert!(ctx.metrics().is_empty(), "a worse model is not drift");
+    // The mode must fit: without a `worse` verdict it changes nothing.
+    for verdict in ["not_worse", "no_comparison"] {
+        let (ctx, calls) = context(WORLD);
+        let mut s = worse_state();
+        s["evaluation"]["champion"]["verdict"] = json!(verdict);
+        let err = handle(&ctx, request("worse_than_serving", s))
+            .await
+            .unwrap_err();
+        assert_eq!(err.name(), "InvalidInput", "{verdict}");
+        assert!(calls.register.is_empty() && ctx.published().is_empty());
+    }
+    // Nor over the threshold: that is a rejection.
+    let (ctx, calls) = context(WORLD);
+    let mut s = worse_state();
+    s["evaluation"]["mape"] = json!(25.0);
+    let err = handle(&ctx, request("worse_than_serving", s))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidInput");
+    assert!(calls.register.is_empty() && ctx.published().is_empty());
+}
+
 #[tokio::test]
 async fn a_failure_alert_with_a_huge_cause_still_goes_out() {
     let (ctx, _) = context(WORLD);

@@ -36,6 +36,9 @@ pub struct Config {
     /// A MAPE below this (percent) is implausible (a fraction for a percentage, a trainer that
     /// grouped per second): it waits for a person instead of deploying.
     pub mape_floor: f64,
+    /// Percentage points a new model may be worse than the serving model, on the same days, and
+    /// still replace it (champion/challenger).
+    pub champion_margin: f64,
     /// Relative change of the mean daily ticket count that counts as data drift (0.5 = 50%).
     pub drift_threshold: f64,
     /// Share of the new rows that may be unusable before a data-quality alert goes out.
@@ -100,6 +103,11 @@ pub const VARS: &[Var] = &[
         name: "MAPE_PLAUSIBILITY_FLOOR",
         default: Some("1"),
         meaning: "a MAPE (percent) below this is implausible: the version waits for approval; [0, MAPE_THRESHOLD)",
+    },
+    Var {
+        name: "CHAMPION_MARGIN",
+        default: Some("1"),
+        meaning: "deploy only when the new model's MAPE on the serving model's live days is at most the serving model's plus this (percentage points); [0, 100]",
     },
     Var {
         name: "BAD_ROW_ALERT_RATE",
@@ -286,6 +294,7 @@ impl Config {
             model_package_group: env.checked("MODEL_PACKAGE_GROUP", rules::sagemaker_name)?,
             mape_threshold: t.mape,
             mape_floor: t.floor,
+            champion_margin: t.margin,
             drift_threshold: t.drift,
             bad_row_alert_rate: t.bad_rows,
             earliest_ticket_date: env.date("EARLIEST_TICKET_DATE")?,
@@ -388,10 +397,19 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
     }
 }
 
+/// The champion margin's range (configuration and a run's override): percentage points.
+pub fn margin_in_range(v: f64) -> std::result::Result<(), String> {
+    (0.0..=100.0)
+        .contains(&v)
+        .then_some(())
+        .ok_or(format!("{v} is outside [0, 100] (percentage points)"))
+}
+
 /// The decision thresholds, each in its range and the floor below the gate.
 struct Thresholds {
     mape: f64,
     floor: f64,
+    margin: f64,
     drift: f64,
     bad_rows: f64,
 }
@@ -413,6 +431,7 @@ impl Thresholds {
                 "{v} must be at least 0 and below MAPE_THRESHOLD ({mape})"
             ))
         })?;
+        let margin = env.number("CHAMPION_MARGIN", margin_in_range)?;
         let bad_rows = env.number("BAD_ROW_ALERT_RATE", |v| {
             (0.0..=1.0)
                 .contains(&v)
@@ -422,6 +441,7 @@ impl Thresholds {
         Ok(Thresholds {
             mape,
             floor,
+            margin,
             drift,
             bad_rows,
         })

@@ -20,6 +20,7 @@ pub const APPROVED_BY_PIPELINE: &str = "retraining-pipeline";
 #[serde(deny_unknown_fields)]
 pub struct ManualInput {
     pub mape_threshold: Option<f64>,
+    pub champion_margin: Option<f64>,
     pub force: Option<bool>,
     pub poll_seconds: Option<u32>,
     pub training: Option<TrainingOverrides>,
@@ -55,6 +56,8 @@ pub struct RunRequest {
     pub mape_threshold: f64,
     /// The plausibility floor (configuration only): a threshold override must stay above it.
     pub mape_floor: f64,
+    /// Champion/challenger margin, percentage points.
+    pub champion_margin: f64,
     pub poll_seconds: u32,
     pub training: TrainingResources,
     /// Approval path: the version to deploy.
@@ -76,6 +79,7 @@ pub fn normalise(input: &Value, cfg: &Config) -> Result<RunRequest> {
         force: false,
         mape_threshold: cfg.mape_threshold,
         mape_floor: cfg.mape_floor,
+        champion_margin: cfg.champion_margin,
         poll_seconds: cfg.poll_seconds,
         training: cfg.training.clone(),
         approval: None,
@@ -115,6 +119,11 @@ fn manual(input: Value, cfg: &Config, base: RunRequest) -> Result<RunRequest> {
             ));
         }
         req.mape_threshold = t;
+    }
+    if let Some(margin) = m.champion_margin {
+        crate::config::margin_in_range(margin)
+            .map_err(|e| WorkerError::invalid("champion_margin", e))?;
+        req.champion_margin = margin;
     }
     if let Some(p) = m.poll_seconds {
         if !(1..=3600).contains(&p) {

@@ -7,6 +7,7 @@
 //! only.
 
 pub mod archive_names;
+pub mod champion;
 pub mod config;
 pub mod documents;
 pub mod drift;
@@ -23,6 +24,7 @@ pub mod names;
 pub mod payload;
 mod payload_docs;
 pub mod polling;
+pub mod predictions;
 pub mod rollout;
 pub mod serving;
 pub mod single_flight;

@@ -17,6 +17,8 @@ pub const SUBJECT_DATA_QUALITY: &str = "Ticket Data Quality Alert";
 pub const SUBJECT_DATA_DUPLICATED: &str = "Ticket Data Duplicated - Retraining Skipped";
 pub const SUBJECT_DOCUMENT_INVALID: &str = "Pipeline Document Invalid - Safe Default Used";
 pub const SUBJECT_SERVING_DRIFT: &str = "Serving Model Drift Detected";
+pub const SUBJECT_WORSE_THAN_SERVING: &str =
+    "Model Worse Than Serving Model - Manual Approval Needed";
 
 fn file_lines(report: &DataReport) -> String {
     let mut out = String::new();
@@ -219,6 +221,43 @@ pub fn data_drift(report: &DataReport, threshold: f64) -> String {
 }
 
 /// The serving model's live MAPE is at or over the threshold: which model, which days, how far.
+/// The new model passed the MAPE gate but lost to the serving model on the same days: both MAPEs
+/// and every day (date, tickets, serving forecast, new forecast).
+pub fn worse_than_serving(
+    check: &crate::champion::ChampionCheck,
+    backtest_mape: f64,
+    serving: &str,
+    version_arn: &str,
+    job: &str,
+) -> String {
+    let (first, last) = check
+        .span()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or_default();
+    let mut body = format!(
+        "New model passed the MAPE threshold (backtest MAPE: {backtest_mape:.1}%) but is worse \
+         than the serving model on the same days: on {first} to {last} ({} days) its MAPE is \
+         {:.1}%, the serving model's {:.1}% (margin {} points). The serving model stays. \
+         Please review and approve manually.\n\n\
+         Still serving: {serving}\n\
+         New version (PendingManualApproval): {version_arn}\n\
+         Training job: {job}\n\
+         Approving the version in the model registry deploys it.\n\n\
+         date, tickets, serving forecast, new forecast\n",
+        check.days.len(),
+        check.challenger_mape.unwrap_or_default(),
+        check.serving_mape.unwrap_or_default(),
+        check.margin,
+    );
+    for d in &check.days {
+        body.push_str(&format!(
+            "{}, {}, {}, {}\n",
+            d.date, d.actual, d.serving, d.challenger
+        ));
+    }
+    body
+}
+
 pub fn serving_drift(live: &LiveAccuracy) -> String {
     let (first, last) = live
         .span()

@@ -131,6 +131,10 @@ fn default_mape_floor() -> f64 {
     1.0
 }
 
+fn default_champion_margin() -> f64 {
+    crate::champion::DEFAULT_MARGIN
+}
+
 /// Written by StartTraining: the normalised request and what it started.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -147,6 +151,9 @@ pub struct Run {
     /// Below this MAPE (percent) a model is implausible and waits for a person.
     #[serde(default = "default_mape_floor")]
     pub mape_floor: f64,
+    /// The champion/challenger margin in force, percentage points.
+    #[serde(default = "default_champion_margin")]
+    pub champion_margin: f64,
     /// Seconds between status checks (the Wait state's SecondsPath).
     pub poll_seconds: u32,
     /// Past this many seconds since the job was created, the wait loop gives up.
@@ -359,6 +366,10 @@ pub struct Evaluation {
     pub passed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unknown_reason: Option<String>,
+    /// The new model against the serving one on the same days; MapeGate reads its `verdict`.
+    /// EvaluateMape always writes it (None only in a state written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub champion: Option<crate::champion::ChampionCheck>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,6 +417,9 @@ pub enum AlertMode {
     DeadlinePassed,
     /// The endpoint update failed or rolled back.
     DeployFailed,
+    /// The MAPE passed the gate but the new model is worse than the serving one on the same
+    /// days: register PendingManualApproval, alert with both MAPEs.
+    WorseThanServing,
     /// A task failed with an error the state machine caught.
     Error,
 }

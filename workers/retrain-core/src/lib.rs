@@ -13,8 +13,9 @@ pub mod time;
 pub mod versioning;
 
 pub use retrain_contract::{
-    archive_names, documents, drift, duplicates, excerpt, gate, input, json, live, messages,
-    metrics, names, payload, polling, rollout, serving, single_flight, tickets,
+    archive_names, champion, documents, drift, duplicates, excerpt, gate, input, json, live,
+    messages, metrics, names, payload, polling, predictions, rollout, serving, single_flight,
+    tickets,
 };
 
 pub use aws::{Context, Worker};

@@ -8,7 +8,7 @@
 pub mod charts;
 pub mod gather;
 pub mod model;
-pub mod predictions;
+pub use retrain_core::predictions;
 pub mod render;
 
 pub use gather::{publish, report_key, Ending, Published};

@@ -9,6 +9,7 @@ use retrain_core::payload::DataReport;
 pub enum Decision {
     Deployed,
     Rejected,
+    WorseThanServing,
     MapeUnknown,
     MapeImplausible,
     TrainingFailed,
@@ -23,6 +24,7 @@ impl Decision {
         match self {
             Decision::Deployed => "deployed",
             Decision::Rejected => "rejected",
+            Decision::WorseThanServing => "worse than the serving model",
             Decision::MapeUnknown => "MAPE unknown",
             Decision::MapeImplausible => "MAPE implausible",
             Decision::TrainingFailed => "training failed",
@@ -59,22 +61,7 @@ pub struct DailySeries {
     pub partial: Option<String>,
 }
 
-/// One row of the trainer's `predictions.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FoldPoint {
-    pub date: NaiveDate,
-    pub actual: f64,
-    pub forecast: f64,
-    pub fold: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Folds {
-    pub points: Vec<FoldPoint>,
-    /// Rows that could not be read, with the first one's line and reason.
-    pub bad_rows: u64,
-    pub first_bad: Option<String>,
-}
+pub use retrain_core::predictions::{FoldPoint, Folds};
 
 /// One registered version of the group: a past (or this) run.
 #[derive(Debug, Clone, PartialEq)]

@@ -85,6 +85,7 @@ async fn decide(
         reason: String::new(),
         mape_threshold: request.mape_threshold,
         mape_floor: request.mape_floor,
+        champion_margin: request.champion_margin,
         poll_seconds: request.poll_seconds,
         deadline_seconds: request.training.max_runtime_seconds as u64 + DEADLINE_SLACK_SECONDS,
         training: None,

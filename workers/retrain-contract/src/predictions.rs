@@ -1,10 +1,57 @@
 //! `predictions.csv`, the trainer's optional cross-validation output (training contract):
 //! `date,actual,forecast,fold`, one row per forecast day of each fold. Header names are read
-//! case-insensitively in any order; a row that cannot be read is counted and left out.
+//! case-insensitively in any order; a row that cannot be read is counted and left out. Read by
+//! EvaluateMape (the challenger's forecasts of the serving model's live days) and drawn by the
+//! run report.
 
-use retrain_core::tickets::{normalise_header, parse_day};
+use std::collections::BTreeMap;
 
-use crate::model::{FoldPoint, Folds};
+use chrono::NaiveDate;
+
+use crate::tickets::{normalise_header, parse_day};
+
+/// One row of the trainer's `predictions.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldPoint {
+    pub date: NaiveDate,
+    pub actual: f64,
+    pub forecast: f64,
+    pub fold: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Folds {
+    pub points: Vec<FoldPoint>,
+    /// Rows that could not be read, with the first one's line and reason.
+    pub bad_rows: u64,
+    pub first_bad: Option<String>,
+}
+
+impl Folds {
+    /// The backtest's forecast of each day it covers. A day two folds cover takes the fold that
+    /// started latest before it (the one trained on the most history, as a model retrained
+    /// weekly would have forecast it).
+    pub fn forecast_by_day(&self) -> BTreeMap<NaiveDate, f64> {
+        let mut first_day: BTreeMap<&str, NaiveDate> = BTreeMap::new();
+        for p in &self.points {
+            first_day
+                .entry(p.fold.as_str())
+                .and_modify(|d| *d = (*d).min(p.date))
+                .or_insert(p.date);
+        }
+        let mut best: BTreeMap<NaiveDate, (NaiveDate, f64)> = BTreeMap::new();
+        for p in &self.points {
+            let start = first_day[p.fold.as_str()];
+            match best.get(&p.date) {
+                Some((s, _)) if *s >= start => {}
+                _ => {
+                    best.insert(p.date, (start, p.forecast));
+                }
+            }
+        }
+        best.into_iter().map(|(d, (_, f))| (d, f)).collect()
+    }
+}
 
 const COLUMNS: [&str; 4] = ["date", "actual", "forecast", "fold"];
 
@@ -109,6 +156,16 @@ mod tests {
             f.first_bad.as_deref(),
             Some("line 3: `yesterday` is not a date")
         );
+    }
+
+    #[test]
+    fn a_day_two_folds_cover_takes_the_later_fold() {
+        let f = parse(
+            b"date,actual,forecast,fold\n2026-11-01,8,9,a\n2026-11-02,8,10,a\n2026-11-02,8,11,b\n2026-11-03,8,12,b\n",
+        )
+        .unwrap();
+        let by_day: Vec<f64> = f.forecast_by_day().into_values().collect();
+        assert_eq!(by_day, vec![9.0, 11.0, 12.0]);
     }
 
     #[test]
