@@ -87,7 +87,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 from urllib.parse import urlparse
 
@@ -607,17 +607,15 @@ def _delete_endpoint(original: Callable, self: SageMakerModelBackend, endpoint_n
 
 
 def create_stack_alarms() -> list[str]:
-    """The template's deployment guardrails, as `sam deploy` creates them: every CloudWatch alarm
+    """The template's CloudWatch alarms, as `sam deploy` creates them: the deployment guardrails
     Deploy's ROLLBACK_ALARMS names (so an UpdateEndpoint's AutoRollbackConfiguration finds them,
-    and the bake can set them off). Their names."""
+    and the bake can set them off), the MAPE alarms (ServingModelDriftAlarm, MapeDriftAlarm).
+    Alarms on what the emulator does not model (SQS) are left out. Their names. Their actions are
+    not kept: the alarms change state (`evaluate_alarms`), the alerts the tests read are the
+    workers' own."""
     template = authorize.stack_template()
     if template is None:
         return []
-    deploy = template.resources.get("DeployFunction") or {}
-    env = ((deploy.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
-    if "ROLLBACK_ALARMS" not in env:
-        return []
-    names = [n for n in str(template.resolve(env["ROLLBACK_ALARMS"])).split(",") if n]
     backend = cloudwatch_backends[authorize.ACCOUNT][template.region]
     created = []
     for resource in template.resources.values():
@@ -625,8 +623,6 @@ def create_stack_alarms() -> list[str]:
             continue
         props = resource.get("Properties") or {}
         try:
-            if template.resolve(props.get("AlarmName")) not in names:
-                continue
             p = template.resolve(props)
         except ValueError as e:  # an alarm on what the emulator does not model (SQS)
             sys.stderr.write(f"[stack] alarm not created: {e}\n")
@@ -723,6 +719,29 @@ def _model_package_response(original: Callable, self: ModelPackage) -> dict[str,
 
 
 # ---------------------------------------------------------------------------
+# CloudWatch: an alarm follows its metric. AWS evaluates each alarm once a period over the last
+# EvaluationPeriods x Period; the emulator evaluates the alarms on a metric when data arrives for
+# it (at most one period late on AWS), with the alarm's statistic over that window.
+@_patch(CloudWatchBackend, "put_metric_data")
+def _put_metric_data(original: Callable, self: CloudWatchBackend, namespace: str,
+                     metric_data: list[dict[str, Any]]) -> None:
+    original(self, namespace, metric_data)
+    names = {m.get("MetricName") for m in metric_data}
+    for alarm in list(self.alarms.values()):
+        if alarm.namespace != namespace or alarm.metric_name not in names:
+            continue
+        window = timedelta(seconds=int(alarm.period or 60) * int(alarm.evaluation_periods or 1))
+        since = serving.now() - window
+        reason = serving.breached(self.account_id, self.region_name, alarm.name, since)
+        if reason is not None and alarm.state_value != "ALARM":
+            alarm.update_state(reason, json.dumps({"emulator": "metric"}), "ALARM")
+        elif reason is None and alarm.state_value != "OK":
+            alarm.update_state(
+                f"Threshold Crossed: no datapoint of {alarm.metric_name} since "
+                f"{since:%Y-%m-%d %H:%M:%S} breached {float(alarm.threshold):g}.",
+                json.dumps({"emulator": "metric"}), "OK")
+
+
 # CloudWatch: new alarms start in INSUFFICIENT_DATA (moto: OK)
 # ---------------------------------------------------------------------------
 

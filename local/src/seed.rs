@@ -13,7 +13,9 @@ use retrain_core::aws::s3::{create_bucket, put_bytes, put_json, LAST_TRAINED_KEY
 use retrain_core::documents::{LastTrained, Statistics};
 use retrain_core::Context;
 
-use crate::scenario::{daily_counts, messy_week, weekly_files, Scenario};
+use crate::scenario::{
+    daily_counts, messy_week, weekly_files, Scenario, DRIFT_FACTOR, REGIME_FACTOR,
+};
 
 /// Days of history a lake has before the first run (two years).
 pub const HISTORY_DAYS: i64 = 728;
@@ -73,16 +75,16 @@ impl Lake<'_> {
         .map_err(|e| e.to_string())
     }
 
-    /// Upload the days `[from, from + days)` of the series as weekly files. Returns the number
-    /// of tickets.
+    /// Upload the days `[from, from + days)` of the series as weekly files, volume multiplied
+    /// from the shift's day on (`(day, factor)`). Returns the number of tickets.
     pub async fn upload_days(
         &self,
         from_day: i64,
         days: i64,
-        regime_from: Option<i64>,
+        shift: Option<(i64, f64)>,
     ) -> Result<u64, String> {
         let start = origin() + Duration::days(from_day);
-        let regime = regime_from.map(|d| origin() + Duration::days(d));
+        let regime = shift.map(|(d, f)| (origin() + Duration::days(d), f));
         let series = daily_counts(start, days, SEED + from_day as u64, regime);
         for (key, csv) in weekly_files(&series, SEED + from_day as u64) {
             self.put(&key, csv).await?;
@@ -249,6 +251,23 @@ pub async fn prepare(lake: &Lake<'_>, scenario: Scenario, week: i64) -> Result<S
             let n = lake.upload_days(week_start, 7, None).await?;
             said.push(format!("a normal new week: {n} tickets"));
         }
+        Scenario::WorseChallenger => {
+            let n = lake.upload_days(week_start, 7, None).await?;
+            said.push(format!(
+                "a normal new week: {n} tickets; the trainer makes a model biased {}x",
+                reference_trainer::BIAS
+            ));
+        }
+        Scenario::ServingDrift => {
+            // Four weeks after a level shift: the serving model, trained before it, misses them;
+            // the new model's three backtest weeks each train on at least a week of it.
+            let n = lake
+                .upload_days(week_start, 28, Some((week_start, DRIFT_FACTOR)))
+                .await?;
+            said.push(format!(
+                "four new weeks after a {DRIFT_FACTOR}x level shift: {n} tickets"
+            ));
+        }
         Scenario::BrokenModel => {
             let n = lake.upload_days(week_start, 7, None).await?;
             said.push(format!(
@@ -257,7 +276,9 @@ pub async fn prepare(lake: &Lake<'_>, scenario: Scenario, week: i64) -> Result<S
         }
         Scenario::RegimeChange => {
             // Three weeks at 2.2x: the last folds of the cross-validation see the jump.
-            let n = lake.upload_days(week_start, 21, Some(week_start)).await?;
+            let n = lake
+                .upload_days(week_start, 21, Some((week_start, REGIME_FACTOR)))
+                .await?;
             said.push(format!(
                 "three new weeks after a regime change: {n} tickets"
             ));

@@ -15,7 +15,7 @@ fn series(days: i64, regime_from: Option<i64>) -> Vec<f64> {
         start,
         days,
         5,
-        regime_from.map(|d| start + Duration::days(d)),
+        regime_from.map(|d| (start + Duration::days(d), local::scenario::REGIME_FACTOR)),
     )
     .into_iter()
     .map(|(_, n)| n as f64)

@@ -472,3 +472,150 @@ async fn approving_a_pending_version_deploys_that_version_once() {
     );
     assert!(!again.states_entered().contains(&"Deploy"));
 }
+
+/// The state of the template's ServingModelDriftAlarm.
+async fn serving_drift_alarm(l: &Testbed) -> String {
+    let alarm = retrain_core::aws::notify::describe_alarm(
+        &l.harness.cw,
+        &format!("{}-serving-model-drift", l.cfg.endpoint_name),
+    )
+    .await
+    .unwrap()
+    .expect("the stack's ServingModelDriftAlarm");
+    alarm.state_value().unwrap().as_str().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_model_worse_than_the_serving_one_is_kept_out() {
+    let trainer = env!("CARGO_BIN_EXE_reference-trainer");
+    let l = Testbed::start(&Scenario::WorseChallenger.training_command(trainer)).await;
+    l.prepare(Scenario::WorseChallenger, 1).await;
+    let before = l.s3_json("Model/last_trained.json").await;
+    let earlier = l.report().await.serving_model;
+    let exec = l.run(Scenario::WorseChallenger, 1).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Rejected"),
+        "{:?} {:?}",
+        exec.error,
+        exec.cause
+    );
+    assert!(!exec.states_entered().contains(&"Deploy"));
+    assert!(exec
+        .states_entered()
+        .contains(&"RejectAndAlertWorseThanServing"));
+    let evaluation = output_of(&exec, "EvaluateMape");
+    let mape = evaluation["mape"].as_f64().unwrap();
+    assert!(mape < 20.0 && evaluation["passed"] == true, "{evaluation}");
+    let check = &evaluation["champion"];
+    assert_eq!(check["verdict"], "worse", "{check}");
+    let live = &output_of(&exec, "StartTraining")["run"]["data"]["live"];
+    let live_mape = live["mape"].as_f64().unwrap();
+    assert!(live_mape < 20.0 && live["drifted"] == false, "{live}");
+    let (serving, challenger) = (
+        check["serving_mape"].as_f64().unwrap(),
+        check["challenger_mape"].as_f64().unwrap(),
+    );
+    // The same 7 days the serving model was measured on, scored the same way.
+    assert_eq!(check["days"].as_array().unwrap().len(), 7);
+    assert!((serving - live_mape).abs() < 0.01, "{serving} {live_mape}");
+    assert!(challenger > serving + 1.0, "{check}");
+    assert_eq!(check["serving_model"], live["model"]);
+
+    let r = l.report().await;
+    assert_eq!(r.serving_model, earlier, "the serving model stays");
+    assert_eq!(
+        r.deployments.len(),
+        1,
+        "only the earlier model was ever deployed"
+    );
+    assert_eq!(r.versions.len(), 2);
+    assert_eq!(r.versions[1].status, "PendingManualApproval");
+    let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        subjects,
+        ["Model Worse Than Serving Model - Manual Approval Needed"]
+    );
+    let body = &r.alerts[0].1;
+    for needle in [
+        format!("backtest MAPE: {mape:.1}%"),
+        format!("its MAPE is {challenger:.1}%, the serving model's {serving:.1}%"),
+        format!("Still serving: {earlier}"),
+    ] {
+        assert!(body.contains(&needle), "{needle}: {body}");
+    }
+    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
+    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
+    assert!(metric(&r, "ModelDriftDetected").is_empty(), "not drift");
+    assert_eq!(serving_drift_alarm(&l).await, "OK");
+    assert_eq!(l.s3_json("Model/last_trained.json").await, before);
+    check_report(
+        &l,
+        &exec,
+        "worse than the serving model",
+        &["daily", "folds", "history"],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serving_model_that_missed_a_level_shift_alarms_and_the_better_new_model_deploys() {
+    let l = local().await;
+    l.prepare(Scenario::ServingDrift, 1).await;
+    let earlier = l.report().await.serving_model;
+    let exec = l.run(Scenario::ServingDrift, 1).await;
+    assert_eq!(
+        (exec.status, end(&exec)),
+        (Status::Succeeded, "Deployed"),
+        "{:?} {:?} {}",
+        exec.error,
+        exec.cause,
+        last_output(&exec, "EvaluateMape").unwrap_or_default()
+    );
+    let data = &output_of(&exec, "StartTraining")["run"]["data"];
+    assert_eq!(
+        data["drift"], false,
+        "a 1.4x shift is under DRIFT_THRESHOLD"
+    );
+    let live = &data["live"];
+    let live_mape = live["mape"].as_f64().unwrap();
+    assert!(live_mape >= 20.0 && live["drifted"] == true, "{live}");
+    assert_eq!(live["model"].as_str(), Some(earlier.as_str()));
+    assert_eq!(live["days"].as_array().unwrap().len(), 28);
+    let evaluation = output_of(&exec, "EvaluateMape");
+    let mape = evaluation["mape"].as_f64().unwrap();
+    assert!(mape < 20.0, "{evaluation}");
+    let check = &evaluation["champion"];
+    assert_eq!(check["verdict"], "not_worse", "{check}");
+    assert_eq!(
+        check["days"].as_array().unwrap().len(),
+        21,
+        "the backtest's 3 weeks"
+    );
+    assert!(
+        check["challenger_mape"].as_f64().unwrap() < check["serving_mape"].as_f64().unwrap(),
+        "{check}"
+    );
+
+    let r = l.report().await;
+    let deployed = output_of(&exec, "Deploy");
+    assert_eq!(deployed["action"], "updated");
+    assert_ne!(r.serving_model, earlier);
+    assert_eq!(r.serving_model, deployed["model_name"].as_str().unwrap());
+    assert_eq!(r.versions[1].status, "Approved");
+    let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(subjects, ["Serving Model Drift Detected"]);
+    assert!(
+        r.alerts[0]
+            .1
+            .starts_with(&format!("The serving model {earlier} forecast the tickets")),
+        "{}",
+        r.alerts[0].1
+    );
+    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
+    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
+    assert_eq!(serving_drift_alarm(&l).await, "ALARM");
+    let canary = &output_of(&exec, "CheckStatusEndpoint")["canary"];
+    assert_eq!(canary["passed"], true, "{canary}");
+    check_report(&l, &exec, "deployed", &["daily", "folds", "history"]).await;
+}

@@ -156,6 +156,12 @@ pub fn forecast_with_intervals(
 /// Rolling origins: the last `FOLDS` windows of `HORIZON` days, each forecast from the history
 /// before it.
 pub fn cross_validate(first: NaiveDate, y: &[f64]) -> Result<Metrics, String> {
+    cross_validate_scaled(first, y, 1.0)
+}
+
+/// [`cross_validate`] of a model whose every forecast is multiplied by `scale` (the proving
+/// ground's biased model: its backtest is as biased as what it serves).
+pub fn cross_validate_scaled(first: NaiveDate, y: &[f64], scale: f64) -> Result<Metrics, String> {
     let mut m = Metrics {
         mape: None,
         rmse: None,
@@ -175,6 +181,7 @@ pub fn cross_validate(first: NaiveDate, y: &[f64]) -> Result<Metrics, String> {
         let cut = y.len() - k * HORIZON;
         let predicted = forecast(first, &y[..cut], HORIZON)?;
         for (i, (actual, p)) in y[cut..cut + HORIZON].iter().zip(predicted).enumerate() {
+            let p = p * scale;
             m.predictions.push(FoldPrediction {
                 fold: FOLDS - k,
                 day: cut + i,

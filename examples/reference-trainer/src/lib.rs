@@ -14,7 +14,7 @@ pub mod serve;
 
 use std::path::PathBuf;
 
-use crate::forecast::{cross_validate, daily_series, forecast, periods, predictions_csv};
+use crate::forecast::{cross_validate_scaled, daily_series, forecast, periods, predictions_csv};
 use retrain_core::archive::build_model_tar;
 use retrain_core::aws::s3::{
     list_csvs_since, put_bytes, read_streaming, ObjectInfo, FIXED_METRICS_KEY,
@@ -57,7 +57,8 @@ pub async fn run() -> Result<(), String> {
         total.rows,
         y.len()
     );
-    let metrics = cross_validate(first, &y)?;
+    let bias = bias_from_env()?;
+    let metrics = cross_validate_scaled(first, &y, bias.unwrap_or(1.0))?;
     println!("cross-validation: {metrics:?}");
     let next = forecast(first, &y, 14)?;
     let model = json!({
@@ -69,7 +70,10 @@ pub async fn run() -> Result<(), String> {
         // What `serve` fits again when it starts: the daily counts from `first_day`.
         "series": y,
     });
-    let model = with_fault(model)?;
+    let mut model = with_fault(model)?;
+    if let Some(bias) = bias {
+        model["bias"] = json!(bias);
+    }
     let metrics_doc = json!({
         "mape": metrics.mape, "rmse": metrics.rmse, "mae": metrics.mae,
         "baseline_mape_seasonal_naive": metrics.baseline_mape,
@@ -160,6 +164,18 @@ async fn count_tickets(
     Ok((files, total))
 }
 
+/// What `REFERENCE_TRAINER_FAULT=biased` multiplies every forecast by, in the backtest and in
+/// serving: a model that passes the MAPE gate (the normal week's backtest goes from 5.4 % to
+/// about 15 %) but is clearly worse than the model serving (the `worse-challenger` scenario).
+pub const BIAS: f64 = 1.15;
+
+fn bias_from_env() -> Result<Option<f64>, String> {
+    Ok(
+        (std::env::var("REFERENCE_TRAINER_FAULT").ok().as_deref() == Some("biased"))
+            .then_some(BIAS),
+    )
+}
+
 /// The proving ground's broken models: `REFERENCE_TRAINER_FAULT=garbage` trains a model whose
 /// server answers outside the serving contract, `no-ping` one that cannot load (its `/ping`
 /// fails). Both pass the MAPE gate: only serving them shows they are broken.
@@ -168,9 +184,11 @@ fn with_fault(mut model: serde_json::Value) -> Result<serde_json::Value, String>
         None | Some("") => {}
         Some("garbage") => model["fault"] = json!("garbage"),
         Some("no-ping") => model["series"] = json!([]),
+        // Not broken, only worse: `run` scales its backtest and `serve` its answers.
+        Some("biased") => {}
         Some(other) => {
             return Err(format!(
-                "REFERENCE_TRAINER_FAULT={other}: not garbage or no-ping"
+                "REFERENCE_TRAINER_FAULT={other}: not garbage, no-ping or biased"
             ))
         }
     }

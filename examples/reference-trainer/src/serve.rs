@@ -26,6 +26,9 @@ pub struct SavedModel {
     /// answers a forecast outside the contract.
     #[serde(default)]
     pub fault: Option<String>,
+    /// Every forecast multiplied by this (`REFERENCE_TRAINER_FAULT=biased`); 1 when absent.
+    #[serde(default)]
+    pub bias: Option<f64>,
 }
 
 /// A fitted model, ready to answer.
@@ -79,6 +82,8 @@ impl Served {
         for (i, date) in days.into_iter().enumerate() {
             let at = (date - self.model.first_day).num_days() as usize;
             let (point, lower, upper) = values[at];
+            let b = self.model.bias.unwrap_or(1.0);
+            let (point, lower, upper) = (point * b, lower * b, upper * b);
             let day = ForecastDay::from_model(i as u32 + 1, date, point, lower, upper)
                 .ok_or_else(|| format!("the model has no finite forecast for {date}"))?;
             forecast.push(day);
@@ -269,5 +274,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("does not hold"), "{err}");
+    }
+
+    #[test]
+    fn a_biased_model_answers_its_bias_times_the_forecast() {
+        let req = r#"{"horizon_days": 7, "start_date": "2026-11-10"}"#;
+        let plain = Served::load(&model_dir(serde_json::json!({})));
+        let biased = Served::load(&model_dir(serde_json::json!({"bias": 1.15})));
+        let (_, plain) = invoke(&plain, req);
+        let (status, biased) = invoke(&biased, req);
+        assert_eq!(status, 200, "{biased}");
+        for (p, b) in plain["forecast"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(biased["forecast"].as_array().unwrap())
+        {
+            let (p, b) = (
+                p["forecast_ticket_count"].as_f64().unwrap(),
+                b["forecast_ticket_count"].as_f64().unwrap(),
+            );
+            assert!((b - 1.15 * p).abs() <= 1.0, "{p} -> {b}");
+        }
     }
 }

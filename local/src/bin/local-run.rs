@@ -227,13 +227,10 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
     println!("training command: {command}");
     // Jobs run in a directory of their own: relative paths in the command are this directory's.
     let here = std::env::current_dir().map_err(|e| e.to_string())?;
-    let env = scenario
-        .training_env()
-        .map(|(k, v)| format!("{k}={v} "))
-        .unwrap_or_default();
     let in_here = format!(
-        "cd '{}' && {env}{command}",
-        here.display().to_string().replace('\'', r"'\''")
+        "cd '{}' && {}",
+        here.display().to_string().replace('\'', r"'\''"),
+        scenario.training_command(&command)
     );
     let started = Instant::now();
     let emulator = Emulator::start(&in_here)?;
