@@ -121,4 +121,30 @@ impl Testbed {
             .await
             .unwrap()
     }
+
+    /// What a person does with a version the gate kept out: approve it in the registry (with
+    /// `note`), and the run the approval rule starts (`execution`), which deploys it.
+    pub async fn approve_pending(&self, execution: &str, note: &str) -> Execution {
+        use aws_sdk_sagemaker::types::ModelApprovalStatus;
+        use retrain_core::aws::registry::{list_versions, set_approval};
+        let versions = list_versions(&self.harness.sm, &self.cfg.model_package_group)
+            .await
+            .unwrap();
+        let pending = &versions
+            .iter()
+            .find(|v| v.version.status == "PendingManualApproval")
+            .expect("a version waits for approval")
+            .version;
+        let (arn, number) = (pending.arn.clone(), pending.version.unwrap_or(1));
+        set_approval(&self.harness.sm, &arn, ModelApprovalStatus::Approved, note)
+            .await
+            .unwrap();
+        let event = retrain_core::testing::approval_event(
+            &self.cfg.model_package_group,
+            number,
+            &arn,
+            "Approved",
+        );
+        self.pipeline.run(execution, event).await
+    }
 }

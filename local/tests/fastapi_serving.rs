@@ -7,13 +7,11 @@
 //! uvicorn.
 
 use asl_executor::{Event, Execution, Status};
-use aws_sdk_sagemaker::types::ModelApprovalStatus;
 use local::launcher::repo_root;
 use local::pipeline::last_output;
 use local::scenario::Scenario;
 use local::testbed::Testbed;
 use retrain_core::aws::endpoint::{describe_endpoint, invoke};
-use retrain_core::aws::registry::{list_versions, set_approval};
 use retrain_core::serving::{check_answer, ForecastRequest};
 use serde_json::Value;
 
@@ -68,26 +66,8 @@ async fn deployed(l: &Testbed, week: Execution) -> Execution {
         "{}; approving the version",
         evaluation["champion"]["reason"]
     );
-    let versions = list_versions(&l.harness.sm, &l.cfg.model_package_group)
+    l.approve_pending("fastapi-approval", "reviewed: the FastAPI app serves it")
         .await
-        .unwrap();
-    let pending = &versions
-        .iter()
-        .find(|v| v.version.status == "PendingManualApproval")
-        .expect("the kept-out version waits for approval")
-        .version;
-    let (arn, number) = (pending.arn.clone(), pending.version.unwrap_or(1));
-    set_approval(
-        &l.harness.sm,
-        &arn,
-        ModelApprovalStatus::Approved,
-        "reviewed: the FastAPI app serves it",
-    )
-    .await
-    .unwrap();
-    let event =
-        retrain_core::testing::approval_event(&l.cfg.model_package_group, number, &arn, "Approved");
-    l.pipeline.run("fastapi-approval", event).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
