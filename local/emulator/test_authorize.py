@@ -477,10 +477,12 @@ def test_unfiltered_describe_alarms_is_authorized_on_the_regions_alarms():
 def test_reject_and_alert_may_list_the_alarms_unfiltered(url):
     # Its policy grants DescribeAlarms on alarm:* (template.yaml): enough for an unfiltered call.
     cw = client(url, "cloudwatch", "reject-and-alert")
-    # The stack's guardrail alarms (the emulator creates them as `sam deploy` would).
+    # The stack's alarms (the emulator creates them as `sam deploy` would): the guardrails and
+    # the MAPE alarms; not the dead-letter queue's (SQS metrics are not modelled).
     assert sorted(a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]) == [
         f"{ENDPOINT}-forecast-canary", f"{ENDPOINT}-invocation-5xx-errors",
-        f"{ENDPOINT}-model-latency"]
+        f"{ENDPOINT}-mape-drift-alarm", f"{ENDPOINT}-model-latency",
+        f"{ENDPOINT}-serving-model-drift"]
     assert cw.describe_alarms(AlarmNames=["x"])["MetricAlarms"] == []
     assert refused(lambda: cw.describe_alarms(AlarmTypes=["CompositeAlarm"]))[:2] == (
         403, "AccessDenied")
@@ -526,3 +528,29 @@ def test_the_canary_and_the_live_measure_may_invoke_the_endpoint_and_deploy_may_
     assert (status, code) == (403, "AccessDeniedException")
     assert message == denied("deploy", "DeployFunctionRole", "sagemaker:InvokeEndpoint",
                              sm_arn("endpoint", ENDPOINT))
+
+
+def test_a_stack_alarm_follows_its_metric():
+    """ServingModelDriftAlarm (Maximum of ServingModelMAPE >= the threshold, one day): in ALARM
+    once a breaching datum arrives, as AWS evaluates it at the end of the period. A separate
+    emulator: the data stays a day."""
+    env = {"EMULATOR_TEMPLATE": str(TEMPLATE), "EMULATOR_TEMPLATE_PARAMETERS": json.dumps(PARAMETERS)}
+    with running_emulator(env) as base:
+        cw = client(base, "cloudwatch", "start-training")
+        name = f"{ENDPOINT}-serving-model-drift"
+        state = lambda: client(base, "cloudwatch", "local-harness").describe_alarms(
+            AlarmNames=[name])["MetricAlarms"][0]["StateValue"]
+        assert state() == "INSUFFICIENT_DATA"
+        datum = lambda v: cw.put_metric_data(Namespace="MLOps/Forecasting", MetricData=[{
+            "MetricName": "ServingModelMAPE", "Value": v, "Unit": "Percent",
+            "Dimensions": [{"Name": "EndpointName", "Value": ENDPOINT}]}])
+        datum(5.3)
+        assert state() == "OK"
+        # Exactly the threshold (20): GreaterThanOrEqualToThreshold.
+        datum(20.0)
+        assert state() == "ALARM"
+        # Another endpoint's datum does not move it.
+        cw.put_metric_data(Namespace="MLOps/Forecasting", MetricData=[{
+            "MetricName": "ServingModelMAPE", "Value": 1.0,
+            "Dimensions": [{"Name": "EndpointName", "Value": "other"}]}])
+        assert state() == "ALARM"
