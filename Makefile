@@ -11,9 +11,10 @@ setup:
 	tools/setup.sh
 
 # The whole retraining job on this machine against the AWS emulator: SCENARIO=normal |
-# regime-change | no-new-data | short-history | messy-files | broken-model, WEEKS=n runs week
-# after week on the same state. Endpoints serve with SERVING_COMMAND (default: the trainer's own
-# server: the reference trainer's `serve`, or the serve.py beside a train.py).
+# regime-change | no-new-data | short-history | messy-files | broken-model | worse-challenger |
+# serving-drift, WEEKS=n runs week after week on the same state. Endpoints serve with
+# SERVING_COMMAND (default: the trainer's own server: the reference trainer's `serve`, or the
+# serve.py beside a train.py).
 demo:
 	tools/setup.sh $(if $(findstring .venv-prophet,$(TRAINING_COMMAND)),test,demo)
 	cargo build --workspace --bins --quiet

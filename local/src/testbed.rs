@@ -139,7 +139,7 @@ impl Testbed {
         set_approval(&self.harness.sm, &arn, ModelApprovalStatus::Approved, note)
             .await
             .unwrap();
-        let event = retrain_core::testing::approval_event(
+        let event = retrain_core::events::approval_event(
             &self.cfg.model_package_group,
             number,
             &arn,

@@ -103,18 +103,22 @@ fn progress(started: Instant) -> asl_executor::Observer {
                     canary_line(&output["canary"])
                 ),
                 "EvaluateMape" => format!(
-                    "   MAPE {} (threshold {}, from {}) -> {}",
+                    "   MAPE {} (threshold {}, from {}) -> {}\n           against the serving model: {}",
                     output["mape"]
                         .as_f64()
                         .map(|m| format!("{m:.2}%"))
                         .unwrap_or_else(|| "unknown".into()),
                     output["threshold"],
                     output["source"].as_str().unwrap_or("?"),
-                    if output["passed"] == true {
-                        "deploy"
-                    } else {
-                        "reject"
-                    }
+                    match (
+                        output["passed"] == true,
+                        output["champion"]["verdict"].as_str()
+                    ) {
+                        (true, Some("worse")) => "keep the serving model (worse than it)",
+                        (true, _) => "deploy",
+                        (false, _) => "reject",
+                    },
+                    output["champion"]["reason"].as_str().unwrap_or("not compared")
                 ),
                 "Deploy" => format!(
                     "   endpoint {}: {}",

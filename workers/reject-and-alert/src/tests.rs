@@ -394,7 +394,7 @@ fn worse_state() -> Value {
     s["evaluation"]["champion"] = json!({
         "verdict": "worse", "serving_model": "ep-config-v3", "serving_mape": 5.0,
         "challenger_mape": 10.0, "margin": 1.0, "days": days,
-        "reason": "on the 7 days 2026-11-02 to 2026-11-08 the new model's MAPE is 10.00 %, the serving model's 5.00 %: worse by more than the margin (1 points)"
+        "reason": "on the 7 days 2026-11-02 to 2026-11-08 the new model's MAPE is 10.00 %, the serving model's 5.00 %: worse by more than the margin (1 point)"
     });
     s
 }

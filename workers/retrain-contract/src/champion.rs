@@ -160,9 +160,9 @@ pub fn compare(
     check.reason = format!(
         "on the {n} days {first} to {last} the new model's MAPE is {new:.2} %, the serving model's {serving:.2} %: {}",
         if worse {
-            format!("worse by more than the margin ({margin} points)")
+            format!("worse by more than the margin ({})", margin_points(margin))
         } else {
-            format!("not worse by more than the margin ({margin} points)")
+            format!("not worse by more than the margin ({})", margin_points(margin))
         }
     );
     check.serving_mape = Some(round2(serving));
@@ -180,6 +180,15 @@ fn mape(days: &[ChampionDay], forecast: impl Fn(&ChampionDay) -> u64) -> f64 {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// The margin as people write it: "1 point", "0.5 points" (percentage points of MAPE).
+pub fn margin_points(margin: f64) -> String {
+    if margin == 1.0 {
+        "1 point".into()
+    } else {
+        format!("{margin} points")
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod documents;
 pub mod drift;
 pub mod duplicates;
 pub mod error;
+pub mod events;
 pub mod excerpt;
 pub mod gate;
 pub mod input;

@@ -237,7 +237,7 @@ pub fn worse_than_serving(
     let mut body = format!(
         "New model passed the MAPE threshold (backtest MAPE: {backtest_mape:.1}%) but is worse \
          than the serving model on the same days: on {first} to {last} ({} days) its MAPE is \
-         {:.1}%, the serving model's {:.1}% (margin {} points). The serving model stays. \
+         {:.1}%, the serving model's {:.1}% (margin {}). The serving model stays. \
          Please review and approve manually.\n\n\
          Still serving: {serving}\n\
          New version (PendingManualApproval): {version_arn}\n\
@@ -247,7 +247,7 @@ pub fn worse_than_serving(
         check.days.len(),
         check.challenger_mape.unwrap_or_default(),
         check.serving_mape.unwrap_or_default(),
-        check.margin,
+        crate::champion::margin_points(check.margin),
     );
     for d in &check.days {
         body.push_str(&format!(

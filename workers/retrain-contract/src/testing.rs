@@ -1,5 +1,5 @@
-//! Test data of the contract: the approval event EventBridge delivers, and a small instance-type
-//! catalog for the contract's own tests (the real one is the SDK's, in `retrain-core`).
+//! Test data of the contract: a small instance-type catalog for the contract's own tests (the
+//! real one is the SDK's, in `retrain-core`), and the approval event (`events`) re-exported.
 
 use crate::config::InstanceTypes;
 
@@ -20,16 +20,4 @@ pub const TEST_TYPES: InstanceTypes = InstanceTypes {
     ],
 };
 
-/// What EventBridge delivers when a version of `group` changes approval status: the event the
-/// approval rule starts a run with. Its detail-type is written out, not taken from
-/// `input::APPROVAL_EVENT`, so the tests fail if that constant drifts. Add
-/// `detail.CustomerMetadataProperties` where a test needs the version's metadata.
-pub fn approval_event(group: &str, version: i64, arn: &str, status: &str) -> serde_json::Value {
-    serde_json::json!({
-        "version": "0", "id": "e-1", "detail-type": "SageMaker Model Package State Change",
-        "source": "aws.sagemaker", "account": "123456789012", "time": "2026-11-23T10:00:00Z",
-        "region": "us-east-1", "resources": [arn],
-        "detail": {"ModelPackageGroupName": group, "ModelPackageVersion": version,
-                   "ModelPackageArn": arn, "ModelApprovalStatus": status}
-    })
-}
+pub use crate::events::approval_event;
