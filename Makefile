@@ -5,7 +5,7 @@ WEEKS ?= 1
 # TRAINING_COMMAND='.venv-prophet/bin/python examples/prophet-trainer/train.py'
 TRAINING_COMMAND ?=
 
-.PHONY: demo setup test ci lambda bench bench-memory
+.PHONY: demo setup test ci lambda bench bench-memory image
 
 setup:
 	tools/setup.sh
@@ -40,6 +40,13 @@ bench-memory:
 	tools/setup.sh
 	cargo build --release --workspace --bins --quiet
 	target/release/memory-bench --size-mb 200
+
+# The Prophet example's training and serving image, built with podman from nothing but the
+# package registries (tools/image.sh: the base is made once and cached); SAVE=file.tar also
+# writes it as an OCI archive to push to ECR.
+IMAGE_TAG ?= localhost/prophet-trainer:latest
+image:
+	tools/image.sh examples/prophet-trainer $(IMAGE_TAG) $(if $(SAVE),--save $(SAVE))
 
 lambda: setup
 	tools/lambda-build.sh
