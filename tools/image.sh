@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build a SageMaker training/serving image from a Dockerfile with podman, without any registry.
 #
-#   tools/image.sh DIR TAG [--save FILE]
+#   tools/image.sh DIR TAG [--save FILE] [--build-arg NAME=VALUE]... [--base IMAGE]
 #     e.g. tools/image.sh examples/prophet-trainer localhost/prophet-trainer:latest
 #
 # The Dockerfile must take its base as `ARG BASE` / `FROM ${BASE}` (the Prophet example's does;
@@ -15,12 +15,19 @@
 # debootstrap with apt-get when they are missing (as root).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { echo "usage: tools/image.sh DIR TAG [--save FILE]" >&2; exit 2; }
+usage() { echo "usage: tools/image.sh DIR TAG [--save FILE] [--build-arg NAME=VALUE]... [--base IMAGE]" >&2; exit 2; }
 [ $# -ge 2 ] || usage
-dir=$1 tag=$2 save=
+dir=$1 tag=$2 save= base= args=()
 shift 2
 while [ $# -gt 0 ]; do
-  case "$1" in --save) [ $# -ge 2 ] || usage; save=$2; shift 2 ;; *) usage ;; esac
+  [ $# -ge 2 ] || usage
+  case "$1" in
+    --save) save=$2 ;;
+    --build-arg) args+=(--build-arg "$2") ;;
+    --base) base=$2 ;;  # build on another image of this machine (one made here before)
+    *) usage ;;
+  esac
+  shift 2
 done
 [ -f "$dir/Dockerfile" ] || { echo "tools/image.sh: no Dockerfile in $dir" >&2; exit 2; }
 grep -q '^FROM \${BASE}' "$dir/Dockerfile" || {
@@ -70,7 +77,7 @@ for bundle in /etc/ssl/certs/ca-certificates.crt; do
   [ -f "$bundle" ] && ca=(-v "$bundle:/etc/ssl/certs/ca-certificates.crt:ro")
 done
 echo "image: $tag from $dir"
-podman build --pull=never --build-arg "BASE=$BASE" "${ca[@]}" -t "$tag" "$dir"
+podman build --pull=never --build-arg "BASE=${base:-$BASE}" "${args[@]}" "${ca[@]}" -t "$tag" "$dir"
 if [ -n "$save" ]; then
   mkdir -p "$(dirname "$save")" && rm -f "$save"
   podman save --format oci-archive -o "$save" "$tag"

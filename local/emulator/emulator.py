@@ -125,6 +125,7 @@ from werkzeug.serving import run_simple
 
 import authorize
 import awsrequest
+import containers
 import serving
 import validate
 
@@ -298,21 +299,66 @@ def _container_environment(job: FakeTrainingJob, workdir: str) -> dict[str, str]
     return env
 
 
+def _image_environment(job: FakeTrainingJob) -> dict[str, str]:
+    """What SageMaker gives a training container: the job's Environment, its name and ARN, the
+    region, and (for the emulator) credentials of the execution role and its endpoint."""
+    region = job.arn.split(":")[3]
+    return {
+        **job.environment, **FAKE_CREDENTIALS,
+        "AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": EMULATOR_URL,
+        "TRAINING_JOB_NAME": job.training_job_name, "TRAINING_JOB_ARN": job.arn,
+    }
+
+
+# Training containers running now (stopped with the emulator).
+_TRAINING_CONTAINERS: set[str] = set()
+
+
+def stop_training_containers() -> None:
+    with _LOCK:
+        names = list(_TRAINING_CONTAINERS)
+    threads = [threading.Thread(target=containers.stop, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def _run_training_job(account_id: str, job: FakeTrainingJob) -> None:
     workdir = tempfile.mkdtemp(prefix=f"sm-training-{job.training_job_name}-")
     try:
         for sub in ("model", "output/data", "input/config"):
             os.makedirs(os.path.join(workdir, sub), exist_ok=True)
-        with open(os.path.join(workdir, "input", "config", "hyperparameters.json"), "w") as f:
-            json.dump(job.hyper_parameters or {}, f)
-        env = _container_environment(job, workdir)
+        image = containers.local_image(
+            (job.algorithm_specification or {}).get("TrainingImage"))
+        if image:
+            containers.write_training_config(workdir, job)
+            containers.copy_channels(workdir, job, s3_backends[account_id]["aws"])
+        else:
+            with open(os.path.join(workdir, "input", "config", "hyperparameters.json"), "w") as f:
+                json.dump(job.hyper_parameters or {}, f)
 
         job.training_start_time = utcnow()
         _secondary_status(job, "Training", "Training image download completed. Training in progress.")
         command = os.environ.get("EMULATOR_TRAINING_COMMAND")
-        if command:
-            max_runtime = (job.stopping_condition or {}).get("MaxRuntimeInSeconds", 86400)
-            returncode, tail = _run_command(command, env, workdir, max_runtime, job.training_job_name)
+        max_runtime = (job.stopping_condition or {}).get("MaxRuntimeInSeconds", 86400)
+        if image:
+            env = _image_environment(job)
+            name = containers.container_name("training", job.training_job_name)
+            with _LOCK:
+                _TRAINING_CONTAINERS.add(name)
+            try:
+                returncode, tail = _run_command(
+                    containers.training_command(image, name, workdir, env),
+                    containers.process_env(env), workdir, max_runtime, job.training_job_name,
+                    stop=lambda: containers.stop(name))
+            finally:
+                with _LOCK:
+                    _TRAINING_CONTAINERS.discard(name)
+        elif command:
+            returncode, tail = _run_command(command, _container_environment(job, workdir),
+                                            workdir, max_runtime, job.training_job_name)
+        if image or command:
             if returncode is None:
                 _finish_training_job(job, "Stopped", "MaxRuntimeExceeded",
                                      "Training job stopped: MaxRuntimeInSeconds exceeded.")
@@ -340,12 +386,13 @@ def _run_training_job(account_id: str, job: FakeTrainingJob) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_command(command: str, env: dict[str, str], cwd: str, timeout: float,
-                 label: str) -> tuple[int | None, str]:
-    """Run command, echo its output to stderr, return (exit code or None on
-    timeout, last lines of output)."""
+def _run_command(command: str | list[str], env: dict[str, str], cwd: str, timeout: float,
+                 label: str, stop: Callable[[], Any] | None = None) -> tuple[int | None, str]:
+    """Run command (a shell command, or an argv), echo its output to stderr, return (exit code
+    or None on timeout, last lines of output). On timeout `stop` stops it (a container: SIGTERM,
+    then SIGKILL), else its process group is killed."""
     proc = subprocess.Popen(
-        command, shell=True, env=env, cwd=cwd, stdout=subprocess.PIPE,
+        command, shell=isinstance(command, str), env=env, cwd=cwd, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, errors="replace",
         start_new_session=True,  # own process group: a timeout kills children too
     )
@@ -353,6 +400,9 @@ def _run_command(command: str, env: dict[str, str], cwd: str, timeout: float,
 
     def kill() -> None:
         timed_out.set()
+        if stop is not None:
+            stop()
+            return
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -914,7 +964,8 @@ def _state() -> dict[str, Any]:
                     item["Value"] = datum.value
                 metrics.append(item)
     return {"sns_messages": messages, "cloudwatch_metric_data": metrics,
-            "endpoint_deployments": list(_DEPLOYMENTS)}
+            "endpoint_deployments": list(_DEPLOYMENTS),
+            "containers_stopped": serving.stopped_containers()}
 
 
 # ---------------------------------------------------------------------------
@@ -1182,6 +1233,7 @@ def main(argv: list[str] | None = None) -> None:
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     EMULATOR_URL = os.environ.get("EMULATOR_URL", f"http://{host}:{args.port}")
     atexit.register(serving.stop_all)  # the model servers run in their own sessions
+    atexit.register(stop_training_containers)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
     app = make_app()

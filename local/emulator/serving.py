@@ -1,6 +1,10 @@
 """Endpoints that serve: each endpoint's model runs as a server process, as SageMaker runs the
 image's `serve`, and InvokeEndpoint (sagemaker-runtime) reaches it.
 
+  * A model whose container Image resolves to a local image (containers.py) runs as
+    `RUNTIME run IMAGE serve`, the archive unpacked read-only at /opt/ml/model and port 8080
+    published on 127.0.0.1; otherwise:
+
   * EMULATOR_SERVING_COMMAND (a shell command) is started for a production variant with the
     model's `model.tar.gz` (its ModelDataUrl, or its model package's) unpacked read-only in a
     temporary directory: SM_MODEL_DIR names it, SAGEMAKER_BIND_TO_PORT the port to serve on
@@ -35,6 +39,8 @@ import tarfile
 import tempfile
 import threading
 import time
+
+import containers
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -53,7 +59,8 @@ MAX_PAYLOAD = 6 * 1024 * 1024  # InvokeEndpoint's request and response limit
 
 
 def enabled() -> bool:
-    return bool(os.environ.get(COMMAND_ENV))
+    """Whether endpoints run servers: a serving command, or a container runtime for images."""
+    return bool(os.environ.get(COMMAND_ENV)) or containers.runtime() is not None
 
 
 @dataclass
@@ -66,6 +73,8 @@ class Fleet:
     model_dir: str
     process: subprocess.Popen
     log: list[str] = field(default_factory=list)
+    container: str | None = None  # the container's name when the model runs as an image
+    exit_code: int | None = None  # once stopped: 0 or 143 took SIGTERM, 137 needed SIGKILL
 
     def ping(self) -> bool:
         try:
@@ -75,7 +84,23 @@ class Fleet:
             return False
 
     def stop(self) -> None:
-        """SIGTERM to the server's process group, SIGKILL after the grace period."""
+        """SIGTERM to the server's process group (or container), SIGKILL after the grace
+        period."""
+        if self.container is not None:
+            if self.process.poll() is None:
+                containers.stop(self.container)
+            try:
+                self.exit_code = self.process.wait(containers.stop_grace() + 10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.exit_code = self.process.wait()
+            with _LOCK:
+                _STOPPED.append({"EndpointName": self.endpoint, "Container": self.container,
+                                 "ExitCode": self.exit_code})
+            sys.stderr.write(f"[serving {self.endpoint}/{self.variant}] container "
+                             f"{self.container} stopped: exit code {self.exit_code}\n")
+            shutil.rmtree(self.model_dir, ignore_errors=True)
+            return
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -93,6 +118,13 @@ class Fleet:
 _TRAFFIC: dict[str, Fleet] = {}
 _ALL: list[Fleet] = []
 _LOCK = threading.RLock()
+# Each serving container stopped, with its exit code (GET /_emulator/state).
+_STOPPED: list[dict[str, Any]] = []
+
+
+def stopped_containers() -> list[dict[str, Any]]:
+    with _LOCK:
+        return list(_STOPPED)
 
 
 def route(endpoint: str, fleet: Fleet | None) -> None:
@@ -113,8 +145,13 @@ def stop_all() -> None:
         fleets = list(_ALL)
         _ALL.clear()
         _TRAFFIC.clear()
-    for f in fleets:
-        f.stop()
+    threads = [threading.Thread(target=f.stop) for f in fleets]  # in parallel: each has a grace
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with _LOCK:
+        _STOPPED.clear()
 
 
 def _free_port() -> int:
@@ -137,19 +174,29 @@ def _http(port: int, method: str, path: str, body: bytes, headers: dict[str, str
 def model_data_url(backend: Any, model_name: str) -> tuple[str | None, dict[str, str]]:
     """The model's artifact (its container's ModelDataUrl, or its model package's) and its
     container Environment."""
+    url, env, _ = model_container(backend, model_name)
+    return url, env
+
+
+def model_container(backend: Any, model_name: str
+                    ) -> tuple[str | None, dict[str, str], str | None]:
+    """The model's artifact, container Environment and Image: its container's, or (a model made
+    from a model package) its package's first inference container's."""
     model = backend.describe_model(model_name)
     container = model.primary_container or (model.containers or [{}])[0] or {}
     env = dict(container.get("Environment") or {})
     url = container.get("ModelDataUrl")
+    image = container.get("Image")
     package = container.get("ModelPackageName")
-    if not url and package:
+    if package:
         for p in backend.model_packages.values():
             if package in (p.arn, p.model_package_name):
                 spec = p.inference_specification or {}
                 first = (spec.get("Containers") or [{}])[0]
-                url = first.get("ModelDataUrl")
+                url = url or first.get("ModelDataUrl")
+                image = image or first.get("Image")
                 env = {**(first.get("Environment") or {}), **env}
-    return url, env
+    return url, env, image
 
 
 def _unpack(account_id: str, url: str, into: str) -> None:
@@ -181,7 +228,7 @@ def start(account_id: str, backend: Any, endpoint: str, config_name: str) -> Fle
               "health check. Please check CloudWatch logs for this endpoint.")
     model_dir = tempfile.mkdtemp(prefix=f"sm-model-{endpoint}-")
     try:
-        url, env = model_data_url(backend, variant["ModelName"])
+        url, env, image_uri = model_container(backend, variant["ModelName"])
         if not url:
             raise ValueError(f"model {variant['ModelName']} has no ModelDataUrl")
         _unpack(account_id, url, model_dir)
@@ -189,11 +236,24 @@ def start(account_id: str, backend: Any, endpoint: str, config_name: str) -> Fle
         shutil.rmtree(model_dir, ignore_errors=True)
         return f"Failed to download model data for production variant {name}: {e}"
     port = _free_port()
-    process = subprocess.Popen(
-        os.environ[COMMAND_ENV], shell=True, cwd=model_dir, start_new_session=True,
-        env={**os.environ, **env, MODEL_DIR_ENV: model_dir, PORT_ENV: str(port)},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    fleet = Fleet(endpoint, config_name, name, port, model_dir, process)
+    image = containers.local_image(image_uri)
+    container = None
+    if image:
+        container = containers.container_name("endpoint", endpoint)
+        process = subprocess.Popen(
+            containers.serving_command(image, container, model_dir, port, env),
+            cwd=model_dir, start_new_session=True, env=containers.process_env(env),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    elif os.environ.get(COMMAND_ENV):
+        process = subprocess.Popen(
+            os.environ[COMMAND_ENV], shell=True, cwd=model_dir, start_new_session=True,
+            env={**os.environ, **env, MODEL_DIR_ENV: model_dir, PORT_ENV: str(port)},
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    else:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        return (f"Failed to pull the image for production variant {name}: {image_uri} is not "
+                "an image of this machine (EMULATOR_IMAGES maps image URIs to local images).")
+    fleet = Fleet(endpoint, config_name, name, port, model_dir, process, container=container)
     with _LOCK:
         _ALL.append(fleet)
     threading.Thread(target=_pump, args=(fleet, process.stdout), daemon=True).start()
