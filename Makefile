@@ -5,7 +5,7 @@ WEEKS ?= 1
 # TRAINING_COMMAND='.venv-prophet/bin/python examples/prophet-trainer/train.py'
 TRAINING_COMMAND ?=
 
-.PHONY: demo setup test ci lambda bench bench-memory image
+.PHONY: demo setup test test-images images ci lambda bench bench-memory image
 
 setup:
 	tools/setup.sh
@@ -14,12 +14,16 @@ setup:
 # regime-change | no-new-data | short-history | messy-files | broken-model | worse-challenger |
 # serving-drift, WEEKS=n runs week after week on the same state. Endpoints serve with
 # SERVING_COMMAND (default: the trainer's own server: the reference trainer's `serve`, or the
-# serve.py beside a train.py).
+# serve.py beside a train.py). IMAGE=prophet: training jobs and endpoints run the Prophet
+# example's image (built first, `make image`) as SageMaker runs it; IMAGE=<local image>: yours.
+IMAGE ?=
 demo:
 	tools/setup.sh $(if $(findstring .venv-prophet,$(TRAINING_COMMAND)),test,demo)
+	$(if $(filter prophet,$(IMAGE)),$(MAKE) --no-print-directory image)
 	cargo build --workspace --bins --quiet
 	target/debug/local-run --scenario $(SCENARIO) --weeks $(WEEKS) \
-	  $(if $(TRAINING_COMMAND),--training-command '$(TRAINING_COMMAND)')
+	  $(if $(TRAINING_COMMAND),--training-command '$(TRAINING_COMMAND)') \
+	  $(if $(IMAGE),--image $(IMAGE))
 
 # Every test: unit, mocked AWS, every path of the state machine, the template, and the
 # scenarios against the emulator.
@@ -47,6 +51,20 @@ bench-memory:
 IMAGE_TAG ?= localhost/prophet-trainer:latest
 image:
 	tools/image.sh examples/prophet-trainer $(IMAGE_TAG) $(if $(SAVE),--save $(SAVE))
+
+# The images the container tests run: the Prophet example's and the probe image's three modes.
+images: image
+	tools/image.sh local/emulator/probe-image localhost/retrain-probe:latest
+	tools/image.sh local/emulator/probe-image localhost/retrain-probe:no-ping --build-arg MODE=no-ping
+	tools/image.sh local/emulator/probe-image localhost/retrain-probe:fail --build-arg MODE=fail
+
+# The container tests (podman): the emulator running images (probe image), and the pipeline
+# with the Prophet image and the probe's failures (local/tests/containers.rs, #[ignore]d in
+# `make test` because they need the images).
+test-images: images
+	tools/setup.sh test
+	cd local/emulator && EMULATOR_CONTAINER_TESTS=1 ../../.venv-emulator/bin/pytest -q -p no:cacheprovider test_containers.py
+	cargo test --workspace --test containers -- --ignored
 
 lambda: setup
 	tools/lambda-build.sh

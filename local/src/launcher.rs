@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::containers;
 use crate::harness;
 
 pub struct Emulator {
@@ -45,6 +46,25 @@ impl Emulator {
     /// [`Self::start`] with endpoints served by `serving_command` (run with the model unpacked in
     /// `SM_MODEL_DIR`, to serve on `SAGEMAKER_BIND_TO_PORT`).
     pub fn start_serving(training_command: &str, serving_command: &str) -> Result<Self, String> {
+        Self::start_all(training_command, serving_command, None)
+    }
+
+    /// Training jobs and endpoints run `image` (a local podman image, e.g. the Prophet example's
+    /// from `make image`) as SageMaker runs the template's image: `IMAGE train`, `IMAGE serve`.
+    /// The seeded earlier model keeps its own image URI, unmapped: it serves with the reference
+    /// trainer's server, as before.
+    pub fn start_image(image: &str) -> Result<Self, String> {
+        let trainer = reference_trainer()
+            .ok_or("the reference trainer is not built: cargo build --workspace --bins")?;
+        let trainer = trainer.display().to_string();
+        Self::start_all(&trainer, &serving_command(&trainer), Some(image))
+    }
+
+    fn start_all(
+        training_command: &str,
+        serving_command: &str,
+        image: Option<&str>,
+    ) -> Result<Self, String> {
         let root = repo_root();
         let python = root.join(".venv-emulator/bin/python");
         if !python.exists() {
@@ -63,7 +83,15 @@ impl Emulator {
         let log = log_dir.join(format!("emulator-{port}.log"));
         let out = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(python)
+        let mut command = Command::new(python);
+        if let Some(image) = image {
+            containers::check_image(image)?;
+            command
+                .env("EMULATOR_CONTAINER_RUNTIME", containers::RUNTIME)
+                .env("CONTAINERS_CONF", containers::conf())
+                .env("EMULATOR_IMAGES", images(image));
+        }
+        let child = command
             .arg(root.join("local/emulator/emulator.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("EMULATOR_TRAINING_COMMAND", training_command)
@@ -151,7 +179,8 @@ impl Emulator {
         let _ = Command::new("kill")
             .args(["-TERM", "--", &format!("-{pgid}")])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        // Its containers stop with their own grace period (EMULATOR_STOP_GRACE, 5 s), in parallel.
+        let deadline = Instant::now() + Duration::from_secs(12);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return;
@@ -163,6 +192,13 @@ impl Emulator {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// `EMULATOR_IMAGES`: the run's image URI (the template's `TrainingImageUri`) runs `image`.
+fn images(image: &str) -> String {
+    let mut map = serde_json::Map::new();
+    map.insert(harness::LOCAL_IMAGE.to_string(), image.into());
+    Value::Object(map).to_string()
 }
 
 /// How endpoints serve a trainer's models: `SERVING_COMMAND` from the environment (`make demo

@@ -2,6 +2,7 @@
 //! launcher, sample lakes and scenarios, the reference trainer's model, the real workers wired
 //! into the offline executor, and the report of what a run left behind.
 
+pub mod containers;
 pub mod cost;
 pub mod faults;
 pub mod harness;

@@ -40,6 +40,10 @@ pub const PREVIOUS_JOB: &str = "prophet-retrain-previous-run";
 /// The file in the earlier model's archive that says the seed made it (a reference trainer
 /// model): the proving ground serves it with the reference trainer, whatever the run's trainer.
 pub const SEEDED_MARKER: &str = "seeded-earlier-model";
+/// The image URI the earlier model was registered with: an earlier image of the reference
+/// trainer's, never mapped to a container, so it serves with the reference trainer's server
+/// whatever image the run trains with (`launcher::Emulator::start_image`).
+pub const SEEDED_IMAGE: &str = "local/reference-trainer:earlier";
 /// Its MAPE, as `Model/last_trained.json` records it.
 pub const PREVIOUS_MAPE: f64 = 9.8;
 
@@ -151,8 +155,12 @@ impl Lake<'_> {
         ensure_group(&starter.sm, &cfg.model_package_group)
             .await
             .map_err(|e| e.to_string())?;
+        let earlier = retrain_core::Config {
+            image_uri: SEEDED_IMAGE.into(),
+            ..cfg.clone()
+        };
         let deployer = Context::new(
-            cfg.clone(),
+            earlier,
             Clients::from_sdk(&identity(self.sdk, deploy::WORKER.name)),
             &deploy::WORKER,
         );

@@ -45,6 +45,13 @@ impl Testbed {
         Self::start_all(training_command, serving_command, false).await
     }
 
+    /// Training jobs and endpoints run the local image `image` (`make image`), as SageMaker runs
+    /// the template's image.
+    pub async fn start_image(image: &str) -> Testbed {
+        let emulator = Emulator::start_image(image).expect("emulator with the image");
+        Self::around(emulator, false).await
+    }
+
     async fn start_all(
         training_command: &str,
         serving_command: &str,
@@ -52,6 +59,10 @@ impl Testbed {
     ) -> Testbed {
         let emulator = Emulator::start_serving(training_command, serving_command)
             .expect("emulator (run tools/setup.sh)");
+        Self::around(emulator, through_proxy).await
+    }
+
+    async fn around(emulator: Emulator, through_proxy: bool) -> Testbed {
         let sdk = emulator.sdk_config(harness::HARNESS.name).await;
         let harness = harness::connect(&sdk).await.unwrap();
         let cfg = harness.cfg.clone();

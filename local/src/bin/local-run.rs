@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use asl_executor::{Event, HistoryEvent, Status};
 use clap::Parser;
+use local::containers;
 use local::harness;
 use local::launcher::Emulator;
 use local::pipeline::{Faults, Pipeline};
@@ -31,6 +32,11 @@ struct Args {
     /// reference trainer beside this binary.
     #[arg(long)]
     training_command: Option<String>,
+    /// Run training jobs and endpoints in this local image, as SageMaker runs the template's
+    /// image (`IMAGE train`, `IMAGE serve`, with podman): `prophet` is the Prophet example's
+    /// (`make image`). Overrides --training-command.
+    #[arg(long)]
+    image: Option<String>,
 }
 
 /// The first word of a shell command, when it names no program that exists: the error to show.
@@ -167,7 +173,8 @@ async fn main() {
         eprintln!("unknown scenario `{}`; one of {names:?}", args.scenario);
         std::process::exit(2);
     };
-    match run(scenario, args.weeks, args.training_command).await {
+    let image = args.image.as_deref().map(containers::resolve);
+    match run(scenario, args.weeks, args.training_command, image).await {
         Ok(0) => {}
         Ok(failed) => {
             eprintln!("local run: {failed} execution(s) failed (see FAILED above)");
@@ -226,9 +233,23 @@ fn reports_dir() -> Result<std::path::PathBuf, String> {
     Ok(dir)
 }
 
-async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<usize, String> {
+async fn run(
+    scenario: Scenario,
+    weeks: i64,
+    command: Option<String>,
+    image: Option<String>,
+) -> Result<usize, String> {
     let command = training_command(command)?;
-    println!("training command: {command}");
+    if let (Some(_), Some((k, v))) = (&image, scenario.training_env()) {
+        return Err(format!(
+            "scenario {} sets {k}={v}, a switch of the reference trainer's: not with --image",
+            scenario.name()
+        ));
+    }
+    match &image {
+        Some(image) => println!("image: {image} (training jobs and endpoints run it)"),
+        None => println!("training command: {command}"),
+    }
     // Jobs run in a directory of their own: relative paths in the command are this directory's.
     let here = std::env::current_dir().map_err(|e| e.to_string())?;
     let in_here = format!(
@@ -237,7 +258,10 @@ async fn run(scenario: Scenario, weeks: i64, command: Option<String>) -> Result<
         scenario.training_command(&command)
     );
     let started = Instant::now();
-    let emulator = Emulator::start(&in_here)?;
+    let emulator = match &image {
+        Some(image) => Emulator::start_image(image)?,
+        None => Emulator::start(&in_here)?,
+    };
     println!(
         "emulator on {} (log {})",
         emulator.url,
