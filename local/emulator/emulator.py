@@ -13,6 +13,10 @@ SageMaker
     tarred to <S3OutputPath>/<job>/output/model.tar.gz in moto's S3 and the job
     is `Completed`; otherwise `Failed` with the output tail as FailureReason.
     No command configured: the job completes with an empty model.tar.gz.
+    A TrainingImage that resolves to a local image (containers.py:
+    EMULATOR_CONTAINER_RUNTIME, EMULATOR_IMAGES) runs as `podman run IMAGE train`
+    with /opt/ml laid out as SageMaker does, instead of the command. Either
+    way the output goes to CloudWatch Logs, /aws/sagemaker/TrainingJobs.
   * A duplicate training job name fails with ResourceInUse; duplicate model,
     endpoint config and endpoint names fail with ValidationException
     "Cannot create already existing ...".
@@ -119,6 +123,7 @@ from moto.sagemaker.models import (
 from moto.sagemaker.responses import SageMakerResponse
 import moto.sagemaker.models as sagemaker_models
 import moto.sagemaker.utils as sagemaker_utils
+from moto.logs.models import logs_backends
 from moto.sns.models import sns_backends
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import run_simple
@@ -348,7 +353,7 @@ def _run_training_job(account_id: str, job: FakeTrainingJob) -> None:
             with _LOCK:
                 _TRAINING_CONTAINERS.add(name)
             try:
-                returncode, tail = _run_command(
+                returncode, tail, output = _run_command(
                     containers.training_command(image, name, workdir, env),
                     containers.process_env(env), workdir, max_runtime, job.training_job_name,
                     stop=lambda: containers.stop(name))
@@ -356,9 +361,11 @@ def _run_training_job(account_id: str, job: FakeTrainingJob) -> None:
                 with _LOCK:
                     _TRAINING_CONTAINERS.discard(name)
         elif command:
-            returncode, tail = _run_command(command, _container_environment(job, workdir),
-                                            workdir, max_runtime, job.training_job_name)
+            returncode, tail, output = _run_command(
+                command, _container_environment(job, workdir), workdir, max_runtime,
+                job.training_job_name)
         if image or command:
+            _job_log(account_id, job, output)
             if returncode is None:
                 _finish_training_job(job, "Stopped", "MaxRuntimeExceeded",
                                      "Training job stopped: MaxRuntimeInSeconds exceeded.")
@@ -387,9 +394,10 @@ def _run_training_job(account_id: str, job: FakeTrainingJob) -> None:
 
 
 def _run_command(command: str | list[str], env: dict[str, str], cwd: str, timeout: float,
-                 label: str, stop: Callable[[], Any] | None = None) -> tuple[int | None, str]:
+                 label: str, stop: Callable[[], Any] | None = None
+                 ) -> tuple[int | None, str, list[str]]:
     """Run command (a shell command, or an argv), echo its output to stderr, return (exit code
-    or None on timeout, last lines of output). On timeout `stop` stops it (a container: SIGTERM,
+    or None on timeout, what its output says about a failure, its last 5,000 lines). On timeout `stop` stops it (a container: SIGTERM,
     then SIGKILL), else its process group is killed."""
     proc = subprocess.Popen(
         command, shell=isinstance(command, str), env=env, cwd=cwd, stdout=subprocess.PIPE,
@@ -418,7 +426,27 @@ def _run_command(command: str | list[str], env: dict[str, str], cwd: str, timeou
         lines.append(line.rstrip("\n"))
     returncode = proc.wait()
     timer.cancel()
-    return (None if timed_out.is_set() else returncode), failure_summary(list(lines))
+    return (None if timed_out.is_set() else returncode), failure_summary(list(lines)), list(lines)
+
+
+TRAINING_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+
+def _job_log(account_id: str, job: FakeTrainingJob, lines: list[str]) -> None:
+    """The job's output (stdout and stderr) where SageMaker puts it: CloudWatch Logs,
+    /aws/sagemaker/TrainingJobs, stream <job>/algo-1-<start epoch>."""
+    region = job.arn.split(":")[3]
+    logs = logs_backends[account_id][region]
+    with _LOCK:
+        if TRAINING_LOG_GROUP not in logs.groups:
+            logs.create_log_group(TRAINING_LOG_GROUP, tags={})
+        start = job.training_start_time or utcnow()
+        stream = f"{job.training_job_name}/algo-1-{int(start.timestamp())}"
+        logs.ensure_log_stream(TRAINING_LOG_GROUP, stream)
+        now = int(time.time() * 1000)
+        events = [{"timestamp": now, "message": line} for line in lines if line] or \
+            [{"timestamp": now, "message": "(no output)"}]
+        logs.put_log_events(TRAINING_LOG_GROUP, stream, events)
 
 
 # `ValueError: ...`, `pandas.errors.EmptyDataError: ...`, `KeyError: 'created_date'`: the line

@@ -114,6 +114,18 @@ def test_a_training_job_runs_the_image_as_sagemaker_lays_it_out(url):
                             "train/sub/b.csv": "created_date\n"}
     assert seen["dirs"] == ["/opt/ml/input", "/opt/ml/model", "/opt/ml/output"]
     assert containers_named("probe-layout") == []  # --rm: nothing left behind
+    assert "probe: wrote /opt/ml/model/seen.json" in job_log(url, "probe-layout")
+
+
+def job_log(url: str, job: str) -> list[str]:
+    """The job's output, where SageMaker puts it."""
+    logs = client(url, "logs")
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs",
+                                        logStreamNamePrefix=f"{job}/")["logStreams"]
+    assert [s["logStreamName"].startswith(f"{job}/algo-1-") for s in streams] == [True]
+    events = logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs",
+                                 logStreamName=streams[0]["logStreamName"])["events"]
+    return [e["message"] for e in events]
 
 
 def test_a_failing_image_gives_its_failure_file_as_the_reason(url):
@@ -124,6 +136,7 @@ def test_a_failing_image_gives_its_failure_file_as_the_reason(url):
     assert job["FailureReason"] == (
         "AlgorithmError: exit code 1: ProbeError: the probe image failed as asked")
     assert "ModelArtifacts" not in job or not job["ModelArtifacts"].get("S3ModelArtifacts")
+    assert job_log(url, "probe-fails") == ["probe: failing as asked (PROBE=fail)"]
 
 
 def test_max_runtime_stops_the_container(url):
