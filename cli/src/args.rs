@@ -68,6 +68,49 @@ pub enum Command {
     Approve(Decide),
     /// Reject a model version.
     Reject(Decide),
+    /// What the whole system costs a month (us-east-1 list prices, no free tier): the endpoint,
+    /// its blue/green second fleet, training, the orchestration, CloudWatch, SNS, SQS and S3,
+    /// for the template's parameters and the usage given (defaults: the seed's). No AWS call.
+    Cost(Cost),
+}
+
+#[derive(Debug, Args)]
+pub struct Cost {
+    /// real-time (instances every hour) or serverless (per second of compute).
+    #[arg(long, default_value = "real-time", value_parser = ["real-time", "serverless"])]
+    pub endpoint_type: String,
+    /// The template's EndpointInstanceType.
+    #[arg(long, default_value = "ml.m5.large")]
+    pub endpoint_instance_type: String,
+    /// The template's EndpointInstanceCount.
+    #[arg(long, default_value_t = 1)]
+    pub endpoint_instance_count: u32,
+    /// Serverless memory (1024-6144 MB, in 1 GB steps).
+    #[arg(long, default_value_t = 2048)]
+    pub serverless_memory_mb: u32,
+    /// Serverless compute seconds billed per forecast (cold starts amortised).
+    #[arg(long, default_value_t = 1.0)]
+    pub serverless_seconds: f64,
+    /// The template's TrainingInstanceType.
+    #[arg(long, default_value = "ml.m5.large")]
+    pub training_instance_type: String,
+    /// Minutes a training job bills.
+    #[arg(long, default_value_t = 10.0)]
+    pub training_minutes: f64,
+    /// Managed spot training: the share of training seconds not billed (0.7 = 70 %); a run
+    /// records its own (1 - BillableTimeInSeconds / TrainingTimeInSeconds).
+    #[arg(long)]
+    pub spot_savings: Option<f64>,
+    /// Runs a month (weekly: 52/12).
+    #[arg(long, default_value_t = 52.0 / 12.0)]
+    pub runs_per_month: f64,
+    /// Forecasts asked of the endpoint a day.
+    #[arg(long, default_value_t = 36.0)]
+    pub invocations_per_day: f64,
+    /// The README's table: today's default, the original's, and serverless with spot training,
+    /// under the same assumptions (markdown).
+    #[arg(long)]
+    pub compare: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod cost;
 pub mod render;
 pub mod summary;
 
@@ -108,6 +109,10 @@ pub async fn run(cli: &Cli, ops: &Ops, out: &mut dyn Write) -> Result<bool, CliE
             } else {
                 emit(out, &format!("redriven {arn} at {at}\n"));
             }
+            Ok(true)
+        }
+        Command::Cost(c) => {
+            emit(out, &cost::render(c, as_json)?);
             Ok(true)
         }
         Command::Approve(d) | Command::Reject(d) => {

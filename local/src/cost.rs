@@ -1,8 +1,8 @@
 //! The cost of one weekly run: Step Functions state transitions and Lambda invocations of this
 //! design, beside the original's single Lambda that slept through the training. Prices are data
-//! (`local/bench/prices.json`); durations are measured (`coldstart-bench`'s first invokes).
+//! (`workers/retrain-contract/prices/us-east-1.json`, `retrain_core::bill::PRICES`); durations are measured (`coldstart-bench`'s first invokes).
 
-use retrain_core::polling::next_poll_seconds;
+pub use retrain_core::bill::path::{checks, deploying_path, deploying_run, TASKS};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -12,53 +12,6 @@ pub struct Prices {
     pub lambda_x86_per_gb_second_usd: f64,
     pub lambda_per_request_usd: f64,
 }
-
-/// Status checks a wait loop makes for something that takes `seconds`: the first after
-/// `poll`, then after CheckStatus's `next_poll_seconds`, until one sees it done.
-pub fn checks(seconds: u64, poll: u64) -> u64 {
-    let (mut t, mut n) = (poll, 1);
-    while t < seconds {
-        t += next_poll_seconds(poll, t);
-        n += 1;
-    }
-    n
-}
-
-/// The states a deploying run enters, by state, for a training job of `training_s` and an
-/// endpoint update of `endpoint_s` (each check is CheckStatus, the Choice and a Wait).
-pub fn deploying_run(training_s: u64, endpoint_s: u64, poll: u64) -> Vec<(&'static str, u64)> {
-    deploying_path(checks(training_s, poll), checks(endpoint_s, poll))
-}
-
-/// The states a deploying run enters, by state, when its training took `t` status checks and
-/// its endpoint update `e` (the scenario tests hold this to a real run's execution history).
-pub fn deploying_path(t: u64, e: u64) -> Vec<(&'static str, u64)> {
-    vec![
-        ("StartTraining", 1),
-        ("RouteRun", 1),
-        ("WaitForTraining", 1),
-        ("CheckStatus", t),
-        ("TrainingOutcome", t),
-        ("WaitForTrainingAgain", t - 1),
-        ("EvaluateMape", 1),
-        ("MapeGate", 1),
-        ("Deploy", 1),
-        ("WaitForEndpoint", 1),
-        ("CheckStatusEndpoint", e),
-        ("EndpointOutcome", e),
-        ("WaitForEndpointAgain", e - 1),
-        ("Deployed", 1),
-    ]
-}
-
-/// The Task states and the worker each invokes.
-pub const TASKS: [(&str, &str); 5] = [
-    ("StartTraining", "start-training"),
-    ("CheckStatus", "check-status"),
-    ("CheckStatusEndpoint", "check-status"),
-    ("EvaluateMape", "evaluate-mape"),
-    ("Deploy", "deploy"),
-];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunCost {
@@ -108,16 +61,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checks_follow_the_growing_poll() {
-        assert_eq!(checks(30, 60), 1, "done before the first check");
-        assert_eq!(checks(60, 60), 1);
-        assert_eq!(checks(61, 60), 2);
-        // 60 s polls until 20 minutes have passed, then a twentieth of the time waited.
-        let hour = checks(3600, 60);
-        assert!((30..=45).contains(&hour), "{hour}");
-    }
-
-    #[test]
     fn the_path_is_the_definitions() {
         let def: serde_json::Value =
             serde_json::from_str(&retraining_pipeline::definition_text()).unwrap();
@@ -127,22 +70,6 @@ mod tests {
                 "{state} is not in the definition"
             );
         }
-    }
-
-    #[test]
-    fn the_floor_enters_each_state_once() {
-        // Done before the first check: no state is entered twice, the "again" waits never.
-        let floor = deploying_run(1, 1, 60);
-        assert!(floor.iter().all(|(_, n)| *n <= 1), "{floor:?}");
-        let once = floor.iter().filter(|(_, n)| *n == 1).count() as u64;
-        assert_eq!(once, 12);
-        assert!(
-            deploying_run(1800, 600, 60)
-                .iter()
-                .map(|(_, n)| n)
-                .sum::<u64>()
-                > 100
-        );
     }
 
     #[test]
@@ -159,5 +86,28 @@ mod tests {
         let expected_lambda = c.invocations as f64 * (0.1 * 0.125 * 0.0000133334 + 0.0000002);
         assert!((c.lambda_usd - expected_lambda).abs() < 1e-12);
         assert!((c.original_usd - (0.25 * 900.0 * 0.0000166667 + 0.0000002)).abs() < 1e-12);
+    }
+}
+
+#[cfg(test)]
+mod bill_counts {
+    use retrain_core::bill::{CUSTOM_METRICS, TEMPLATE_ALARMS};
+
+    fn read(path: &str) -> String {
+        std::fs::read_to_string(crate::launcher::repo_root().join(path)).unwrap()
+    }
+
+    #[test]
+    fn the_bills_alarm_and_metric_counts_are_the_templates_and_the_workers() {
+        let alarms = read("template.yaml")
+            .lines()
+            .filter(|l| l.trim() == "Type: AWS::CloudWatch::Alarm")
+            .count();
+        assert_eq!(alarms as u32, TEMPLATE_ALARMS);
+        let metrics = read("workers/retrain-core/src/aws/notify.rs")
+            .lines()
+            .filter(|l| l.starts_with("pub const METRIC_"))
+            .count();
+        assert_eq!(metrics as u32, CUSTOM_METRICS);
     }
 }

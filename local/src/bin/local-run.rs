@@ -221,6 +221,37 @@ fn training_command(command: Option<String>) -> Result<String, String> {
     Ok(command)
 }
 
+/// What the configuration the demo ran costs a month at the template's defaults (`retrain
+/// cost`), beside what the last run entered.
+fn cost_line(entered: &[String]) -> Result<String, String> {
+    use retrain_core::bill::{monthly, path::TASKS, total, Endpoint, Prices, Usage};
+    let cfg = harness::local_config(harness::TOPIC_ARN);
+    let mut u = Usage::assumed(
+        Endpoint::RealTime {
+            instance_type: cfg.endpoint.instance_type.clone(),
+            count: cfg.endpoint.instance_count.max(1) as u32,
+        },
+        None,
+    );
+    u.training_instance_type = cfg.training.instance_type.clone();
+    let lines = monthly(&Prices::us_east_1(), &u)?;
+    let endpoint = lines.first().map_or(0.0, |l| l.usd);
+    let calls = entered
+        .iter()
+        .filter(|s| TASKS.iter().any(|(t, _)| t == s))
+        .count();
+    Ok(format!(
+        "cost a month      : ${:.2} at this configuration, ${endpoint:.2} of it the {} \
+         endpoint (us-east-1 list prices; `retrain cost --compare` for the options); \
+         the last run entered {} states and called {calls} workers ({:.0} states with a real \
+         10-minute job's 60 s polls)",
+        total(&lines),
+        cfg.endpoint.instance_type,
+        entered.len(),
+        u.transitions_per_run
+    ))
+}
+
 /// Where each week's run report goes, copied out of the emulator's bucket: target/local-run/.
 fn reports_dir() -> Result<std::path::PathBuf, String> {
     let dir = std::env::current_exe()
@@ -283,6 +314,7 @@ async fn run(
     let reports_dir = reports_dir()?;
     let mut saved = Vec::new();
     let mut failed = 0;
+    let mut entered: Vec<String> = Vec::new();
     for week in 1..=weeks {
         let said = prepare(&lake, scenario, week).await?;
         println!("\n== week {week} ({}): {said}", scenario.name());
@@ -292,6 +324,11 @@ async fn run(
             chrono::Utc::now().format("%H%M%S")
         );
         let exec = pipeline.run(&name, json!({"poll_seconds": 1})).await;
+        entered = exec
+            .states_entered()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let end = exec
             .states_entered()
             .last()
@@ -328,6 +365,7 @@ async fn run(
         started.elapsed().as_secs_f64(),
         r.render()
     );
+    println!("{}", cost_line(&entered)?);
     if !saved.is_empty() {
         println!("run reports on this machine (open in a browser):");
         for path in &saved {

@@ -7,6 +7,7 @@
 //! only.
 
 pub mod archive_names;
+pub mod bill;
 pub mod champion;
 pub mod config;
 pub mod documents;

@@ -13,9 +13,9 @@ pub mod time;
 pub mod versioning;
 
 pub use retrain_contract::{
-    archive_names, champion, documents, drift, duplicates, events, excerpt, gate, input, json,
-    live, messages, metrics, names, payload, polling, predictions, rollout, serving, single_flight,
-    tickets,
+    archive_names, bill, champion, documents, drift, duplicates, events, excerpt, gate, input,
+    json, live, messages, metrics, names, payload, polling, predictions, rollout, serving,
+    single_flight, tickets,
 };
 
 pub use aws::{Context, Worker};

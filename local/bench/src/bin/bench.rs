@@ -215,10 +215,8 @@ fn bootstrap_sizes() -> Value {
 /// `coldstart-bench`, 128 MB arm64; 100 ms when not measured), beside the original design.
 fn cost_section(coldstart: &Value) -> Result<Value, String> {
     use local::cost::{cost, deploying_path, deploying_run, Prices};
-    let prices: Prices = serde_json::from_slice(
-        &std::fs::read(repo_root().join("local/bench/prices.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
+    let prices: Prices =
+        serde_json::from_str(retrain_core::bill::PRICES).map_err(|e| e.to_string())?;
     let ms_of = |worker: &str| {
         coldstart["workers"]
             .as_array()
