@@ -133,6 +133,29 @@ impl Testbed {
             .unwrap()
     }
 
+    /// A consumer's request through sagemaker-runtime: the endpoint's forecast of `horizon_days`
+    /// from `start` (None: the model's today), checked against the serving contract; panics with
+    /// the answer when it does not hold.
+    pub async fn forecast(
+        &self,
+        horizon_days: u32,
+        start: Option<chrono::NaiveDate>,
+    ) -> Vec<retrain_core::serving::ForecastDay> {
+        use retrain_core::serving::{check_answer, ForecastRequest};
+        let req = ForecastRequest {
+            horizon_days,
+            start_date: start,
+        };
+        let body = serde_json::to_vec(&req).expect("serialises");
+        let answer =
+            retrain_core::aws::endpoint::invoke(&self.harness.smr, &self.cfg.endpoint_name, body)
+                .await
+                .expect("InvokeEndpoint")
+                .expect("the model answers");
+        check_answer(&req, chrono::Utc::now().date_naive(), &answer)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&answer)))
+    }
+
     /// What a person does with a version the gate kept out: approve it in the registry (with
     /// `note`), and the run the approval rule starts (`execution`), which deploys it.
     pub async fn approve_pending(&self, execution: &str, note: &str) -> Execution {

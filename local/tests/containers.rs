@@ -10,8 +10,7 @@ use local::containers::{self, PROPHET_IMAGE};
 use local::pipeline::last_output;
 use local::scenario::Scenario;
 use local::testbed::Testbed;
-use retrain_core::aws::endpoint::{describe_endpoint, invoke};
-use retrain_core::serving::{canary_request, check_answer, ForecastRequest};
+use retrain_core::aws::endpoint::describe_endpoint;
 use serde_json::Value;
 
 const PROBE_NO_PING: &str = "localhost/retrain-probe:no-ping";
@@ -28,14 +27,8 @@ fn serving_containers(l: &Testbed) -> Vec<String> {
 
 /// The users' contract, asked through sagemaker-runtime.
 async fn answers_the_contract(l: &Testbed) {
-    let request = br#"{"horizon_days": 3, "start_date": "2024-12-01"}"#.to_vec();
-    let answer = invoke(&l.harness.smr, &l.cfg.endpoint_name, request.clone())
-        .await
-        .unwrap()
-        .expect("the model answers");
-    let req = ForecastRequest::parse(&request).unwrap();
-    let days = check_answer(&req, chrono::Utc::now().date_naive(), &answer).unwrap();
-    assert_eq!(days.len(), 3);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 12, 1);
+    assert_eq!(l.forecast(3, start).await.len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,15 +186,7 @@ async fn the_image_gets_what_readme_promises_and_a_server_without_ping_leaves_th
         serving_containers(&l).is_empty(),
         "the failed container was stopped"
     );
-    let today = chrono::Utc::now().date_naive();
-    let req = canary_request(today);
-    let answer = invoke(
-        &l.harness.smr,
-        &l.cfg.endpoint_name,
-        serde_json::to_vec(&req).unwrap(),
-    )
-    .await
-    .unwrap()
-    .expect("the earlier model answers");
-    check_answer(&req, today, &answer).expect("a good forecast");
+    // The earlier model still answers the canary's request.
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Duration::days(1);
+    assert_eq!(l.forecast(7, Some(tomorrow)).await.len(), 7);
 }

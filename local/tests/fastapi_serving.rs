@@ -12,7 +12,6 @@ use local::pipeline::last_output;
 use local::scenario::Scenario;
 use local::testbed::Testbed;
 use retrain_core::aws::endpoint::{describe_endpoint, invoke};
-use retrain_core::serving::{check_answer, ForecastRequest};
 use serde_json::Value;
 
 /// The Prophet example's venv (tools/setup.sh test), with the trainer's and the app's packages.
@@ -132,14 +131,9 @@ async fn the_users_fastapi_app_under_uvicorn_serves_the_prophet_model() {
     );
 
     // A consumer's request through sagemaker-runtime.
-    let request = br#"{"horizon_days": 10, "start_date": "2024-12-23"}"#.to_vec();
-    let answer = invoke(&l.harness.smr, &l.cfg.endpoint_name, request.clone())
-        .await
-        .unwrap()
-        .expect("the app answers");
-    let req = ForecastRequest::parse(&request).unwrap();
-    let days = check_answer(&req, chrono::Utc::now().date_naive(), &answer)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&answer)));
+    let days = l
+        .forecast(10, chrono::NaiveDate::from_ymd_opt(2024, 12, 23))
+        .await;
     assert_eq!(days.len(), 10);
     assert_eq!(days[0].date.to_string(), "2024-12-23");
     assert_eq!(days[9].date.to_string(), "2025-01-01");

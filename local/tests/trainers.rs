@@ -10,9 +10,7 @@ use local::pipeline::last_output;
 use local::scenario::Scenario;
 use local::testbed::Testbed;
 use retrain_core::archive::metrics_from_model_tar;
-use retrain_core::aws::endpoint::invoke;
 use retrain_core::aws::s3::{parse_uri, read_streaming};
-use retrain_core::serving::{check_answer, ForecastRequest};
 use serde_json::Value;
 
 fn prophet_command() -> String {
@@ -96,13 +94,9 @@ async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
     // consumer's request through sagemaker-runtime gets the contract's answer.
     let canary = output("CheckStatusEndpoint")["canary"].clone();
     assert_eq!(canary["passed"], true, "{canary}");
-    let request = br#"{"horizon_days": 3, "start_date": "2024-12-01"}"#.to_vec();
-    let answer = invoke(&harness.smr, &harness.cfg.endpoint_name, request.clone())
-        .await
-        .unwrap()
-        .expect("the model answers");
-    let req = ForecastRequest::parse(&request).unwrap();
-    let days = check_answer(&req, chrono::Utc::now().date_naive(), &answer).unwrap();
+    let days = l
+        .forecast(3, chrono::NaiveDate::from_ymd_opt(2024, 12, 1))
+        .await;
     assert_eq!(days.len(), 3);
 }
 
