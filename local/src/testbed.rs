@@ -133,6 +133,18 @@ impl Testbed {
             .unwrap()
     }
 
+    /// The state of the stack's ServingModelDriftAlarm (`<endpoint>-serving-model-drift`).
+    pub async fn serving_drift_alarm(&self) -> String {
+        let alarm = retrain_core::aws::notify::describe_alarm(
+            &self.harness.cw,
+            &format!("{}-serving-model-drift", self.cfg.endpoint_name),
+        )
+        .await
+        .expect("DescribeAlarms")
+        .expect("the stack's ServingModelDriftAlarm");
+        alarm.state_value().expect("a state").as_str().to_string()
+    }
+
     /// A consumer's request through sagemaker-runtime: the endpoint's forecast of `horizon_days`
     /// from `start` (None: the model's today), checked against the serving contract; panics with
     /// the answer when it does not hold.

@@ -473,18 +473,6 @@ async fn approving_a_pending_version_deploys_that_version_once() {
     assert!(!again.states_entered().contains(&"Deploy"));
 }
 
-/// The state of the template's ServingModelDriftAlarm.
-async fn serving_drift_alarm(l: &Testbed) -> String {
-    let alarm = retrain_core::aws::notify::describe_alarm(
-        &l.harness.cw,
-        &format!("{}-serving-model-drift", l.cfg.endpoint_name),
-    )
-    .await
-    .unwrap()
-    .expect("the stack's ServingModelDriftAlarm");
-    alarm.state_value().unwrap().as_str().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_model_worse_than_the_serving_one_is_kept_out() {
     let trainer = env!("CARGO_BIN_EXE_reference-trainer");
@@ -547,7 +535,7 @@ async fn a_new_model_worse_than_the_serving_one_is_kept_out() {
     assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
     assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
     assert!(metric(&r, "ModelDriftDetected").is_empty(), "not drift");
-    assert_eq!(serving_drift_alarm(&l).await, "OK");
+    assert_eq!(l.serving_drift_alarm().await, "OK");
     assert_eq!(l.s3_json("Model/last_trained.json").await, before);
     check_report(
         &l,
@@ -614,7 +602,7 @@ async fn a_serving_model_that_missed_a_level_shift_alarms_and_the_better_new_mod
     );
     assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
     assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
-    assert_eq!(serving_drift_alarm(&l).await, "ALARM");
+    assert_eq!(l.serving_drift_alarm().await, "ALARM");
     let canary = &output_of(&exec, "CheckStatusEndpoint")["canary"];
     assert_eq!(canary["passed"], true, "{canary}");
     check_report(&l, &exec, "deployed", &["daily", "folds", "history"]).await;
