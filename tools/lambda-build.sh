@@ -14,6 +14,6 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linu
   fi
 fi
 cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-contract --exclude retrain-core --exclude run-report --exclude local --exclude bench --exclude reference-trainer --exclude retrain
-for f in target/lambda/*/bootstrap; do
+for f in "${CARGO_TARGET_DIR:-target}"/lambda/*/bootstrap; do
   printf '%-22s %s bytes\n' "$(basename "$(dirname "$f")")" "$(stat -c %s "$f")"
 done
