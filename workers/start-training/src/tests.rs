@@ -538,7 +538,8 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
     // The plausible window StartTraining counted with (the clock is 2026-11-22).
     assert_eq!(env["EARLIEST_TICKET_DATE"], "2000-01-01");
     assert_eq!(env["LATEST_TICKET_DATE"], "2026-11-23");
-    // README's training-container contract names every variable the job is given, and no other.
+    // README's training-container contract names every variable the job is given, and no other
+    // (beside SageMaker's own: AWS_*, TRAINING_JOB_*, and the toolkit's SM_*).
     let readme = include_str!("../../../README.md");
     let contract = &readme[readme.find("## The training-container contract").unwrap()..];
     let contract = &contract[..contract.find("**What it must produce**").unwrap()];
@@ -549,7 +550,12 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
         .map(str::trim)
         .filter(|v| v.starts_with('`'))
         .map(|v| v.split(' ').next().unwrap().trim_matches('`'))
-        .filter(|v| !v.starts_with("SM_") && !v.starts_with("AWS_") && !v.starts_with('/'))
+        .filter(|v| {
+            !v.starts_with("SM_")
+                && !v.starts_with("AWS_")
+                && !v.starts_with("TRAINING_JOB_")
+                && !v.starts_with('/')
+        })
         .collect();
     named.sort();
     let mut given: Vec<&str> = env.keys().map(String::as_str).collect();
