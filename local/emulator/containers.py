@@ -68,9 +68,11 @@ def local_image(uri: str | None) -> str | None:
 
 
 def container_name(kind: str, name: str) -> str:
-    """A name podman accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*), unique per start."""
+    """A name podman accepts ([a-zA-Z0-9][a-zA-Z0-9_.-]*), unique per start:
+    sm-<kind>-<the emulator's port>-<name>-<id>, so emulators side by side tell theirs apart."""
     safe = "".join(c if c.isalnum() or c in "_.-" else "-" for c in name)[:80]
-    return f"sm-{kind}-{safe}-{uuid.uuid4().hex[:8]}"
+    port = os.environ.get("MOTO_PORT", "0")
+    return f"sm-{kind}-{port}-{safe}-{uuid.uuid4().hex[:8]}"
 
 
 def write_training_config(opt_ml: str, job: Any) -> None:

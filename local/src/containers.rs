@@ -44,7 +44,8 @@ pub fn resolve(name: &str) -> String {
 }
 
 /// The names of the containers (running or not) whose name holds `part`: the emulator names a
-/// serving container `sm-endpoint-<endpoint>-<id>`, a training one `sm-training-<job>-<id>`.
+/// serving container `sm-endpoint-<port>-<endpoint>-<id>`, a training one
+/// `sm-training-<port>-<job>-<id>` (`<port>`: the emulator's).
 pub fn named(part: &str) -> Result<Vec<String>, String> {
     let out = Command::new(RUNTIME)
         .args(["ps", "-a", "--format", "{{.Names}}"])

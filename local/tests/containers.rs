@@ -22,7 +22,9 @@ fn output(exec: &Execution, state: &str) -> Value {
 
 /// The serving containers of the testbed's endpoint.
 fn serving_containers(l: &Testbed) -> Vec<String> {
-    containers::named(&format!("sm-endpoint-{}", l.cfg.endpoint_name)).unwrap()
+    // This emulator's: tests run side by side, each with its own emulator and the same endpoint.
+    let port = l.emulator.url.rsplit(':').next().unwrap();
+    containers::named(&format!("sm-endpoint-{port}-{}", l.cfg.endpoint_name)).unwrap()
 }
 
 /// The users' contract, asked through sagemaker-runtime.
