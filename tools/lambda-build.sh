@@ -14,6 +14,10 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linu
   fi
 fi
 cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-contract --exclude retrain-core --exclude run-report --exclude local --exclude bench --exclude reference-trainer --exclude retrain
-for f in "${CARGO_TARGET_DIR:-target}"/lambda/*/bootstrap; do
+# The bootstraps (cargo-lambda writes them under the target directory's lambda/).
+found=0
+while IFS= read -r f; do
+  found=1
   printf '%-22s %s bytes\n' "$(basename "$(dirname "$f")")" "$(stat -c %s "$f")"
-done
+done < <(find "${CARGO_TARGET_DIR:-target}/lambda" -name bootstrap -path '*/lambda/*/bootstrap' 2>/dev/null | sort)
+[ "$found" = 1 ] || { echo "no bootstrap under ${CARGO_TARGET_DIR:-target}/lambda" >&2; exit 1; }
