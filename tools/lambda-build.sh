@@ -13,7 +13,7 @@ if ! rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linu
     arch=--x86-64
   fi
 fi
-cargo lambda build --release "$arch" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-contract --exclude retrain-core --exclude run-report --exclude local --exclude bench --exclude reference-trainer --exclude retrain
+cargo lambda build --release "$arch" --lambda-dir "${CARGO_TARGET_DIR:-target}/lambda" --workspace --exclude retraining-pipeline --exclude asl-executor --exclude retrain-contract --exclude retrain-core --exclude run-report --exclude local --exclude bench --exclude reference-trainer --exclude retrain
 # The bootstraps (cargo-lambda writes them under the target directory's lambda/).
 found=0
 while IFS= read -r f; do
