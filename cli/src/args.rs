@@ -133,6 +133,12 @@ pub struct Start {
     pub volume_gb: Option<i32>,
     #[arg(long)]
     pub max_runtime_seconds: Option<i32>,
+    /// Managed spot training for this run (`false`: on demand).
+    #[arg(long)]
+    pub spot: Option<bool>,
+    /// Spot only: the job's limit, waiting for capacity included (>= the max runtime).
+    #[arg(long)]
+    pub max_wait_seconds: Option<i32>,
     /// The execution's name (default: manual-<UTC time>).
     #[arg(long)]
     pub name: Option<String>,

@@ -136,6 +136,12 @@ pub fn start_input(s: &Start) -> Result<Value, CliError> {
     if let Some(v) = s.max_runtime_seconds {
         training.insert("max_runtime_seconds".into(), json!(v));
     }
+    if let Some(v) = s.spot {
+        training.insert("spot".into(), json!(v));
+    }
+    if let Some(v) = s.max_wait_seconds {
+        training.insert("max_wait_seconds".into(), json!(v));
+    }
     if !training.is_empty() {
         input.insert("training".into(), Value::Object(training));
     }

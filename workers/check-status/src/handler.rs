@@ -9,7 +9,8 @@ use retrain_core::aws::endpoint::{describe_endpoint, invoke, EndpointInfo};
 use retrain_core::aws::notify::{put_metric, METRIC_CANARY};
 use retrain_core::aws::training::describe_training_job;
 use retrain_core::json::deserialize_named;
-use retrain_core::payload::{Canary, Outcome, Status, StatusKind, StatusRequest};
+use retrain_core::messages::spot_wait_exceeded;
+use retrain_core::payload::{Canary, Outcome, Status, StatusKind, StatusRequest, TrainingBilling};
 use retrain_core::polling::next_poll_seconds;
 use retrain_core::serving::{canary_request, check_answer};
 use retrain_core::{Context, Result, WorkerError};
@@ -71,13 +72,33 @@ async fn training(
     let outcome = training_outcome(&status);
     let elapsed_seconds = elapsed(d.created_at, now);
     let deadline_passed = outcome == Outcome::Running && elapsed_seconds > req.deadline_seconds;
+    // A spot job SageMaker stopped at its max wait: say so, and what to do.
+    let given = match d.secondary_status.as_deref() {
+        Some("MaxWaitTimeExceeded") => Some(spot_wait_exceeded(d.failure_reason.as_deref())),
+        _ => d.failure_reason,
+    };
+    if d.secondary_status.as_deref() == Some("Interrupted") {
+        info!(
+            job = %req.name,
+            "spot capacity interrupted the job; SageMaker resumes it within its max wait"
+        );
+    }
     let failure_reason = failure_reason(
         &format!("training job {}", req.name),
         &status,
         outcome,
         deadline_passed.then_some((elapsed_seconds, req.deadline_seconds)),
-        d.failure_reason,
+        given,
     );
+    let billing = match (outcome, d.training_seconds, d.billable_seconds) {
+        (Outcome::Running, _, _) => None,
+        (_, Some(t), Some(b)) => Some(TrainingBilling {
+            spot: d.spot,
+            training_seconds: t.into(),
+            billable_seconds: b.into(),
+        }),
+        _ => None,
+    };
     Ok(Status {
         kind: StatusKind::Training,
         name: req.name.clone(),
@@ -93,6 +114,7 @@ async fn training(
         next_poll_seconds: next_poll_seconds(req.poll_seconds.unwrap_or(60), elapsed_seconds),
         status,
         canary: None,
+        billing,
     })
 }
 
@@ -247,6 +269,7 @@ async fn endpoint(ctx: &Context, req: &StatusRequest, now: DateTime<Utc>) -> Res
         next_poll_seconds: next_poll_seconds(req.poll_seconds.unwrap_or(60), elapsed_seconds),
         status: info.status,
         canary,
+        billing: None,
     })
 }
 

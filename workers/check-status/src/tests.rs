@@ -504,3 +504,48 @@ async fn the_next_poll_grows_with_the_time_waited() {
     assert!(s.deadline_passed);
     assert!(s.failure_reason.unwrap().contains("past the deadline"));
 }
+
+/// A managed spot job that ended as `status`/`secondary`, having trained 600 s and billed 180 s.
+fn spot_job(status: TrainingJobStatus, secondary: SecondaryStatus) -> Rule {
+    mock!(aws_sdk_sagemaker::Client::describe_training_job)
+        .match_requests(|r| r.training_job_name() == Some("job-1"))
+        .then_output(move || {
+            DescribeTrainingJobOutput::builder()
+                .training_job_name("job-1")
+                .training_job_status(status.clone())
+                .secondary_status(secondary.clone())
+                .enable_managed_spot_training(true)
+                .creation_time(to_smithy(t0() - Duration::minutes(30)))
+                .training_time_in_seconds(600)
+                .billable_time_in_seconds(180)
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn a_spot_job_stopped_at_its_max_wait_says_why_and_what_to_do() {
+    let sm = spot_job(
+        TrainingJobStatus::Stopped,
+        SecondaryStatus::MaxWaitTimeExceeded,
+    );
+    let s = handle(&sm, training_req(9000), t0()).await.unwrap();
+    assert_eq!(s.outcome, Outcome::Failed);
+    let reason = s.failure_reason.unwrap();
+    assert!(reason.starts_with("MaxWaitTimeExceeded"), "{reason}");
+    assert!(reason.contains("retrain start --spot false"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_interrupted_spot_job_keeps_the_loop_going_and_an_ended_one_reports_its_billing() {
+    let sm = spot_job(TrainingJobStatus::InProgress, SecondaryStatus::Interrupted);
+    let s = handle(&sm, training_req(9000), t0()).await.unwrap();
+    assert_eq!(s.outcome, Outcome::Running);
+    assert_eq!(s.failure_reason, None);
+    assert_eq!(s.billing, None, "no billing while it runs");
+    let sm = spot_job(TrainingJobStatus::Completed, SecondaryStatus::Completed);
+    let s = handle(&sm, training_req(9000), t0()).await.unwrap();
+    let billing = s.billing.unwrap();
+    assert!(billing.spot);
+    assert_eq!((billing.training_seconds, billing.billable_seconds), (600, 180));
+    assert!((billing.savings_percent() - 70.0).abs() < 1e-9);
+}

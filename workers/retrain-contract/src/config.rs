@@ -15,12 +15,60 @@ pub struct TrainingResources {
     pub instance_count: i32,
     pub volume_gb: i32,
     pub max_runtime_seconds: i32,
+    /// Managed spot training: SageMaker waits for spare capacity (at up to 90 % off) and resumes
+    /// an interrupted job, within `max_wait_seconds`.
+    pub spot: bool,
+    /// The explicit MaxWaitTimeInSeconds; `None`: twice the runtime ([`Self::max_wait`]).
+    pub max_wait_seconds: Option<i32>,
+}
+
+/// SageMaker's StoppingCondition for managed spot training: MaxWaitTimeInSeconds "must be equal
+/// to or greater than MaxRuntimeInSeconds" and is given only with EnableManagedSpotTraining.
+impl TrainingResources {
+    /// MaxWaitTimeInSeconds of the job: `None` on demand (SageMaker refuses it there).
+    pub fn max_wait(&self) -> Option<i32> {
+        self.spot.then(|| {
+            self.max_wait_seconds
+                .unwrap_or(self.max_runtime_seconds.saturating_mul(2))
+        })
+    }
+
+    /// The longest a job may take from creation to its end: the wait for spot capacity and
+    /// the runs it resumes included.
+    pub fn longest_seconds(&self) -> i32 {
+        self.max_wait().unwrap_or(self.max_runtime_seconds)
+    }
+
+    /// `Err`: why SageMaker would refuse these stopping conditions.
+    pub fn check_wait(&self) -> std::result::Result<(), String> {
+        match (self.spot, self.max_wait_seconds) {
+            (false, Some(w)) => Err(format!(
+                "a max wait ({w} s) applies only to spot training; turn spot on or leave it unset"
+            )),
+            (true, Some(w)) if w < self.max_runtime_seconds => Err(format!(
+                "{w} s is less than the max runtime ({} s): SageMaker requires MaxWaitTimeInSeconds >= MaxRuntimeInSeconds",
+                self.max_runtime_seconds
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// SageMaker Serverless Inference: memory sizes it offers (MB).
+pub const SERVERLESS_MEMORY_SIZES: [i32; 6] = [1024, 2048, 3072, 4096, 5120, 6144];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServerlessResources {
+    pub memory_mb: i32,
+    pub max_concurrency: i32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EndpointResources {
     pub instance_type: String,
     pub instance_count: i32,
+    /// Serverless inference instead of instances (ENDPOINT_TYPE=Serverless).
+    pub serverless: Option<ServerlessResources>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,14 +193,39 @@ pub const VARS: &[Var] = &[
         meaning: "training job stopping condition",
     },
     Var {
+        name: "TRAINING_SPOT",
+        default: Some("true"),
+        meaning: "managed spot training (`true`/`false`): billed for the seconds it runs on spare capacity",
+    },
+    Var {
+        name: "TRAINING_MAX_WAIT_SECONDS",
+        default: Some(""),
+        meaning: "spot only: the job's limit, waiting for capacity included (>= the max runtime; empty: twice it)",
+    },
+    Var {
+        name: "ENDPOINT_TYPE",
+        default: Some("RealTime"),
+        meaning: "`RealTime` (instances, billed by the hour) or `Serverless` (billed per second of use)",
+    },
+    Var {
         name: "ENDPOINT_INSTANCE_TYPE",
-        default: Some("ml.m5.large"),
-        meaning: "serving instance type",
+        default: Some("ml.t2.medium"),
+        meaning: "serving instance type (RealTime)",
     },
     Var {
         name: "ENDPOINT_INSTANCE_COUNT",
         default: Some("1"),
-        meaning: "serving instance count",
+        meaning: "serving instance count (RealTime)",
+    },
+    Var {
+        name: "SERVERLESS_MEMORY_MB",
+        default: Some("2048"),
+        meaning: "Serverless: 1024, 2048, 3072, 4096, 5120 or 6144",
+    },
+    Var {
+        name: "SERVERLESS_MAX_CONCURRENCY",
+        default: Some("5"),
+        meaning: "Serverless: concurrent invocations, [1, 200]",
     },
     Var {
         name: "POLL_SECONDS",
@@ -376,6 +449,18 @@ impl<L: Fn(&str) -> Option<String>> Env<L> {
         }
     }
 
+    fn boolean(&self, name: &str) -> Result<bool> {
+        let raw = self.get(name)?;
+        match raw.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(WorkerError::config(
+                name,
+                format!("{} is neither true nor false", quote(&raw)),
+            )),
+        }
+    }
+
     fn checked(
         &self,
         name: &str,
@@ -476,16 +561,48 @@ fn resources<L: Fn(&str) -> Option<String>>(
     types
         .endpoint_type(&endpoint_type)
         .map_err(|e| WorkerError::config("ENDPOINT_INSTANCE_TYPE", e))?;
-    Ok((
-        TrainingResources {
-            instance_type: training_type,
-            instance_count: env.integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
-            volume_gb: env.integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
-            max_runtime_seconds: env.integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 86_400)? as i32,
+    let training = TrainingResources {
+        instance_type: training_type,
+        instance_count: env.integer("TRAINING_INSTANCE_COUNT", 1, 100)? as i32,
+        volume_gb: env.integer("TRAINING_VOLUME_GB", 1, 16384)? as i32,
+        max_runtime_seconds: env.integer("TRAINING_MAX_RUNTIME_SECONDS", 60, 86_400)? as i32,
+        spot: env.boolean("TRAINING_SPOT")?,
+        max_wait_seconds: match env.get("TRAINING_MAX_WAIT_SECONDS")?.as_str() {
+            "" => None,
+            _ => Some(env.integer("TRAINING_MAX_WAIT_SECONDS", 60, 2 * 86_400)? as i32),
         },
+    };
+    training
+        .check_wait()
+        .map_err(|e| WorkerError::config("TRAINING_MAX_WAIT_SECONDS", e))?;
+    let serverless = match env.get("ENDPOINT_TYPE")?.as_str() {
+        "RealTime" => None,
+        "Serverless" => {
+            let memory_mb = env.integer("SERVERLESS_MEMORY_MB", 1024, 6144)? as i32;
+            if !SERVERLESS_MEMORY_SIZES.contains(&memory_mb) {
+                return Err(WorkerError::config(
+                    "SERVERLESS_MEMORY_MB",
+                    format!("{memory_mb} is not a serverless memory size (1024, 2048, 3072, 4096, 5120 or 6144)"),
+                ));
+            }
+            Some(ServerlessResources {
+                memory_mb,
+                max_concurrency: env.integer("SERVERLESS_MAX_CONCURRENCY", 1, 200)? as i32,
+            })
+        }
+        other => {
+            return Err(WorkerError::config(
+                "ENDPOINT_TYPE",
+                format!("{} is neither RealTime nor Serverless", quote(other)),
+            ))
+        }
+    };
+    Ok((
+        training,
         EndpointResources {
             instance_type: endpoint_type,
             instance_count: env.integer("ENDPOINT_INSTANCE_COUNT", 1, 100)? as i32,
+            serverless,
         },
     ))
 }
@@ -557,10 +674,71 @@ mod tests {
         assert_eq!(c.training.instance_type, "ml.m5.large");
         assert_eq!(c.training.max_runtime_seconds, 3600);
         assert_eq!(c.training.volume_gb, 10);
+        // Spot on, waiting at most twice the runtime; a real-time endpoint on the original's type.
+        assert!(c.training.spot);
+        assert_eq!(c.training.max_wait(), Some(7200));
+        assert_eq!(c.training.longest_seconds(), 7200);
+        assert_eq!(c.endpoint.instance_type, "ml.t2.medium");
+        assert_eq!(c.endpoint.serverless, None);
         assert_eq!(
             c.alarm_name(),
             "prophet-fastapi-endpoint-latest-mape-drift-alarm"
         );
+    }
+
+    #[test]
+    fn spot_and_serverless_follow_sagemakers_rules() {
+        let read = |pairs: &[(&str, &str)]| Config::from_lookup(env(pairs), TEST_TYPES);
+        let c = read(&[("TRAINING_SPOT", "false")]).unwrap();
+        assert_eq!(c.training.max_wait(), None, "on demand: no MaxWaitTimeInSeconds");
+        assert_eq!(c.training.longest_seconds(), 3600);
+        let c = read(&[("TRAINING_MAX_WAIT_SECONDS", "5400")]).unwrap();
+        assert_eq!(c.training.max_wait(), Some(5400));
+        let c = read(&[
+            ("ENDPOINT_TYPE", "Serverless"),
+            ("SERVERLESS_MEMORY_MB", "3072"),
+            ("SERVERLESS_MAX_CONCURRENCY", "20"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.endpoint.serverless,
+            Some(ServerlessResources {
+                memory_mb: 3072,
+                max_concurrency: 20
+            })
+        );
+        for (pairs, var, says) in [
+            (
+                &[("TRAINING_MAX_WAIT_SECONDS", "1800")][..],
+                "TRAINING_MAX_WAIT_SECONDS",
+                "less than the max runtime (3600 s)",
+            ),
+            (
+                &[("TRAINING_SPOT", "false"), ("TRAINING_MAX_WAIT_SECONDS", "7200")],
+                "TRAINING_MAX_WAIT_SECONDS",
+                "only to spot training",
+            ),
+            (&[("TRAINING_SPOT", "yes")], "TRAINING_SPOT", "neither true"),
+            (&[("ENDPOINT_TYPE", "Async")], "ENDPOINT_TYPE", "neither RealTime"),
+            (
+                &[("ENDPOINT_TYPE", "Serverless"), ("SERVERLESS_MEMORY_MB", "1500")],
+                "SERVERLESS_MEMORY_MB",
+                "not a serverless memory size",
+            ),
+            (
+                &[("ENDPOINT_TYPE", "Serverless"), ("SERVERLESS_MAX_CONCURRENCY", "201")],
+                "SERVERLESS_MAX_CONCURRENCY",
+                "[1, 200]",
+            ),
+        ] {
+            match read(pairs) {
+                Err(WorkerError::Config { var: v, reason }) => {
+                    assert_eq!(v, var, "{pairs:?}");
+                    assert!(reason.contains(says), "{pairs:?}: {reason}");
+                }
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct TrainingOverrides {
     pub instance_count: Option<i32>,
     pub volume_gb: Option<i32>,
     pub max_runtime_seconds: Option<i32>,
+    pub spot: Option<bool>,
+    pub max_wait_seconds: Option<i32>,
 }
 
 /// The parts of the approval event we read (`detail` of the EventBridge event).
@@ -160,6 +162,27 @@ fn manual(input: Value, cfg: &Config, base: RunRequest) -> Result<RunRequest> {
         if let Some(s) = ranged("max_runtime_seconds", t.max_runtime_seconds, 60, 86_400)? {
             req.training.max_runtime_seconds = s;
         }
+        if let Some(spot) = t.spot {
+            req.training.spot = spot;
+            if !spot {
+                req.training.max_wait_seconds = None;
+            }
+        }
+        if let Some(w) = ranged("max_wait_seconds", t.max_wait_seconds, 60, 2 * 86_400)? {
+            req.training.max_wait_seconds = Some(w);
+        }
+        // A configured wait shorter than a longer runtime asked for this run: twice the runtime.
+        if t.max_wait_seconds.is_none()
+            && req
+                .training
+                .max_wait_seconds
+                .is_some_and(|w| w < req.training.max_runtime_seconds)
+        {
+            req.training.max_wait_seconds = None;
+        }
+        req.training
+            .check_wait()
+            .map_err(|e| WorkerError::invalid("training.max_wait_seconds", e))?;
     }
     Ok(req)
 }
@@ -254,6 +277,31 @@ mod tests {
         let r = normalise(&ev, &cfg()).unwrap();
         assert_eq!(r.trigger, Trigger::Schedule);
         assert_eq!(r.mape_threshold, 20.0);
+    }
+
+    #[test]
+    fn spot_overrides_keep_sagemakers_wait_rule() {
+        let r = normalise(&json!({"training": {"spot": false}}), &cfg()).unwrap();
+        assert_eq!(r.training.max_wait(), None);
+        let r = normalise(
+            &json!({"training": {"max_runtime_seconds": 7200, "max_wait_seconds": 9000}}),
+            &cfg(),
+        )
+        .unwrap();
+        assert_eq!(r.training.max_wait(), Some(9000));
+        let r = normalise(&json!({"training": {"max_runtime_seconds": 7200}}), &cfg()).unwrap();
+        assert_eq!(r.training.max_wait(), Some(14_400), "twice the longer runtime");
+        for bad in [
+            json!({"training": {"max_wait_seconds": 600}}),
+            json!({"training": {"spot": false, "max_wait_seconds": 7200}}),
+            json!({"training": {"spot": "yes"}}),
+        ] {
+            assert!(
+                err_field(bad.clone()).starts_with("training."),
+                "{bad}: {}",
+                err_field(bad.clone())
+            );
+        }
     }
 
     #[test]

@@ -177,6 +177,20 @@ pub fn training_failed(job: &str, status: &str, reason: &str, serving: &str) -> 
     )
 }
 
+/// Why a spot job that SageMaker stopped at its MaxWaitTimeInSeconds did not train: no spare
+/// capacity (or too many interruptions) within the wait, and what to do about it.
+pub fn spot_wait_exceeded(given: Option<&str>) -> String {
+    let given = given
+        .filter(|g| !g.trim().is_empty())
+        .map(|g| format!(" (SageMaker: {g})"))
+        .unwrap_or_default();
+    format!(
+        "MaxWaitTimeExceeded: the managed spot training job did not finish within its max wait{given}: \
+         no spare capacity, or interruptions, for the whole wait. Run again later, or on demand: \
+         `retrain start --spot false` (or TrainingSpot=false in the stack)"
+    )
+}
+
 pub fn deadline_passed(job: &str, elapsed: u64, serving: &str) -> String {
     format!(
         "Training job {job} was still running after {elapsed} s, past the run's deadline.\n\n\

@@ -323,6 +323,27 @@ pub struct Status {
     /// Endpoint: the forecast asked of the new model while it bakes, or once it serves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary: Option<Canary>,
+    /// Training, once it ended: the seconds trained against the seconds billed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<TrainingBilling>,
+}
+
+/// A training job's seconds, as DescribeTrainingJob gives them once it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainingBilling {
+    pub spot: bool,
+    pub training_seconds: i64,
+    pub billable_seconds: i64,
+}
+
+impl TrainingBilling {
+    /// SageMaker's formula: `(1 - BillableTimeInSeconds / TrainingTimeInSeconds) * 100`.
+    pub fn savings_percent(&self) -> f64 {
+        if self.training_seconds <= 0 {
+            return 0.0;
+        }
+        (1.0 - self.billable_seconds as f64 / self.training_seconds as f64) * 100.0
+    }
 }
 
 /// The canary: a forecast of the serving contract asked of the newly deployed model, and

@@ -41,8 +41,9 @@ struct Turn<'a> {
 /// redriven.
 pub const APPROVAL_WAIT_SLACK_SECONDS: u64 = 5400;
 
-/// Slack on top of the job's max runtime for provisioning, image pull and upload: past
-/// `max_runtime + slack` since the job was created, the wait loop gives up.
+/// Slack on top of the job's longest time (its max runtime; with spot, its max wait, which
+/// covers waiting for capacity and resumed runs) for provisioning, image pull and upload: past
+/// `longest + slack` since the job was created, the wait loop gives up.
 pub const DEADLINE_SLACK_SECONDS: u64 = 1800;
 
 pub async fn handle(ctx: &Context, event: Value) -> Result<State> {
@@ -87,7 +88,7 @@ async fn decide(
         mape_floor: request.mape_floor,
         champion_margin: request.champion_margin,
         poll_seconds: request.poll_seconds,
-        deadline_seconds: request.training.max_runtime_seconds as u64 + DEADLINE_SLACK_SECONDS,
+        deadline_seconds: request.training.longest_seconds() as u64 + DEADLINE_SLACK_SECONDS,
         training: None,
         data: None,
         approval: request.approval.clone(),

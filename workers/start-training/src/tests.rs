@@ -498,7 +498,8 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
     assert_eq!(run.action, Action::Train);
     assert_eq!(run.trigger, Trigger::Manual);
     assert_eq!(run.mape_threshold, 20.0);
-    assert_eq!(run.deadline_seconds, 3600 + 1800);
+    // Spot by default: the job may take its max wait (twice the runtime), and so may the wait.
+    assert_eq!(run.deadline_seconds, 7200 + 1800);
     let data = run.data.unwrap();
     assert_eq!(data.new_files, 2, "only .csv files newer than trained_at");
     assert_eq!((data.rows, data.days, data.bad_rows), (50, 5, 0));
@@ -527,10 +528,10 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
         (res.instance_count(), res.volume_size_in_gb()),
         (Some(1), Some(10))
     );
-    assert_eq!(
-        req.stopping_condition().unwrap().max_runtime_in_seconds(),
-        Some(3600)
-    );
+    let stopping = req.stopping_condition().unwrap();
+    assert_eq!(stopping.max_runtime_in_seconds(), Some(3600));
+    assert_eq!(req.enable_managed_spot_training(), Some(true));
+    assert_eq!(stopping.max_wait_time_in_seconds(), Some(7200));
     let env = req.environment().unwrap();
     assert_eq!(env["S3_BUCKET"], "ticket-forecasting-lake");
     assert_eq!(env["DATA_PREFIX"], "bronze/");
@@ -690,9 +691,10 @@ async fn force_trains_without_new_data() {
 #[tokio::test]
 async fn training_overrides_reach_the_job() {
     let (ctx, calls) = context(new_week());
-    let input = json!({"training": {"instance_type": "ml.m5.xlarge", "max_runtime_seconds": 7200}});
+    let input = json!({"training": {"instance_type": "ml.m5.xlarge", "max_runtime_seconds": 7200,
+                                     "spot": false}});
     let run = handle(&ctx, event(input)).await.unwrap().run.unwrap();
-    assert_eq!(run.deadline_seconds, 7200 + 1800);
+    assert_eq!(run.deadline_seconds, 7200 + 1800, "on demand: the runtime's deadline");
     let req = calls.create_job.one();
     assert_eq!(
         req.resource_config()
@@ -705,6 +707,12 @@ async fn training_overrides_reach_the_job() {
     assert_eq!(
         req.stopping_condition().unwrap().max_runtime_in_seconds(),
         Some(7200)
+    );
+    // On demand: SageMaker refuses a MaxWaitTimeInSeconds without spot.
+    assert_eq!(req.enable_managed_spot_training(), None);
+    assert_eq!(
+        req.stopping_condition().unwrap().max_wait_time_in_seconds(),
+        None
     );
 }
 

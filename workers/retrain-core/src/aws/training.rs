@@ -24,6 +24,10 @@ pub struct JobDescription {
     pub output_path: String,
     pub created_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
+    /// Seconds the job trained, and the seconds billed (less with managed spot training).
+    pub training_seconds: Option<i32>,
+    pub billable_seconds: Option<i32>,
+    pub spot: bool,
 }
 
 /// The job, or None when no job has that name.
@@ -63,6 +67,9 @@ pub async fn describe_training_job(sm: &Client, name: &str) -> Result<Option<Job
             .to_string(),
         created_at: d.creation_time().map(from_smithy),
         started_at: d.training_start_time().map(from_smithy),
+        training_seconds: d.training_time_in_seconds(),
+        billable_seconds: d.billable_time_in_seconds(),
+        spot: d.enable_managed_spot_training().unwrap_or(false),
     }))
 }
 
@@ -109,8 +116,12 @@ pub async fn create_training_job(sm: &Client, job: &NewTrainingJob<'_>) -> Resul
         .stopping_condition(
             StoppingCondition::builder()
                 .max_runtime_in_seconds(job.resources.max_runtime_seconds)
+                .set_max_wait_time_in_seconds(job.resources.max_wait())
                 .build(),
         );
+    if job.resources.spot {
+        req = req.enable_managed_spot_training(true);
+    }
     for (k, v) in job.environment {
         req = req.environment(*k, *v);
     }
