@@ -243,6 +243,7 @@ def _create_training_job(original: Callable, self: SageMakerResponse) -> Any:
     now = utcnow()
     job.algorithm_specification = algorithm_specification
     job.environment = self._get_param("Environment") or {}
+    job.enable_managed_spot_training = bool(self._get_param("EnableManagedSpotTraining"))
     job.training_job_status = "InProgress"
     job.secondary_status = "Starting"
     job.secondary_status_transitions = [
@@ -275,11 +276,47 @@ def _finish_training_job(job: FakeTrainingJob, status: str, secondary: str,
     job.secondary_status_transitions[-1]["EndTime"] = job.last_modified_time
     job.training_end_time = job.last_modified_time
     if job.training_start_time:
-        seconds = int((job.training_end_time - job.training_start_time).total_seconds())
-        job.training_time_in_seconds = job.billable_time_in_seconds = max(seconds, 1)
+        seconds = max(int((job.training_end_time - job.training_start_time).total_seconds()), 1)
+        job.training_time_in_seconds = job.billable_time_in_seconds = seconds
+        if getattr(job, "enable_managed_spot_training", False):
+            # Managed spot: billed for the spot seconds only (DescribeTrainingJob's
+            # BillableTimeInSeconds; savings = 1 - billable / training).
+            job.billable_time_in_seconds = max(1, round(seconds * (1 - _spot_savings())))
     if failure_reason:
         job.failure_reason = failure_reason[:1024]  # AWS limit; the explanation comes first
     job.training_job_status = status
+
+
+# Managed spot training (EnableManagedSpotTraining): EMULATOR_SPOT_CAPACITY says what the spot
+# market does to a spot job: "available" (the default), "interrupted" (capacity is taken back once,
+# while it trains: SecondaryStatus Interrupted, then it restarts and trains again), "none" (no
+# capacity within MaxWaitTimeInSeconds: Stopped / MaxWaitTimeExceeded, after
+# EMULATOR_SPOT_WAIT_SECONDS, default 2: the wait compressed). EMULATOR_SPOT_SAVINGS (0.7): the
+# share of training seconds not billed.
+def _spot_savings() -> float:
+    return float(os.environ.get("EMULATOR_SPOT_SAVINGS", "0.7"))
+
+
+def _spot_capacity(job: FakeTrainingJob) -> bool:
+    """Wait for spot capacity as EMULATOR_SPOT_CAPACITY says; False: the job was stopped at its
+    max wait."""
+    if not getattr(job, "enable_managed_spot_training", False):
+        return True
+    mode = os.environ.get("EMULATOR_SPOT_CAPACITY", "available")
+    if mode == "none":
+        _secondary_status(job, "Pending", "Waiting for spot capacity")
+        time.sleep(float(os.environ.get("EMULATOR_SPOT_WAIT_SECONDS", "2")))
+        _finish_training_job(job, "Stopped", "MaxWaitTimeExceeded",
+                             "Training job stopped: MaxWaitTimeInSeconds exceeded.")
+        return False
+    if mode == "interrupted":
+        job.training_start_time = utcnow()
+        _secondary_status(job, "Training", "Training in progress on spot capacity.")
+        time.sleep(1)
+        _secondary_status(job, "Interrupted", "Spot capacity was reclaimed: the job restarts.")
+        time.sleep(1)
+        _secondary_status(job, "Starting", "Launching requested ML instances (restart)")
+    return True
 
 
 def _container_environment(job: FakeTrainingJob, workdir: str) -> dict[str, str]:
@@ -343,7 +380,9 @@ def _run_training_job(account_id: str, job: FakeTrainingJob) -> None:
             with open(os.path.join(workdir, "input", "config", "hyperparameters.json"), "w") as f:
                 json.dump(job.hyper_parameters or {}, f)
 
-        job.training_start_time = utcnow()
+        if not _spot_capacity(job):
+            return
+        job.training_start_time = job.training_start_time or utcnow()
         _secondary_status(job, "Training", "Training image download completed. Training in progress.")
         command = os.environ.get("EMULATOR_TRAINING_COMMAND")
         max_runtime = (job.stopping_condition or {}).get("MaxRuntimeInSeconds", 86400)

@@ -56,6 +56,9 @@ STOP_GRACE_ENV = "EMULATOR_STOP_GRACE"
 PORT_ENV = "SAGEMAKER_BIND_TO_PORT"
 MODEL_DIR_ENV = "SM_MODEL_DIR"
 MAX_PAYLOAD = 6 * 1024 * 1024  # InvokeEndpoint's request and response limit
+# Serverless inference: "The maximum request and response payload size for serverless
+# invocations is 4 MB" (serverless-endpoints-invoke).
+MAX_SERVERLESS_PAYLOAD = 4 * 1024 * 1024
 
 
 def enabled() -> bool:
@@ -75,6 +78,7 @@ class Fleet:
     log: list[str] = field(default_factory=list)
     container: str | None = None  # the container's name when the model runs as an image
     exit_code: int | None = None  # once stopped: 0 or 143 took SIGTERM, 137 needed SIGKILL
+    serverless: bool = False  # a ServerlessConfig variant: its own payload limit
 
     def ping(self) -> bool:
         try:
@@ -253,7 +257,8 @@ def start(account_id: str, backend: Any, endpoint: str, config_name: str) -> Fle
         shutil.rmtree(model_dir, ignore_errors=True)
         return (f"Failed to pull the image for production variant {name}: {image_uri} is not "
                 "an image of this machine (EMULATOR_IMAGES maps image URIs to local images).")
-    fleet = Fleet(endpoint, config_name, name, port, model_dir, process, container=container)
+    fleet = Fleet(endpoint, config_name, name, port, model_dir, process, container=container,
+                  serverless=bool(variant.get("ServerlessConfig")))
     with _LOCK:
         _ALL.append(fleet)
     threading.Thread(target=_pump, args=(fleet, process.stdout), daemon=True).start()
@@ -302,7 +307,7 @@ def invoke(account_id: str, region: str, endpoint: str, endpoint_status: str | N
             "InService", "Updating", "SystemUpdating", "RollingBack"):
         return _error(400, "ValidationError",
                       f"Endpoint {endpoint} of account {account_id} not found.")
-    if len(body) > MAX_PAYLOAD:
+    if len(body) > (MAX_SERVERLESS_PAYLOAD if fleet.serverless else MAX_PAYLOAD):
         return _error(413, "ValidationError", "Request payload is too large")
     started = time.monotonic()
     try:
@@ -317,6 +322,12 @@ def invoke(account_id: str, region: str, endpoint: str, endpoint_status: str | N
                       {"OriginalStatusCode": 0, "OriginalMessage": str(e)})
     latency = (time.monotonic() - started) * 1e6
     _metrics(account_id, region, endpoint, fleet.variant, status, latency)
+    if fleet.serverless and len(answer) > MAX_SERVERLESS_PAYLOAD:
+        return _error(424, "ModelError",
+                      f"Received server error (0) from {fleet.variant} with message \"The "
+                      "response payload exceeds the 4 MB limit of serverless inference\".",
+                      {"OriginalStatusCode": 0,
+                       "OriginalMessage": "response payload over 4 MB"})
     if status >= 400:
         kind = "server" if status >= 500 else "client"
         text = answer.decode("utf-8", errors="replace")[:1024]

@@ -388,6 +388,69 @@ def test_training_max_runtime_is_at_most_28_days(url):
                            StoppingCondition={"MaxRuntimeInSeconds": 2419200}, **job)
 
 
+def test_spot_training_needs_a_max_wait_of_at_least_the_runtime(url):
+    sm = client(url, "sagemaker")
+    job = dict(AlgorithmSpecification={"TrainingImage": "img:1", "TrainingInputMode": "File"},
+               RoleArn=ROLE, OutputDataConfig={"S3OutputPath": "s3://out/"},
+               ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1,
+                               "VolumeSizeInGB": 10})
+    for stopping, spot, says in (
+            ({"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 7200}, False,
+             "only supported when EnableManagedSpotTraining"),
+            ({"MaxRuntimeInSeconds": 3600}, True, "required when EnableManagedSpotTraining"),
+            ({"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 1800}, True,
+             "greater than or equal to MaxRuntimeInSeconds")):
+        code, message = error_of(lambda: sm.create_training_job(
+            TrainingJobName="t1", StoppingCondition=stopping, EnableManagedSpotTraining=spot,
+            **job))
+        assert code == "ValidationException" and says in message, message
+    assert sm.list_training_jobs()["TrainingJobSummaries"] == []
+    sm.create_training_job(TrainingJobName="t1", EnableManagedSpotTraining=True, StoppingCondition={
+        "MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 3600}, **job)
+
+
+def serverless_variant(memory: int = 2048, **extra) -> dict:
+    return {"VariantName": "AllTraffic", "ModelName": "m1",
+            "ServerlessConfig": {"MemorySizeInMB": memory, "MaxConcurrency": 5}, **extra}
+
+
+def test_serverless_configs_follow_the_serverless_rules(url):
+    sm = client(url, "sagemaker")
+    sm.create_model(ModelName="m1", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "img:1"})
+    provisioned = serverless_variant()
+    provisioned["ServerlessConfig"]["ProvisionedConcurrency"] = 6
+    second = {**serverless_variant(), "VariantName": "b"}
+    for variants, says in (
+            ([serverless_variant(1500)], "must be one of 1024"),
+            ([serverless_variant(InstanceType="ml.m5.large")], "both ServerlessConfig"),
+            ([provisioned], "less than or equal to MaxConcurrency"),
+            ([serverless_variant(), second], "one production variant")):
+        code, message = error_of(lambda: sm.create_endpoint_config(
+            EndpointConfigName="s1", ProductionVariants=variants))
+        assert code == "ValidationException" and says in message, message
+    sm.create_endpoint_config(EndpointConfigName="s1", ProductionVariants=[serverless_variant()])
+
+
+def test_an_instance_based_endpoint_cannot_become_serverless(url):
+    sm = client(url, "sagemaker")
+    endpoint_with(sm, "c2", 1)
+    sm.create_endpoint_config(EndpointConfigName="s1", ProductionVariants=[serverless_variant()])
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e1", EndpointConfigName="s1", DeploymentConfig=blue_green(1800, 0, 0)))
+    assert code == "ValidationException" and "instance-based" in message, message
+    # A serverless endpoint updates blue/green, never rolling.
+    sm.create_endpoint_config(EndpointConfigName="s2",
+                              ProductionVariants=[serverless_variant(3072)])
+    sm.create_endpoint(EndpointName="e2", EndpointConfigName="s1")
+    wait_in_service(sm, "e2")
+    code, message = error_of(lambda: sm.update_endpoint(
+        EndpointName="e2", EndpointConfigName="s2", DeploymentConfig=rolling("INSTANCE_COUNT", 1)))
+    assert code == "ValidationException" and "RollingUpdatePolicy" in message, message
+    sm.update_endpoint(EndpointName="e2", EndpointConfigName="s2",
+                       DeploymentConfig=blue_green(1800, 0, 0))
+    assert sm.describe_endpoint(EndpointName="e2")["EndpointStatus"] == "Updating"
+
+
 # --- SNS (query) ---------------------------------------------------------------------
 
 

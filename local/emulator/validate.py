@@ -436,13 +436,99 @@ MAX_TRAINING_RUNTIME_SECONDS = 28 * 86400
 
 def _sagemaker_training_job(req: awsrequest.AwsRequest) -> list[Rejection]:
     stopping = req.params.get("StoppingCondition")
-    runtime = stopping.get("MaxRuntimeInSeconds") if isinstance(stopping, dict) else None
+    stopping = stopping if isinstance(stopping, dict) else {}
+    runtime = stopping.get("MaxRuntimeInSeconds")
     if _is_number(runtime) and runtime > MAX_TRAINING_RUNTIME_SECONDS:
         return [Rejection(
             "ValidationException",
             f"StoppingCondition.MaxRuntimeInSeconds ({runtime}) must be less than or equal to "
             f"{MAX_TRAINING_RUNTIME_SECONDS} seconds (28 days).")]
+    # Managed spot training (API_StoppingCondition, the managed spot training guide):
+    # MaxWaitTimeInSeconds only with EnableManagedSpotTraining (SageMaker's own words below),
+    # required with it, and "equal to or greater than MaxRuntimeInSeconds".
+    spot = req.params.get("EnableManagedSpotTraining") is True
+    wait = stopping.get("MaxWaitTimeInSeconds")
+    if wait is not None and not spot:
+        return [Rejection("ValidationException",
+                          "Invalid MaxWaitTimeInSeconds. It is only supported when "
+                          "EnableManagedSpotTraining is set to true")]
+    if spot and wait is None:
+        return [Rejection("ValidationException",
+                          "Invalid MaxWaitTimeInSeconds. It is required when "
+                          "EnableManagedSpotTraining is set to true")]
+    if spot and _is_number(wait) and _is_number(runtime) and wait < runtime:
+        return [Rejection("ValidationException",
+                          f"Invalid MaxWaitTimeInSeconds ({wait}). It must be greater than or "
+                          f"equal to MaxRuntimeInSeconds ({runtime})")]
     return []
+
+
+SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
+
+
+def _is_serverless(variants: list[dict] | None) -> bool:
+    return any(isinstance(v, dict) and v.get("ServerlessConfig") for v in variants or [])
+
+
+def _sagemaker_endpoint_config(req: awsrequest.AwsRequest) -> list[Rejection]:
+    """CreateEndpointConfig's serverless rules (API_ProductionVariantServerlessConfig, the
+    serverless inference guide's feature exclusions)."""
+    variants = req.params.get("ProductionVariants")
+    variants = [v for v in variants if isinstance(v, dict)] if isinstance(variants, list) else []
+    out = []
+    for v in variants:
+        config = v.get("ServerlessConfig")
+        if not isinstance(config, dict):
+            continue
+        name = v.get("VariantName", "")
+        if v.get("InstanceType") is not None or v.get("InitialInstanceCount") is not None:
+            out.append(Rejection(
+                "ValidationException",
+                f"Production variant '{name}' specifies both ServerlessConfig and "
+                "InstanceType/InitialInstanceCount: a variant is either serverless or "
+                "instance-based."))
+        memory = config.get("MemorySizeInMB")
+        if _is_number(memory) and memory not in SERVERLESS_MEMORY_SIZES:
+            out.append(Rejection(
+                "ValidationException",
+                f"ServerlessConfig.MemorySizeInMB ({memory}) of production variant '{name}' "
+                "must be one of 1024, 2048, 3072, 4096, 5120, 6144 MB."))
+        provisioned, most = config.get("ProvisionedConcurrency"), config.get("MaxConcurrency")
+        if _is_number(provisioned) and _is_number(most) and provisioned > most:
+            out.append(Rejection(
+                "ValidationException",
+                f"ServerlessConfig.ProvisionedConcurrency ({provisioned}) of production variant "
+                f"'{name}' must be less than or equal to MaxConcurrency ({most})."))
+    if _is_serverless(variants) and len(variants) > 1:
+        out.append(Rejection(
+            "ValidationException",
+            "Serverless endpoints support one production variant: multiple production "
+            "variants are not supported with ServerlessConfig."))
+    return out
+
+
+def _sagemaker_serverless_update(req: awsrequest.AwsRequest) -> list[Rejection]:
+    """UpdateEndpoint to a serverless config: SageMaker cannot convert an instance-based endpoint
+    to serverless (serverless inference guide: "you receive a ValidationError"), and a rolling
+    deployment excludes serverless endpoints (deployment guardrails, Exclusions)."""
+    variants = _endpoint_config_variants(req, str(req.params.get("EndpointConfigName")))
+    if not _is_serverless(variants):
+        return []
+    out = []
+    serving = _serving_variants(req, str(req.params.get("EndpointName")))
+    if serving and not _is_serverless(serving):
+        out.append(Rejection(
+            "ValidationException",
+            f"Endpoint '{req.params.get('EndpointName')}' is instance-based: it cannot be "
+            "updated to the serverless endpoint config "
+            f"'{req.params.get('EndpointConfigName')}'. Create a new endpoint with it."))
+    deployment = req.params.get("DeploymentConfig")
+    if isinstance(deployment, dict) and isinstance(deployment.get("RollingUpdatePolicy"), dict):
+        out.append(Rejection(
+            "ValidationException",
+            "RollingUpdatePolicy is not supported for serverless endpoints: use a "
+            "BlueGreenUpdatePolicy."))
+    return out
 
 
 _SUBJECT_FIRST = re.compile(r"[\w!-/:-@\[-`{-~]")  # a letter, a number or punctuation
@@ -724,7 +810,13 @@ def _s3_bucket_exists(name: str) -> bool:
 #     exists in moto's CloudWatch (same region); UpdateEndpoint with a blue/green or rolling
 #     policy: the new config's variant names are the serving config's.
 #     (The 600-28800 and 0-3600 ranges come from the model.)
-#   SageMaker CreateTrainingJob: StoppingCondition.MaxRuntimeInSeconds <= 28 days.
+#   SageMaker CreateTrainingJob: StoppingCondition.MaxRuntimeInSeconds <= 28 days;
+#     MaxWaitTimeInSeconds only and always with EnableManagedSpotTraining, >= MaxRuntimeInSeconds.
+#   SageMaker CreateEndpointConfig: a serverless variant has no InstanceType or
+#     InitialInstanceCount, a memory size of 1024-6144 in 1 GB steps, ProvisionedConcurrency <=
+#     MaxConcurrency, and is the config's only variant.
+#   SageMaker UpdateEndpoint to a serverless config: not from an instance-based endpoint, not
+#     with a RollingUpdatePolicy.
 #   SNS Publish: TopicArn/TargetArn/PhoneNumber; Subject non-empty, < 100 characters, no
 #     control characters or line breaks, starting with a letter, number or punctuation;
 #     Message non-empty, body + attributes <= 256 KiB (or the topic's MaximumMessageSize);
@@ -738,7 +830,9 @@ def _s3_bucket_exists(name: str) -> bool:
 #   S3: bucket naming rules (new buckets, and unknown ones), keys <= 1024 bytes of UTF-8.
 # rule(req, raw body size) -> rejections
 DOCUMENTED_RULES: dict[tuple[str, str], Callable[[awsrequest.AwsRequest, int], list[Rejection]]] = {
-    ("sagemaker", "UpdateEndpoint"): lambda r, n: _sagemaker_deployment(r),
+    ("sagemaker", "UpdateEndpoint"): lambda r, n: (_sagemaker_serverless_update(r)
+                                                   + _sagemaker_deployment(r)),
+    ("sagemaker", "CreateEndpointConfig"): lambda r, n: _sagemaker_endpoint_config(r),
     ("sagemaker", "CreateEndpoint"): lambda r, n: _sagemaker_deployment(r),
     ("sagemaker", "CreateTrainingJob"): lambda r, n: _sagemaker_training_job(r),
     ("sns", "Publish"): lambda r, n: _sns_publish(r),

@@ -48,6 +48,17 @@ pub fn rollback_alarms(endpoint: &str) -> String {
         .join(",")
 }
 
+/// The configuration a local run takes from its environment (`make demo ENDPOINT_TYPE=Serverless
+/// TRAINING_SPOT=false`): the endpoint's type and the training's spot option. Everything else is
+/// the guide's defaults.
+pub const LOCAL_CHOICES: &[&str] = &[
+    "ENDPOINT_TYPE",
+    "SERVERLESS_MEMORY_MB",
+    "SERVERLESS_MAX_CONCURRENCY",
+    "TRAINING_SPOT",
+    "TRAINING_MAX_WAIT_SECONDS",
+];
+
 /// The workers' configuration for a local run: the guide's defaults, a fast poll.
 pub fn local_config(topic_arn: &str) -> Config {
     let topic = topic_arn.to_string();
@@ -58,6 +69,8 @@ pub fn local_config(topic_arn: &str) -> Config {
         "POLL_SECONDS" => Some("1".to_string()),
         // The template's deployment guardrails (the emulator creates them as the stack would).
         "ROLLBACK_ALARMS" => Some(rollback_alarms(LOCAL_ENDPOINT)),
+        // The cost options a local run may choose (`make demo ENDPOINT_TYPE=Serverless`).
+        k if LOCAL_CHOICES.contains(&k) => std::env::var(k).ok(),
         _ => None,
     })
     .expect("the local configuration is valid")
@@ -86,6 +99,11 @@ pub fn template_parameters(cfg: &Config) -> serde_json::Value {
         "TrainingMaxRuntimeSeconds": cfg.training.max_runtime_seconds.to_string(),
         "EndpointInstanceType": cfg.endpoint.instance_type,
         "EndpointInstanceCount": cfg.endpoint.instance_count.to_string(),
+        "TrainingSpot": cfg.training.spot.to_string(),
+        "TrainingMaxWaitSeconds": cfg.training.max_wait_seconds.map(|w| w.to_string()).unwrap_or_default(),
+        "EndpointType": if cfg.endpoint.serverless.is_some() { "Serverless" } else { "RealTime" },
+        "ServerlessMemorySizeInMB": cfg.endpoint.serverless.map_or(2048, |s| s.memory_mb).to_string(),
+        "ServerlessMaxConcurrency": cfg.endpoint.serverless.map_or(5, |s| s.max_concurrency).to_string(),
     })
 }
 

@@ -546,6 +546,9 @@ async fn an_interrupted_spot_job_keeps_the_loop_going_and_an_ended_one_reports_i
     let s = handle(&sm, training_req(9000), t0()).await.unwrap();
     let billing = s.billing.unwrap();
     assert!(billing.spot);
-    assert_eq!((billing.training_seconds, billing.billable_seconds), (600, 180));
+    assert_eq!(
+        (billing.training_seconds, billing.billable_seconds),
+        (600, 180)
+    );
     assert!((billing.savings_percent() - 70.0).abs() < 1e-9);
 }

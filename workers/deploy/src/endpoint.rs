@@ -10,7 +10,9 @@ use retrain_core::aws::endpoint::{
     model_exists, update_endpoint,
 };
 use retrain_core::payload::EndpointAction;
-use retrain_core::rollout::{adopt_variant, rollout, Rollout, BAKE_SECONDS, MAX_UPDATE_SECONDS};
+use retrain_core::rollout::{
+    adopt_variant, rollout_to, switch_allowed, Rollout, BAKE_SECONDS, MAX_UPDATE_SECONDS,
+};
 use retrain_core::{Context, Result, WorkerError};
 
 /// What the endpoint served before: its config, when this call switched it.
@@ -41,6 +43,18 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Serve
         status: "unsupported".into(),
         reason,
     })?;
+    // Refused before anything is created: SageMaker cannot make an instance-based endpoint
+    // serverless (a new endpoint name is the way over).
+    let serverless = cfg.endpoint.serverless.is_some();
+    if let Some(e) = endpoint.as_ref().filter(|e| e.config_name != name) {
+        switch_allowed(&cfg.endpoint_name, &e.variants, serverless).map_err(|reason| {
+            WorkerError::EndpointFailed {
+                endpoint: cfg.endpoint_name.clone(),
+                status: e.status.clone(),
+                reason,
+            }
+        })?;
+    }
     if config_model(sm, name).await?.is_none() {
         create_endpoint_config(sm, name, &variant, name, &cfg.endpoint, instance_count).await?;
     }
@@ -68,7 +82,7 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Serve
         });
     }
     // Another update may start between our describe and our update: busy, retried later.
-    let deployment = deployment(instance_count, &cfg.rollback_alarms);
+    let deployment = deployment(instance_count, serverless, &cfg.rollback_alarms);
     if update_endpoint(sm, &cfg.endpoint_name, name, deployment).await? {
         Ok(served(EndpointAction::Updated, Some(endpoint.config_name)))
     } else {
@@ -79,11 +93,16 @@ pub async fn serve(ctx: &Context, name: &str, version_arn: &str) -> Result<Serve
     }
 }
 
-/// The update for the new config's instance count (see `rollout`), with SageMaker's automatic
-/// rollback on the endpoint's own alarms when the configuration names any.
-pub fn deployment(instance_count: i32, rollback_alarms: &[String]) -> DeploymentConfig {
+/// The update for the new config's instance count (see `rollout`; a serverless config is always
+/// blue/green), with SageMaker's automatic rollback on the endpoint's own alarms when the
+/// configuration names any.
+pub fn deployment(
+    instance_count: i32,
+    serverless: bool,
+    rollback_alarms: &[String],
+) -> DeploymentConfig {
     let mut config = DeploymentConfig::builder();
-    config = match rollout(instance_count) {
+    config = match rollout_to(instance_count, serverless) {
         Rollout::BlueGreenAllAtOnce => config.blue_green_update_policy(
             BlueGreenUpdatePolicy::builder()
                 .traffic_routing_configuration(

@@ -6,13 +6,17 @@ use aws_sdk_sagemaker::operation::create_endpoint_config::{
 };
 use aws_sdk_sagemaker::operation::create_model::{CreateModelInput, CreateModelOutput};
 use aws_sdk_sagemaker::operation::create_model_package::CreateModelPackageInput;
+use aws_sdk_sagemaker::operation::describe_endpoint::DescribeEndpointOutput;
 use aws_sdk_sagemaker::operation::describe_endpoint_config::{
     DescribeEndpointConfigError, DescribeEndpointConfigOutput,
 };
 use aws_sdk_sagemaker::operation::describe_model::{DescribeModelError, DescribeModelOutput};
 use aws_sdk_sagemaker::operation::list_model_packages::ListModelPackagesOutput;
 use aws_sdk_sagemaker::operation::update_endpoint::{UpdateEndpointInput, UpdateEndpointOutput};
-use aws_sdk_sagemaker::types::{EndpointStatus, ModelApprovalStatus, ProductionVariant};
+use aws_sdk_sagemaker::types::{
+    EndpointStatus, ModelApprovalStatus, ProductionVariant, ProductionVariantServerlessConfig,
+    ProductionVariantSummary,
+};
 use aws_smithy_mocks::{mock, MockResponse};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
@@ -57,6 +61,8 @@ struct World {
     endpoint: Option<(EndpointStatus, String)>,
     /// S3 refuses the run report's PutObject.
     report_put_fails: bool,
+    /// The serving endpoint's one variant: Some(true) serverless, Some(false) one instance.
+    serving_variant: Option<bool>,
 }
 
 #[derive(Default)]
@@ -156,7 +162,30 @@ fn context(w: World) -> (Mocked, Calls) {
                 .endpoint_config_arn("arn:cfg")
                 .build()
         });
-    let describe_endpoint = serving_endpoint(w.endpoint.clone());
+    let describe_endpoint = match (w.serving_variant, w.endpoint.clone()) {
+        (Some(serverless), Some((status, config))) => {
+            mock!(aws_sdk_sagemaker::Client::describe_endpoint).then_compute_output(move |_| {
+                let variant = ProductionVariantSummary::builder().variant_name("primary");
+                let variant = if serverless {
+                    variant.current_serverless_config(
+                        ProductionVariantServerlessConfig::builder()
+                            .memory_size_in_mb(2048)
+                            .max_concurrency(5)
+                            .build(),
+                    )
+                } else {
+                    variant.current_instance_count(1)
+                };
+                DescribeEndpointOutput::builder()
+                    .endpoint_name("prophet-fastapi-endpoint-latest")
+                    .endpoint_config_name(&config)
+                    .endpoint_status(status.clone())
+                    .production_variants(variant.build())
+                    .build()
+            })
+        }
+        _ => serving_endpoint(w.endpoint.clone()),
+    };
     let rec = calls.create.clone();
     let create_endpoint =
         mock!(aws_sdk_sagemaker::Client::create_endpoint).then_compute_output(move |req| {
@@ -350,8 +379,9 @@ async fn no_endpoint_registers_and_creates_everything() {
     let variant = &config.production_variants()[0];
     assert_eq!(variant.variant_name(), Some("primary"));
     assert_eq!(variant.model_name(), Some(name().as_str()));
-    assert_eq!(variant.instance_type().unwrap().as_str(), "ml.m5.large");
+    assert_eq!(variant.instance_type().unwrap().as_str(), "ml.t2.medium");
     assert_eq!(variant.initial_instance_count(), Some(1));
+    assert_eq!(variant.serverless_config(), None);
     let create = calls.create.one();
     assert_eq!(
         create.endpoint_name(),
@@ -414,9 +444,76 @@ async fn a_single_instance_endpoint_gets_a_blue_green_update_with_rollback_alarm
     assert!(calls.create.is_empty());
 }
 
+fn serverless(ctx: &mut Mocked) {
+    ctx.cfg.endpoint.serverless = Some(retrain_core::config::ServerlessResources {
+        memory_mb: 2048,
+        max_concurrency: 5,
+    });
+}
+
+#[tokio::test]
+async fn a_serverless_configuration_creates_a_serverless_endpoint() {
+    let (mut ctx, calls) = context(World::default());
+    serverless(&mut ctx);
+    let d = handle(&ctx, state(json!(12.3), 20.0)).await.unwrap();
+    assert_eq!(d.action, EndpointAction::Created);
+    let config = calls.config.one();
+    let variant = &config.production_variants()[0];
+    let s = variant.serverless_config().unwrap();
+    assert_eq!(
+        (s.memory_size_in_mb(), s.max_concurrency()),
+        (Some(2048), Some(5))
+    );
+    // SageMaker refuses a variant that is both serverless and instance-based.
+    assert_eq!(variant.instance_type(), None);
+    assert_eq!(variant.initial_instance_count(), None);
+}
+
+#[tokio::test]
+async fn a_serverless_endpoint_is_updated_blue_green_never_rolling() {
+    let (mut ctx, calls) = context(World {
+        endpoint: Some((
+            EndpointStatus::InService,
+            "prophet-forecasting-models-v3-old".into(),
+        )),
+        serving_variant: Some(true),
+        ..Default::default()
+    });
+    serverless(&mut ctx);
+    ctx.cfg.endpoint.instance_count = 4; // would roll, were it instances
+    let d = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap();
+    assert_eq!(d.action, EndpointAction::Updated);
+    let update = calls.update.one();
+    let config = update.deployment_config().unwrap();
+    assert!(config.rolling_update_policy().is_none());
+    assert!(config.blue_green_update_policy().is_some());
+}
+
+#[tokio::test]
+async fn an_instance_based_endpoint_is_not_switched_to_serverless_and_nothing_is_created() {
+    let (mut ctx, calls) = context(World {
+        endpoint: Some((
+            EndpointStatus::InService,
+            "prophet-forecasting-models-v3-old".into(),
+        )),
+        serving_variant: Some(false),
+        ..Default::default()
+    });
+    serverless(&mut ctx);
+    let err = handle(&ctx, state(json!(8.0), 20.0)).await.unwrap_err();
+    match &err {
+        WorkerError::EndpointFailed { reason, .. } => {
+            assert!(reason.contains("new EndpointName"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(calls.config.is_empty(), "no serverless config left behind");
+    assert!(calls.update.is_empty() && calls.create.is_empty());
+}
+
 #[test]
 fn several_instances_roll_in_batches_sagemaker_accepts() {
-    let config = crate::endpoint::deployment(4, &[]);
+    let config = crate::endpoint::deployment(4, false, &[]);
     let rolling = config.rolling_update_policy().unwrap();
     let batch = rolling.maximum_batch_size().unwrap();
     assert_eq!(

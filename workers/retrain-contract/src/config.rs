@@ -690,7 +690,11 @@ mod tests {
     fn spot_and_serverless_follow_sagemakers_rules() {
         let read = |pairs: &[(&str, &str)]| Config::from_lookup(env(pairs), TEST_TYPES);
         let c = read(&[("TRAINING_SPOT", "false")]).unwrap();
-        assert_eq!(c.training.max_wait(), None, "on demand: no MaxWaitTimeInSeconds");
+        assert_eq!(
+            c.training.max_wait(),
+            None,
+            "on demand: no MaxWaitTimeInSeconds"
+        );
         assert_eq!(c.training.longest_seconds(), 3600);
         let c = read(&[("TRAINING_MAX_WAIT_SECONDS", "5400")]).unwrap();
         assert_eq!(c.training.max_wait(), Some(5400));
@@ -714,19 +718,32 @@ mod tests {
                 "less than the max runtime (3600 s)",
             ),
             (
-                &[("TRAINING_SPOT", "false"), ("TRAINING_MAX_WAIT_SECONDS", "7200")],
+                &[
+                    ("TRAINING_SPOT", "false"),
+                    ("TRAINING_MAX_WAIT_SECONDS", "7200"),
+                ],
                 "TRAINING_MAX_WAIT_SECONDS",
                 "only to spot training",
             ),
             (&[("TRAINING_SPOT", "yes")], "TRAINING_SPOT", "neither true"),
-            (&[("ENDPOINT_TYPE", "Async")], "ENDPOINT_TYPE", "neither RealTime"),
             (
-                &[("ENDPOINT_TYPE", "Serverless"), ("SERVERLESS_MEMORY_MB", "1500")],
+                &[("ENDPOINT_TYPE", "Async")],
+                "ENDPOINT_TYPE",
+                "neither RealTime",
+            ),
+            (
+                &[
+                    ("ENDPOINT_TYPE", "Serverless"),
+                    ("SERVERLESS_MEMORY_MB", "1500"),
+                ],
                 "SERVERLESS_MEMORY_MB",
                 "not a serverless memory size",
             ),
             (
-                &[("ENDPOINT_TYPE", "Serverless"), ("SERVERLESS_MAX_CONCURRENCY", "201")],
+                &[
+                    ("ENDPOINT_TYPE", "Serverless"),
+                    ("SERVERLESS_MAX_CONCURRENCY", "201"),
+                ],
                 "SERVERLESS_MAX_CONCURRENCY",
                 "[1, 200]",
             ),

@@ -290,7 +290,11 @@ mod tests {
         .unwrap();
         assert_eq!(r.training.max_wait(), Some(9000));
         let r = normalise(&json!({"training": {"max_runtime_seconds": 7200}}), &cfg()).unwrap();
-        assert_eq!(r.training.max_wait(), Some(14_400), "twice the longer runtime");
+        assert_eq!(
+            r.training.max_wait(),
+            Some(14_400),
+            "twice the longer runtime"
+        );
         for bad in [
             json!({"training": {"max_wait_seconds": 600}}),
             json!({"training": {"spot": false, "max_wait_seconds": 7200}}),

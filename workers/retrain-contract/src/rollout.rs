@@ -39,6 +39,39 @@ pub fn rollout(instance_count: i32) -> Rollout {
 pub struct ServingVariant {
     pub name: String,
     pub instance_count: Option<i32>,
+    /// A serverless variant (no instances).
+    pub serverless: bool,
+}
+
+/// The rollout of an update to a serverless config: blue/green, all at once (deployment
+/// guardrails exclude serverless endpoints from rolling updates; there are no instances to roll).
+pub fn rollout_to(instance_count: i32, serverless: bool) -> Rollout {
+    if serverless {
+        Rollout::BlueGreenAllAtOnce
+    } else {
+        rollout(instance_count)
+    }
+}
+
+/// `Err`: why SageMaker cannot switch an endpoint serving `serving` to a config of the other
+/// kind, and what to do. SageMaker cannot update an instance-based endpoint to serverless
+/// ("you receive a ValidationError"); the way over is a new endpoint. A serverless endpoint may
+/// become instance-based.
+pub fn switch_allowed(
+    endpoint: &str,
+    serving: &[ServingVariant],
+    to_serverless: bool,
+) -> Result<(), String> {
+    let instance_based = !serving.is_empty() && serving.iter().all(|v| !v.serverless);
+    if to_serverless && instance_based {
+        return Err(format!(
+            "endpoint {endpoint} runs on instances, and SageMaker cannot update an instance-based \
+             endpoint to serverless. To move to Serverless: deploy the stack with a new \
+             EndpointName (the next run creates that endpoint serverless), move your callers to \
+             it, then delete {endpoint}; or keep EndpointType=RealTime"
+        ));
+    }
+    Ok(())
 }
 
 /// The variant name a new config gives its one variant when the endpoint is created.
@@ -86,16 +119,35 @@ mod tests {
         let sdk = [ServingVariant {
             name: "AllTraffic".into(),
             instance_count: Some(2),
+            serverless: false,
         }];
         assert_eq!(adopt_variant(Some(&sdk), 1), Ok(("AllTraffic".into(), 2)));
         let unknown = [ServingVariant {
             name: "v".into(),
             instance_count: None,
+            serverless: false,
         }];
         assert_eq!(adopt_variant(Some(&unknown), 3), Ok(("v".into(), 3)));
         let two = [sdk[0].clone(), unknown[0].clone()];
         let err = adopt_variant(Some(&two), 1).unwrap_err();
         assert!(err.contains("2 variants (AllTraffic, v)"), "{err}");
+    }
+
+    #[test]
+    fn an_instance_based_endpoint_cannot_become_serverless_the_other_way_can() {
+        let variant = |serverless: bool| ServingVariant {
+            name: "AllTraffic".into(),
+            instance_count: (!serverless).then_some(1),
+            serverless,
+        };
+        let err = switch_allowed("e", &[variant(false)], true).unwrap_err();
+        assert!(err.contains("new EndpointName"), "{err}");
+        assert_eq!(switch_allowed("e", &[variant(true)], true), Ok(()));
+        assert_eq!(switch_allowed("e", &[variant(true)], false), Ok(()));
+        assert_eq!(switch_allowed("e", &[variant(false)], false), Ok(()));
+        assert_eq!(switch_allowed("e", &[], true), Ok(()), "no endpoint yet");
+        assert_eq!(rollout_to(4, true), Rollout::BlueGreenAllAtOnce);
+        assert_eq!(rollout_to(4, false), Rollout::Rolling { batch: 1 });
     }
 
     #[test]

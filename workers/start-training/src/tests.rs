@@ -694,7 +694,11 @@ async fn training_overrides_reach_the_job() {
     let input = json!({"training": {"instance_type": "ml.m5.xlarge", "max_runtime_seconds": 7200,
                                      "spot": false}});
     let run = handle(&ctx, event(input)).await.unwrap().run.unwrap();
-    assert_eq!(run.deadline_seconds, 7200 + 1800, "on demand: the runtime's deadline");
+    assert_eq!(
+        run.deadline_seconds,
+        7200 + 1800,
+        "on demand: the runtime's deadline"
+    );
     let req = calls.create_job.one();
     assert_eq!(
         req.resource_config()

@@ -1,7 +1,8 @@
 //! The serving endpoint and what it serves: models, endpoint configs, the endpoint itself.
 
 use aws_sdk_sagemaker::types::{
-    ContainerDefinition, DeploymentConfig, ProductionVariant, ProductionVariantInstanceType, Tag,
+    ContainerDefinition, DeploymentConfig, ProductionVariant, ProductionVariantInstanceType,
+    ProductionVariantServerlessConfig, Tag,
 };
 use aws_sdk_sagemaker::Client;
 use chrono::{DateTime, Utc};
@@ -55,6 +56,8 @@ pub async fn describe_endpoint(sm: &Client, name: &str) -> Result<Option<Endpoin
                 .map(|v| ServingVariant {
                     name: v.variant_name().unwrap_or_default().to_string(),
                     instance_count: v.current_instance_count(),
+                    serverless: v.current_serverless_config().is_some()
+                        || v.desired_serverless_config().is_some(),
                 })
                 .collect(),
             pending_config: d
@@ -163,9 +166,8 @@ where
     }
 }
 
-/// An endpoint config with one variant serving `model` on `resources`.
-/// A config of one variant `variant` serving `model` on `instance_count` instances of the
-/// configured type.
+/// A config of one variant `variant` serving `model`: serverless when `resources` say so (memory
+/// and concurrency, no instances), else on `instance_count` instances of the configured type.
 pub async fn create_endpoint_config(
     sm: &Client,
     name: &str,
@@ -174,19 +176,26 @@ pub async fn create_endpoint_config(
     resources: &EndpointResources,
     instance_count: i32,
 ) -> Result<()> {
+    let builder = ProductionVariant::builder()
+        .variant_name(variant)
+        .model_name(model)
+        .initial_variant_weight(1.0);
+    let variant = match resources.serverless {
+        Some(s) => builder.serverless_config(
+            ProductionVariantServerlessConfig::builder()
+                .memory_size_in_mb(s.memory_mb)
+                .max_concurrency(s.max_concurrency)
+                .build(),
+        ),
+        None => builder
+            .initial_instance_count(instance_count)
+            .instance_type(ProductionVariantInstanceType::from(
+                resources.instance_type.as_str(),
+            )),
+    };
     sm.create_endpoint_config()
         .endpoint_config_name(name)
-        .production_variants(
-            ProductionVariant::builder()
-                .variant_name(variant)
-                .model_name(model)
-                .initial_instance_count(instance_count)
-                .instance_type(ProductionVariantInstanceType::from(
-                    resources.instance_type.as_str(),
-                ))
-                .initial_variant_weight(1.0)
-                .build(),
-        )
+        .production_variants(variant.build())
         .send()
         .await
         .map(|_| ())
