@@ -80,7 +80,7 @@ pub struct Cost {
     #[arg(long, default_value = "real-time", value_parser = ["real-time", "serverless"])]
     pub endpoint_type: String,
     /// The template's EndpointInstanceType.
-    #[arg(long, default_value = "ml.m5.large")]
+    #[arg(long, default_value = "ml.t2.medium")]
     pub endpoint_instance_type: String,
     /// The template's EndpointInstanceCount.
     #[arg(long, default_value_t = 1)]
@@ -99,16 +99,22 @@ pub struct Cost {
     pub training_minutes: f64,
     /// Managed spot training: the share of training seconds not billed (0.7 = 70 %); a run
     /// records its own (1 - BillableTimeInSeconds / TrainingTimeInSeconds).
+    #[arg(long, default_value_t = 0.7)]
+    pub spot_savings: f64,
+    /// On-demand training (TrainingSpot=false): every training second billed.
     #[arg(long)]
-    pub spot_savings: Option<f64>,
+    pub on_demand: bool,
+    /// Without the CloudWatch dashboard (CreateDashboard=false).
+    #[arg(long)]
+    pub no_dashboard: bool,
     /// Runs a month (weekly: 52/12).
     #[arg(long, default_value_t = 52.0 / 12.0)]
     pub runs_per_month: f64,
     /// Forecasts asked of the endpoint a day.
     #[arg(long, default_value_t = 36.0)]
     pub invocations_per_day: f64,
-    /// The README's table: today's default, the original's, and serverless with spot training,
-    /// under the same assumptions (markdown).
+    /// The README's table: the first default, the original's, today's default, and serverless
+    /// with spot training and no dashboard, under the same assumptions (markdown).
     #[arg(long)]
     pub compare: bool,
 }

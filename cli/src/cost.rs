@@ -49,13 +49,14 @@ pub fn usage(c: &Cost) -> Result<Usage, CliError> {
             }
         }
     };
-    if let Some(s) = c.spot_savings {
-        if !(0.0..1.0).contains(&s) {
-            return Err(invalid(
-                "--spot-savings",
-                format!("{s}: a share of the training seconds, in [0, 1)"),
-            ));
-        }
+    if !(0.0..1.0).contains(&c.spot_savings) {
+        return Err(invalid(
+            "--spot-savings",
+            format!(
+                "{}: a share of the training seconds, in [0, 1)",
+                c.spot_savings
+            ),
+        ));
     }
     for (field, v) in [
         ("--training-minutes", c.training_minutes),
@@ -66,7 +67,10 @@ pub fn usage(c: &Cost) -> Result<Usage, CliError> {
             return Err(invalid(field, format!("{v}: a non-negative number")));
         }
     }
-    let mut u = Usage::assumed(endpoint, c.spot_savings);
+    let mut u = Usage::assumed(endpoint, (!c.on_demand).then_some(c.spot_savings));
+    if c.no_dashboard {
+        u.dashboards = 0;
+    }
     u.training_instance_type = c.training_instance_type.clone();
     u.training_minutes = c.training_minutes;
     u.runs_per_month = c.runs_per_month;
@@ -79,43 +83,47 @@ fn bill(p: &Prices, u: &Usage) -> Result<Vec<Line>, CliError> {
     monthly(p, u).map_err(|e| invalid("instance type", e))
 }
 
-/// The three configurations the README compares, under the same usage.
+/// The configurations the README compares, under the same usage (with the dashboard unless
+/// said otherwise).
 pub fn comparison(c: &Cost) -> Result<Vec<(&'static str, Vec<Line>)>, CliError> {
     let p = Prices::us_east_1();
-    let base = usage(c)?;
-    let today = Usage {
-        endpoint: Endpoint::RealTime {
-            instance_type: "ml.m5.large".into(),
-            count: 1,
-        },
+    let mut base = usage(c)?;
+    base.dashboards = 1;
+    let real_time = |instance_type: &str| Endpoint::RealTime {
+        instance_type: instance_type.into(),
+        count: 1,
+    };
+    let first = Usage {
+        endpoint: real_time("ml.m5.large"),
         spot_savings: None,
         ..base.clone()
     };
     let original = Usage {
-        endpoint: Endpoint::RealTime {
-            instance_type: "ml.t2.medium".into(),
-            count: 1,
-        },
-        ..today.clone()
+        endpoint: real_time("ml.t2.medium"),
+        ..first.clone()
+    };
+    let default = Usage {
+        endpoint: real_time("ml.t2.medium"),
+        spot_savings: Some(c.spot_savings),
+        ..base.clone()
     };
     let lean = Usage {
         endpoint: Endpoint::Serverless {
             memory_mb: 2048,
             seconds_per_invocation: c.serverless_seconds,
         },
-        spot_savings: Some(c.spot_savings.unwrap_or(0.7)),
+        spot_savings: Some(c.spot_savings),
+        dashboards: 0,
         ..base
     };
     Ok(vec![
+        ("first default (ml.m5.large, on demand)", bill(&p, &first)?),
         (
-            "template default (ml.m5.large, on-demand training)",
-            bill(&p, &today)?,
-        ),
-        (
-            "the original's endpoint (ml.t2.medium)",
+            "the original's ml.t2.medium, on demand",
             bill(&p, &original)?,
         ),
-        ("serverless 2 GB, spot training", bill(&p, &lean)?),
+        ("default (ml.t2.medium, spot)", bill(&p, &default)?),
+        ("serverless 2 GB, spot, no dashboard", bill(&p, &lean)?),
     ])
 }
 
@@ -202,45 +210,54 @@ mod tests {
     }
 
     #[test]
-    fn the_default_bill_is_the_endpoint_around_the_clock() {
+    fn the_default_bill_is_still_mostly_the_endpoint_around_the_clock() {
         let text = render(&cost(&[]), false).unwrap();
         assert!(
-            text.contains("$83.95  SageMaker endpoint (real-time)"),
+            text.contains("SageMaker endpoint (real-time)") && text.contains("ml.t2.medium"),
             "{text}"
         );
-        assert!(text.contains("730 h x 1 ml.m5.large at $0.115/h"), "{text}");
         let json: serde_json::Value =
             serde_json::from_str(&render(&cost(&[]), true).unwrap()).unwrap();
         let total = json["total_usd"].as_f64().unwrap();
-        assert!((88.0..95.0).contains(&total), "{total}");
+        let on_demand: serde_json::Value =
+            serde_json::from_str(&render(&cost(&["--on-demand"]), true).unwrap()).unwrap();
+        assert!(
+            on_demand["total_usd"].as_f64().unwrap() > total,
+            "spot costs less"
+        );
+        assert!((40.0..60.0).contains(&total), "{total}");
     }
 
     #[test]
-    fn serverless_with_spot_leaves_cloudwatch_as_the_bill() {
+    fn serverless_with_spot_and_no_dashboard_meets_the_seeds_three_dollars() {
         let rows = comparison(&cost(&[])).unwrap();
         let totals: Vec<f64> = rows.iter().map(|(_, l)| total(l)).collect();
-        assert!(totals[0] > totals[1] && totals[1] > totals[2], "{totals:?}");
-        assert!(totals[2] < 0.1 * totals[0], "{totals:?}");
-        // Without the idle instance, CloudWatch's fixed lines (alarms, metrics, the dashboard)
-        // are most of what is left: the seed's $3 is met only without the dashboard.
-        let cloudwatch: f64 = rows[2]
+        assert!(
+            totals[0] > totals[1] && totals[1] > totals[2] && totals[2] > totals[3],
+            "{totals:?}"
+        );
+        assert!(totals[3] <= 3.0, "{totals:?}");
+        // Without the idle instance, CloudWatch's fixed lines (alarms, metrics) are most of
+        // what is left.
+        let cloudwatch: f64 = rows[3]
             .1
             .iter()
             .filter(|l| l.item.starts_with("CloudWatch"))
             .map(|l| l.usd)
             .sum();
-        assert!(cloudwatch > 0.8 * totals[2], "{:#?}", rows[2]);
-        let dashboard = rows[2]
-            .1
-            .iter()
-            .find(|l| l.item == "CloudWatch dashboard")
-            .unwrap();
-        assert!(
-            totals[2] > 3.0 && totals[2] - dashboard.usd <= 3.0,
-            "{totals:?}"
-        );
+        assert!(cloudwatch > 0.8 * totals[3], "{:#?}", rows[3]);
+        let dashboard = |i: usize| {
+            rows[i]
+                .1
+                .iter()
+                .find(|l| l.item == "CloudWatch dashboard")
+                .unwrap()
+                .usd
+        };
+        assert_eq!(dashboard(3), 0.0);
+        assert!(dashboard(2) > 0.0);
         let table = render(&cost(&["--compare"]), false).unwrap();
-        assert!(table.starts_with("| line | template default"), "{table}");
+        assert!(table.starts_with("| line | first default"), "{table}");
         assert!(table.contains("| **a month** |"), "{table}");
     }
 

@@ -12,7 +12,7 @@ use retrain_core::archive::{
     file_from_model_tar, metrics_from_model_tar, MAX_METRICS_BYTES, MAX_PREDICTIONS_BYTES,
     PREDICTIONS_FILE,
 };
-use retrain_core::aws::notify::{put_metric, METRIC_MAPE};
+use retrain_core::aws::notify::{put_metric, METRIC_MAPE, METRIC_TRAINING_BILLABLE};
 use retrain_core::aws::s3::{self, FIXED_METRICS_KEY};
 use retrain_core::champion::{compare, ChampionCheck};
 use retrain_core::gate::{verdict, Verdict};
@@ -27,6 +27,7 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Evaluation> {
     // This job's own artifact; a job that did not complete is refused.
     let job = state.completed_job()?;
     let training = job.training;
+    let billing = state.job.as_ref().and_then(|j| j.billing);
     let span =
         tracing::info_span!("evaluate_mape", execution = %run.execution, job = %training.job_name);
     async move {
@@ -35,6 +36,23 @@ pub async fn handle(ctx: &Context, event: Value) -> Result<Evaluation> {
         let passed = verdict(metrics.mape, threshold, run.mape_floor) == Verdict::Deploy;
         if let Some(mape) = metrics.mape {
             put_metric(&ctx.cw, &ctx.cfg, METRIC_MAPE, mape, StandardUnit::None).await?;
+        }
+        if let Some(b) = billing {
+            info!(
+                spot = b.spot,
+                training_seconds = b.training_seconds,
+                billable_seconds = b.billable_seconds,
+                savings_percent = b.savings_percent(),
+                "training billed"
+            );
+            put_metric(
+                &ctx.cw,
+                &ctx.cfg,
+                METRIC_TRAINING_BILLABLE,
+                b.billable_seconds as f64,
+                StandardUnit::Seconds,
+            )
+            .await?;
         }
         let champion = champion(ctx, run, &job.artifact).await?;
         info!(mape = ?metrics.mape, threshold, passed, source = ?source,

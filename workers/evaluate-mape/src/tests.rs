@@ -67,6 +67,27 @@ fn archive(metrics: &str) -> Vec<u8> {
 }
 
 #[tokio::test]
+async fn a_spot_jobs_billed_seconds_are_published_beside_the_mape() {
+    let ctx = context(vec![(
+        ARTIFACT_KEY,
+        archive(r#"{"mape": 12.34}"#),
+        t0() + Duration::minutes(9),
+    )]);
+    let mut s = state(20.0);
+    s["job"]["billing"] = json!({"spot": true, "training_seconds": 600, "billable_seconds": 180});
+    handle(&ctx, s).await.unwrap();
+    let puts = ctx.metrics().all();
+    let names: Vec<_> = puts
+        .iter()
+        .map(|r| r.metric_data()[0].metric_name().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["ModelMAPE", "TrainingBillableSeconds"]);
+    let d = &puts[1].metric_data()[0];
+    assert_eq!(d.value(), Some(180.0));
+    assert_eq!(d.unit().unwrap().as_str(), "Seconds");
+}
+
+#[tokio::test]
 async fn reads_the_jobs_own_archive_and_publishes_mape() {
     let fixed = br#"{"mape": 1.0}"#.to_vec();
     let ctx = context(vec![

@@ -140,6 +140,7 @@ pub async fn gather(ctx: &Context, state: &State, ending: Ending) -> Report {
         decision: ending.decision,
         reason: ending.reason,
         job,
+        billing: state.job.as_ref().and_then(|j| j.billing),
         mape: state.evaluation.as_ref().and_then(|e| e.mape),
         threshold: run.map(|r| r.mape_threshold).unwrap_or_default(),
         floor: run.map(|r| r.mape_floor).unwrap_or_default(),

@@ -100,6 +100,8 @@ pub struct Report {
     /// One sentence: why (the gate, the failure reason).
     pub reason: String,
     pub job: Option<String>,
+    /// The job's seconds trained and billed (managed spot: fewer billed).
+    pub billing: Option<retrain_core::payload::TrainingBilling>,
     pub mape: Option<f64>,
     pub threshold: f64,
     pub floor: f64,

@@ -107,6 +107,19 @@ pub fn render(r: &Report) -> String {
     h
 }
 
+/// "600 s trained, 180 s billed (managed spot: 70 % saved)".
+pub fn billing(b: &retrain_core::payload::TrainingBilling) -> String {
+    let how = if b.spot {
+        format!("managed spot: {:.0} % saved", b.savings_percent())
+    } else {
+        "on demand".to_string()
+    };
+    format!(
+        "{} s trained, {} s billed ({how})",
+        b.training_seconds, b.billable_seconds
+    )
+}
+
 fn row(h: &mut String, label: &str, field: &str, value: &str) {
     let _ = writeln!(
         h,
@@ -133,6 +146,9 @@ fn summary(h: &mut String, r: &Report) {
         &format!("{:.2} %", r.floor),
     );
     row(h, "Training job", "job", r.job.as_deref().unwrap_or("-"));
+    if let Some(b) = r.billing {
+        row(h, "Training billed", "billing", &billing(&b));
+    }
     row(
         h,
         "Model version",

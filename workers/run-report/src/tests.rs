@@ -38,6 +38,11 @@ fn full() -> Report {
         decision: Decision::Rejected,
         reason: "MAPE 23.40 % is at or over the threshold 20.00 % <b>".into(),
         job: Some("prophet-retrain-weekly-2026-11-22".into()),
+        billing: Some(retrain_core::payload::TrainingBilling {
+            spot: true,
+            training_seconds: 600,
+            billable_seconds: 180,
+        }),
         mape: Some(23.4),
         threshold: 20.0,
         floor: 1.0,
@@ -140,6 +145,10 @@ fn the_full_report_draws_every_chart_with_every_point() {
     let html = render(&r);
     let page = Html::parse_document(&html);
     assert!(page.errors.is_empty(), "{:?}", page.errors);
+    assert_eq!(
+        field(&page, "billing"),
+        "600 s trained, 180 s billed (managed spot: 70 % saved)"
+    );
     assert_eq!(page.select(&sel("svg")).count(), 3);
     for (chart, points) in [("daily", 40), ("folds", 14), ("history", 2)] {
         let fig = page

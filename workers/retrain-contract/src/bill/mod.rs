@@ -103,7 +103,7 @@ pub struct Usage {
 pub const TEMPLATE_ALARMS: u32 = 6;
 /// The custom metrics the workers publish in `MLOps/Forecasting`, each by `EndpointName` (a test
 /// holds this to the workers' metric names).
-pub const CUSTOM_METRICS: u32 = 6;
+pub const CUSTOM_METRICS: u32 = 7;
 /// Billed milliseconds assumed for each Lambda invocation at 128 MB: the slowest worker's cold
 /// start measured by `coldstart-bench` (start-training: 11 ms init, 511 ms first invoke), rounded
 /// up, as if every invocation were cold.
@@ -145,7 +145,7 @@ impl Usage {
                 * LAMBDA_MEMORY_GB,
             alarms: TEMPLATE_ALARMS,
             custom_metrics: CUSTOM_METRICS,
-            metric_puts_per_run: 6.0,
+            metric_puts_per_run: 7.0,
             dashboards: 1,
             log_bytes_per_run: 100_000.0,
             alerts_per_run: 1.0,

@@ -20,6 +20,9 @@ pub const METRIC_CANARY: &str = "ForecastCanaryFailures";
 /// The serving model's MAPE on the new days (StartTraining, before training; the template's
 /// ServingModelDriftAlarm watches it at the threshold).
 pub const METRIC_SERVING_MAPE: &str = "ServingModelMAPE";
+/// Seconds a run's training job was billed (fewer than it trained with managed spot; EvaluateMape
+/// publishes it with the job's end).
+pub const METRIC_TRAINING_BILLABLE: &str = "TrainingBillableSeconds";
 pub const DIMENSION: &str = "EndpointName";
 
 /// One datum in `MLOps/Forecasting`, dimension EndpointName (what the alarm watches).
