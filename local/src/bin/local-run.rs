@@ -222,17 +222,28 @@ fn training_command(command: Option<String>) -> Result<String, String> {
 }
 
 /// What the configuration the demo ran costs a month at the template's defaults (`retrain
-/// cost`), beside what the last run entered.
-fn cost_line(entered: &[String]) -> Result<String, String> {
+/// cost`), beside what the last run entered and what its training job billed.
+fn cost_line(entered: &[String], output: Option<&serde_json::Value>) -> Result<String, String> {
     use retrain_core::bill::{monthly, path::TASKS, total, Endpoint, Prices, Usage};
+    use retrain_core::payload::TrainingBilling;
     let cfg = harness::local_config(harness::TOPIC_ARN);
-    let mut u = Usage::assumed(
-        Endpoint::RealTime {
-            instance_type: cfg.endpoint.instance_type.clone(),
-            count: cfg.endpoint.instance_count.max(1) as u32,
-        },
-        None,
-    );
+    let (endpoint, kind) = match cfg.endpoint.serverless {
+        Some(s) => (
+            Endpoint::Serverless {
+                memory_mb: s.memory_mb as u32,
+                seconds_per_invocation: 1.0,
+            },
+            format!("serverless {} MB", s.memory_mb),
+        ),
+        None => (
+            Endpoint::RealTime {
+                instance_type: cfg.endpoint.instance_type.clone(),
+                count: cfg.endpoint.instance_count.max(1) as u32,
+            },
+            cfg.endpoint.instance_type.clone(),
+        ),
+    };
+    let mut u = Usage::assumed(endpoint, cfg.training.spot.then_some(0.7));
     u.training_instance_type = cfg.training.instance_type.clone();
     let lines = monthly(&Prices::us_east_1(), &u)?;
     let endpoint = lines.first().map_or(0.0, |l| l.usd);
@@ -240,13 +251,22 @@ fn cost_line(entered: &[String]) -> Result<String, String> {
         .iter()
         .filter(|s| TASKS.iter().any(|(t, _)| t == s))
         .count();
+    let billed = output
+        .and_then(|o| o.pointer("/job/billing"))
+        .and_then(|b| serde_json::from_value::<TrainingBilling>(b.clone()).ok())
+        .map(|b| format!("; its training job: {}", run_report::render::billing(&b)))
+        .unwrap_or_default();
     Ok(format!(
-        "cost a month      : ${:.2} at this configuration, ${endpoint:.2} of it the {} \
-         endpoint (us-east-1 list prices; `retrain cost --compare` for the options); \
-         the last run entered {} states and called {calls} workers ({:.0} states with a real \
-         10-minute job's 60 s polls)",
+        "cost a month      : ${:.2} at this configuration ({} training), ${endpoint:.2} of it \
+         the {kind} endpoint (us-east-1 list prices, spot assumed 70 % off; `retrain cost \
+         --compare` for the options); the last run entered {} states and called {calls} \
+         workers ({:.0} states with a real 10-minute job's 60 s polls){billed}",
         total(&lines),
-        cfg.endpoint.instance_type,
+        if cfg.training.spot {
+            "spot"
+        } else {
+            "on-demand"
+        },
         entered.len(),
         u.transitions_per_run
     ))
@@ -315,6 +335,7 @@ async fn run(
     let mut saved = Vec::new();
     let mut failed = 0;
     let mut entered: Vec<String> = Vec::new();
+    let mut output = None;
     for week in 1..=weeks {
         let said = prepare(&lake, scenario, week).await?;
         println!("\n== week {week} ({}): {said}", scenario.name());
@@ -329,6 +350,7 @@ async fn run(
             .iter()
             .map(|s| s.to_string())
             .collect();
+        output = exec.output.clone();
         let end = exec
             .states_entered()
             .last()
@@ -365,7 +387,7 @@ async fn run(
         started.elapsed().as_secs_f64(),
         r.render()
     );
-    println!("{}", cost_line(&entered)?);
+    println!("{}", cost_line(&entered, output.as_ref())?);
     if !saved.is_empty() {
         println!("run reports on this machine (open in a browser):");
         for path in &saved {
