@@ -196,6 +196,7 @@ impl Stubs {
                 .poll_seconds
                 .ok_or_else(|| err("InvalidInput", "poll_seconds missing"))?,
             canary: None,
+            billing: None,
         })
     }
 
@@ -917,6 +918,7 @@ async fn the_longest_wait_stays_inside_the_history_limit() {
             deadline_passed: elapsed > req.deadline_seconds,
             next_poll_seconds: retrain_core::polling::next_poll_seconds(poll, elapsed),
             canary: None,
+            billing: None,
         })
     });
     let unused = handler(|_| async { Err(TaskError::new("Unexpected", "not on this path")) });
