@@ -16,6 +16,9 @@ setup:
 # SERVING_COMMAND (default: the trainer's own server: the reference trainer's `serve`, or the
 # serve.py beside a train.py). IMAGE=prophet: training jobs and endpoints run the Prophet
 # example's image (built first, `make image`) as SageMaker runs it; IMAGE=<local image>: yours.
+# The cost options, as the template's parameters set them: ENDPOINT_TYPE=Serverless
+# (SERVERLESS_MEMORY_MB, SERVERLESS_MAX_CONCURRENCY), TRAINING_SPOT=false; EMULATOR_SPOT_CAPACITY=
+# none|interrupted plays a spot market without capacity, or one that interrupts the job once.
 IMAGE ?=
 demo:
 	tools/setup.sh $(if $(findstring .venv-prophet,$(TRAINING_COMMAND)),test,demo)

@@ -262,6 +262,18 @@ mod tests {
     }
 
     #[test]
+    fn the_readmes_cost_table_is_the_commands() {
+        let readme = include_str!("../../README.md");
+        let table = &readme[readme.find("<!-- cost-table -->\n").unwrap() + 21
+            ..readme.find("<!-- /cost-table -->").unwrap()];
+        assert_eq!(
+            table.trim(),
+            render(&cost(&["--compare"]), false).unwrap().trim(),
+            "README.md's cost table: run `retrain cost --compare` and paste it"
+        );
+    }
+
+    #[test]
     fn a_configuration_aws_would_refuse_is_refused() {
         let e = render(
             &cost(&[
