@@ -72,6 +72,35 @@ pub enum Command {
     /// its blue/green second fleet, training, the orchestration, CloudWatch, SNS, SQS and S3,
     /// for the template's parameters and the usage given (defaults: the seed's). No AWS call.
     Cost(Cost),
+    /// Before the first run: whether the account holds what it needs (the image in ECR, a role
+    /// SageMaker may assume, usable ticket files under bronze/, an endpoint the pipeline can
+    /// update, Lambda concurrency, a confirmed alert subscription). Each failure says what to do.
+    Doctor(Doctor),
+}
+
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// The stack's parameters, as `sam deploy --guided` saved them.
+    #[arg(long, default_value = "samconfig.toml")]
+    pub config: String,
+    /// TrainingImageUri (else the config's).
+    #[arg(long)]
+    pub image: Option<String>,
+    /// BucketName.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// SageMakerRoleArn (empty: the stack creates the role).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// EndpointName.
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// EndpointType (RealTime or Serverless).
+    #[arg(long)]
+    pub endpoint_type: Option<String>,
+    /// The alert topic (ExistingTopicArn, or the stack's TopicArn output).
+    #[arg(long)]
+    pub topic_arn: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,8 @@ pub struct Ops {
     pub sm: aws_sdk_sagemaker::Client,
     pub state_machine: Option<String>,
     pub group: String,
+    /// The AWS configuration (`retrain doctor` makes its own clients from it).
+    pub sdk: Option<aws_config::SdkConfig>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -262,14 +262,14 @@ mod tests {
     }
 
     #[test]
-    fn the_readmes_cost_table_is_the_commands() {
-        let readme = include_str!("../../README.md");
-        let table = &readme[readme.find("<!-- cost-table -->\n").unwrap() + 21
-            ..readme.find("<!-- /cost-table -->").unwrap()];
+    fn the_documented_cost_table_is_the_commands() {
+        let doc = include_str!("../../docs/cost-and-performance.md");
+        let table = &doc[doc.find("<!-- cost-table -->\n").unwrap() + "<!-- cost-table -->\n".len()
+            ..doc.find("<!-- /cost-table -->").unwrap()];
         assert_eq!(
             table.trim(),
             render(&cost(&["--compare"]), false).unwrap().trim(),
-            "README.md's cost table: run `retrain cost --compare` and paste it"
+            "docs/cost-and-performance.md's cost table: run `retrain cost --compare` and paste it"
         );
     }
 

@@ -5,6 +5,7 @@
 pub mod args;
 pub mod commands;
 pub mod cost;
+pub mod doctor;
 pub mod render;
 pub mod summary;
 
@@ -37,6 +38,7 @@ pub fn ops(cli: &Cli, sdk: &aws_config::SdkConfig) -> Ops {
         sm: aws_sdk_sagemaker::Client::new(sdk),
         state_machine: cli.global.state_machine.clone(),
         group: cli.global.model_package_group.clone(),
+        sdk: Some(sdk.clone()),
     }
 }
 
@@ -114,6 +116,28 @@ pub async fn run(cli: &Cli, ops: &Ops, out: &mut dyn Write) -> Result<bool, CliE
         Command::Cost(c) => {
             emit(out, &cost::render(c, as_json)?);
             Ok(true)
+        }
+        Command::Doctor(d) => {
+            let params = doctor::params(d)?;
+            let sdk = ops
+                .sdk
+                .as_ref()
+                .ok_or_else(|| CliError::Refused("no AWS configuration".into()))?;
+            let checks = doctor::examine(&doctor::Clients::new(sdk), &params).await;
+            if as_json {
+                emit(
+                    out,
+                    &format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&checks).expect("serialises")
+                    ),
+                );
+            } else {
+                emit(out, &doctor::render(&checks));
+            }
+            Ok(checks
+                .iter()
+                .all(|c| c.verdict != retrain_contract::doctor::Verdict::Fail))
         }
         Command::Approve(d) | Command::Reject(d) => {
             let approve = matches!(cli.command, Command::Approve(_));

@@ -29,6 +29,7 @@ fn ops(sfn_rules: &[&Rule], sm_rules: &[&Rule]) -> Ops {
         sm: mock_client!(aws_sdk_sagemaker, RuleMode::MatchAny, sm_rules),
         state_machine: Some(MACHINE.into()),
         group: "prophet-forecasting-models".into(),
+        sdk: None,
     }
 }
 

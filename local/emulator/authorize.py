@@ -13,9 +13,10 @@ Who calls (the credential convention)
   * `local-harness`: the local run's harness (seeds the lake, reads back, approves a version
     as a person would): an administrator, allowed everything.
   * `testing` (emulator.FAKE_CREDENTIALS, what a training job's process gets): the SageMaker
-    execution role of parameter SageMakerRoleArn.  Its policy is not in the template, so it is
-    defined here: s3:ListBucket on the bucket, s3:GetObject and s3:PutObject on its objects
-    (`EXECUTION_ROLE` below).
+    execution role. With parameter SageMakerRoleArn empty the template creates it
+    (SageMakerExecutionRole) and its policies are read from there; with an existing role its
+    policy is not in the template, so it is defined here: s3:ListBucket on the bucket,
+    s3:GetObject and s3:PutObject on its objects (`execution_role_statements`).
   * any other key, or none: refused as AWS refuses a key it does not know
     (UnrecognizedClientException / InvalidClientTokenId / InvalidAccessKeyId).
 
@@ -97,6 +98,8 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_STACK = "retraining"
 ADMIN_KEYS = frozenset({"local-harness"})
 TRAINING_KEY = "testing"  # emulator.FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+# The template's execution role, created when parameter SageMakerRoleArn is empty.
+SAGEMAKER_ROLE = "SageMakerExecutionRole"
 
 # botocore service name -> IAM service prefix.
 IAM_PREFIX = {"sagemaker": "sagemaker", "sagemaker-runtime": "sagemaker", "s3": "s3",
@@ -606,6 +609,8 @@ class Template:
             return f"arn:{PARTITION}:sns:{self.region}:{ACCOUNT}:{name}"
         if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             return self.resolve(props.get("FunctionName")) or f"{self.stack}-{logical}"
+        if kind == "AWS::IAM::Role":  # Ref is the role's name (CloudFormation's generated one)
+            return self.resolve(props.get("RoleName")) or f"{self.stack}-{logical}"
         if kind in ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
             name = self.resolve(props.get("Name")) or f"{self.stack}-{logical}"
             return f"arn:{PARTITION}:states:{self.region}:{ACCOUNT}:stateMachine:{name}"
@@ -640,6 +645,8 @@ class Template:
                 return f"arn:{PARTITION}:logs:{self.region}:{ACCOUNT}:log-group:{physical}:*"
             if kind == "AWS::CloudWatch::Alarm":
                 return f"arn:{PARTITION}:cloudwatch:{self.region}:{ACCOUNT}:alarm:{physical}"
+            if kind == "AWS::IAM::Role":
+                return f"arn:{PARTITION}:iam::{ACCOUNT}:role/{physical}"
             if physical.startswith("arn:"):
                 return physical
         if attr in ("TopicArn",) and physical.startswith("arn:"):
@@ -734,6 +741,17 @@ class Template:
                                  "template) cannot be read by the emulator")
         return statements
 
+    def role_policies(self, logical: str) -> list[dict[str, Any]]:
+        """The statements of an AWS::IAM::Role's inline policies, resolved."""
+        props = self.resources[logical].get("Properties") or {}
+        statements: list[dict[str, Any]] = []
+        for policy in props.get("Policies") or []:
+            doc = self.resolve(policy.get("PolicyDocument") or {})
+            statements.extend(_as_list(doc.get("Statement")))
+        if props.get("ManagedPolicyArns"):
+            raise ValueError(f"{logical}: managed policies cannot be read by the emulator")
+        return statements
+
     def functions(self) -> dict[str, str]:
         """worker name (CodeUri's folder) -> logical id, for the functions that exist."""
         out = {}
@@ -796,7 +814,13 @@ def identities(template: Template) -> dict[str, Identity]:
                                     _as_list(doc.get("Statement")))
     role = template.params.get("SageMakerRoleArn")
     bucket = template.params.get("BucketName")
-    if role and bucket:
+    if not role and SAGEMAKER_ROLE in template.resources and template.exists(SAGEMAKER_ROLE):
+        # The stack creates the execution role: a training job calls with its policies.
+        role_name = template.ref(SAGEMAKER_ROLE)
+        out[TRAINING_KEY] = Identity(
+            TRAINING_KEY, f"arn:{PARTITION}:sts::{ACCOUNT}:assumed-role/{role_name}/SageMaker",
+            template.role_policies(SAGEMAKER_ROLE))
+    elif role and bucket:
         role_name = role.rsplit("/", 1)[-1]
         out[TRAINING_KEY] = Identity(
             TRAINING_KEY, f"arn:{PARTITION}:sts::{ACCOUNT}:assumed-role/{role_name}/SageMaker",

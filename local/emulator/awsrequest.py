@@ -56,7 +56,9 @@ class AwsRequest:
 
 # Services this module parses: botocore name <- SigV4 signing name.
 SIGNING_NAMES = {"sagemaker": "sagemaker", "s3": "s3", "sns": "sns", "monitoring": "cloudwatch",
-                 "states": "stepfunctions"}
+                 "states": "stepfunctions",
+                 # retrain doctor's: the image, the role, the account's concurrency.
+                 "ecr": "ecr", "iam": "iam", "lambda": "lambda"}
 SERVICES = set(SIGNING_NAMES.values())
 # Smithy service name in an RPC v2 CBOR URL -> botocore service name.
 RPCV2_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}

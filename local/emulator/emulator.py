@@ -1254,6 +1254,8 @@ def make_app() -> Callable:
             refusal = check(environ)
             if refusal is not None:
                 return _respond(start_response, refusal)
+        if path.rstrip("/") == "/2016-08-19/account-settings":
+            return _lambda_account_settings(start_response)
         req = awsrequest.parse_request(environ) if (
             _FAULTS or environ.get("REQUEST_METHOD") in ("PUT", "POST", "DELETE")) else None
         fault = _take_fault(req) if req is not None and _FAULTS else None
@@ -1281,6 +1283,20 @@ def make_app() -> Callable:
         return _respond(start_response, _fault_refusal(req, fault))
 
     return app
+
+
+def _lambda_account_settings(start_response: Callable) -> list[bytes]:
+    """Lambda GetAccountSettings, which moto lacks: the account's concurrency limit
+    (EMULATOR_LAMBDA_CONCURRENCY, default 1000, all unreserved: the local stack reserves none)."""
+    limit = int(os.environ.get("EMULATOR_LAMBDA_CONCURRENCY", "1000"))
+    body = json.dumps({
+        "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000,
+                         "CodeSizeZipped": 52428800, "ConcurrentExecutions": limit,
+                         "UnreservedConcurrentExecutions": limit},
+        "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0}}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _log_fault(req: awsrequest.AwsRequest, fault: dict[str, Any]) -> None:

@@ -193,6 +193,33 @@ def test_the_template_s_functions_are_the_workers():
     assert TOPIC in text and "${" not in text and "Fn::" not in text and "Ref" not in text
 
 
+def test_the_template_s_own_execution_role_is_the_training_job_s_identity():
+    template = az.Template.load(TEMPLATE, {**PARAMETERS, "SageMakerRoleArn": ""})
+    ids = az.identities(template)
+    role = f"arn:aws:iam::{ACCOUNT}:role/retraining-SageMakerExecutionRole"
+    training = ids[az.TRAINING_KEY]
+    assert training.principal.endswith(":assumed-role/retraining-SageMakerExecutionRole/SageMaker")
+    s3 = "arn:aws:s3:::" + BUCKET
+    st = training.statements
+    # The trainer lists and reads the ticket files; SageMaker writes the model and hosting
+    # reads it; nothing else of the lake.
+    assert decide(st, "s3:ListBucket", s3, s3__prefix="bronze/") == "allow"
+    assert decide(st, "s3:ListBucket", s3, s3__prefix="Model/") == "implicit"
+    assert decide(st, "s3:GetObject", s3 + "/bronze/2026-11-22.csv") == "allow"
+    assert decide(st, "s3:GetObject", s3 + "/training-output/j/output/model.tar.gz") == "allow"
+    assert decide(st, "s3:PutObject", s3 + "/training-output/j/output/model.tar.gz") == "allow"
+    assert decide(st, "s3:GetObject", s3 + "/Model/last_trained.json") == "implicit"
+    assert decide(st, "s3:PutObject", s3 + "/bronze/x.csv") == "implicit"
+    # Deployment guardrails read the endpoint's rollback alarms with this role.
+    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{ENDPOINT}-model-latency"
+    assert decide(st, "cloudwatch:DescribeAlarms", alarm) == "allow"
+    # The workers pass exactly this role to SageMaker.
+    assert decide(ids["start-training"].statements, "iam:PassRole", role,
+                  iam__passedtoservice="sagemaker.amazonaws.com") == "allow"
+    assert decide(ids["deploy"].statements, "iam:PassRole", ROLE,
+                  iam__passedtoservice="sagemaker.amazonaws.com") == "implicit"
+
+
 def test_the_operator_policy_is_an_identity_that_can_operate_and_nothing_more():
     template = az.Template.load(TEMPLATE, PARAMETERS)
     operator = az.identities(template)["RetrainOperatorPolicy"]

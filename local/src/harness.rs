@@ -13,7 +13,9 @@ pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 
 pub const LOCAL_IMAGE: &str = "local/reference-trainer:latest";
-pub const LOCAL_ROLE: &str = "arn:aws:iam::123456789012:role/SageMakerExecutionRole";
+/// The SageMaker execution role the template creates (parameter `SageMakerRoleArn` left empty, as
+/// the local stack leaves it): the emulator authorizes the training jobs' calls with its policies.
+pub const LOCAL_ROLE: &str = "arn:aws:iam::123456789012:role/retraining-SageMakerExecutionRole";
 pub const TOPIC_NAME: &str = "model-drift-alerts";
 /// The ARN of the alert topic the harness creates (`connect`).
 pub const TOPIC_ARN: &str = "arn:aws:sns:us-east-1:123456789012:model-drift-alerts";
@@ -83,7 +85,8 @@ pub fn template_parameters(cfg: &Config) -> serde_json::Value {
     serde_json::json!({
         "BucketName": cfg.bucket,
         "TrainingImageUri": cfg.image_uri,
-        "SageMakerRoleArn": cfg.role_arn,
+        // Empty: the stack creates the execution role (`LOCAL_ROLE` is its ARN).
+        "SageMakerRoleArn": "",
         "EndpointName": cfg.endpoint_name,
         "ModelPackageGroupName": cfg.model_package_group,
         "MapeThreshold": cfg.mape_threshold.to_string(),

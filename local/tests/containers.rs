@@ -44,7 +44,7 @@ async fn the_prophet_image_trains_is_kept_out_on_thanksgiving_and_serves_once_ap
         .as_f64()
         .expect("the image wrote its MAPE");
     assert!((1.0..20.0).contains(&mape), "MAPE {mape}");
-    // The same decision as the example run on the host (README's scenario table).
+    // The same decision as the example run on the host (docs/proving-ground.md's scenario table).
     assert_eq!(evaluation["champion"]["verdict"], "worse", "{evaluation}");
     assert_eq!(exec.states_entered().last(), Some(&"Rejected"));
     // The earlier model serves with the reference trainer's server, not in a container.
@@ -110,7 +110,7 @@ async fn the_prophet_image_after_a_level_shift_alarms_and_is_kept_out_as_worse()
     );
     assert_eq!(l.serving_drift_alarm().await, "ALARM");
     // Prophet (no holidays) passes 20 % but loses to it on the same days, Thanksgiving among
-    // them (README's scenario table): kept out, the earlier model serves on.
+    // them (docs/proving-ground.md's scenario table): kept out, the earlier model serves on.
     let evaluation = output(&exec, "EvaluateMape");
     assert!(evaluation["mape"].as_f64().unwrap() < 20.0, "{evaluation}");
     assert_eq!(evaluation["champion"]["verdict"], "worse", "{evaluation}");
@@ -151,13 +151,14 @@ async fn a_failing_image_fails_the_run_with_its_failure_file() {
     );
 }
 
-/// The first column of README's "What the job gets" table: the names it promises a training
-/// image (variables and /opt/ml paths).
-fn readme_promises() -> Vec<String> {
-    let readme = std::fs::read_to_string(local::launcher::repo_root().join("README.md")).unwrap();
-    let at = readme.find("**What the job gets**").expect("the table");
+/// The first column of the training contract's "What the job gets" table (docs/contracts.md): the
+/// names it promises a training image (variables and /opt/ml paths).
+fn contract_promises() -> Vec<String> {
+    let contracts =
+        std::fs::read_to_string(local::launcher::repo_root().join("docs/contracts.md")).unwrap();
+    let at = contracts.find("**What the job gets**").expect("the table");
     let mut names = Vec::new();
-    for line in readme[at..]
+    for line in contracts[at..]
         .lines()
         .skip_while(|l| !l.starts_with('|'))
         .take_while(|l| l.starts_with('|'))
@@ -173,7 +174,8 @@ fn readme_promises() -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs podman and the probe images: make test-images"]
-async fn the_image_gets_what_readme_promises_and_a_server_without_ping_leaves_the_earlier_model() {
+async fn the_image_gets_what_the_contract_promises_and_a_server_without_ping_leaves_the_earlier_model(
+) {
     let l = Testbed::start_image(PROBE_NO_PING).await;
     let exec = l.week(Scenario::Normal, 1).await;
     // The probe writes no metrics.json: MAPE unknown, the version waits for a person.
@@ -190,7 +192,7 @@ async fn the_image_gets_what_readme_promises_and_a_server_without_ping_leaves_th
     .unwrap()
     .expect("seen.json in the archive");
     let seen: Value = serde_json::from_slice(&seen).unwrap();
-    let promised = readme_promises();
+    let promised = contract_promises();
     assert!(promised.len() >= 10, "{promised:?}");
     for name in &promised {
         let given = if let Some(file) = name.strip_prefix("/opt/ml/input/config/") {
@@ -204,7 +206,10 @@ async fn the_image_gets_what_readme_promises_and_a_server_without_ping_leaves_th
         } else {
             seen["env"].get(name).is_some()
         };
-        assert!(given, "README promises {name}; the image saw {seen}");
+        assert!(
+            given,
+            "docs/contracts.md promises {name}; the image saw {seen}"
+        );
     }
     assert_eq!(seen["env"]["S3_BUCKET"], l.cfg.bucket.as_str());
     assert_eq!(seen["emulator"], 200);

@@ -1,6 +1,6 @@
 //! The users' own serving app runs unchanged as the serving command: the FastAPI app of their
-//! contract (`examples/prophet-trainer/fastapi_app/app.py`) under uvicorn, started as README's
-//! "Serving your own app in the proving ground" says, serves the models the Prophet example
+//! contract (`examples/prophet-trainer/fastapi_app/app.py`) under uvicorn, started as
+//! docs/contracts.md's "Serving your own app in the proving ground" says, serves the models the Prophet example
 //! trains. The normal week's model is deployed (by the week's run, or by a person's approval
 //! when the champion check keeps the serving model), the canary passes while the new fleet
 //! bakes and once it serves, and a consumer's InvokeEndpoint gets the contract's answer from
@@ -81,7 +81,7 @@ async fn the_users_fastapi_app_under_uvicorn_serves_the_prophet_model() {
         venv.join("python").display(),
         examples.join("train.py").display()
     );
-    // README's command, word for word but for the paths.
+    // docs/contracts.md's command, word for word but for the paths.
     let serving = format!(
         "cd $SM_MODEL_DIR && {} --app-dir {} app:app --port $SAGEMAKER_BIND_TO_PORT",
         venv.join("uvicorn").display(),

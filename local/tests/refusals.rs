@@ -2,7 +2,7 @@
 //! (ticket files, metrics documents, execution inputs). Every case asserts the outcome, the
 //! reason, the alert, and that nothing changed that the refusal says did not: no training job
 //! (files), no deploy (metrics), no version or endpoint (inputs), `Model/last_trained.json`
-//! untouched. README.md's "What the pipeline refuses" table is these cases.
+//! untouched. docs/testing.md's "What the pipeline refuses" table is these cases.
 
 use asl_executor::{Execution, Status};
 use local::harness;

@@ -59,10 +59,10 @@ async fn the_prophet_example_trains_and_evaluate_mape_reads_its_own_mape() {
     let mape = evaluation["mape"].as_f64().expect("a known MAPE");
     assert_eq!(Some(mape), written["mape"].as_f64());
     assert!(written["rmse"].as_f64().is_some() && written["mae"].as_f64().is_some());
-    // And the decision that follows (README states each scenario's outcome per trainer): the
-    // Prophet model passes 20 %, but on the new week, Thanksgiving's, it is far worse than the
-    // serving model, which knows the desks' holidays (Prophet here fits none): it is kept out,
-    // waiting for a person.
+    // And the decision that follows (docs/proving-ground.md states each scenario's outcome per
+    // trainer): the Prophet model passes 20 %, but on the new week, Thanksgiving's, it is far
+    // worse than the serving model, which knows the desks' holidays (Prophet here fits none): it
+    // is kept out, waiting for a person.
     assert!((1.0..20.0).contains(&mape), "MAPE {mape}");
     let check = &evaluation["champion"];
     assert_eq!(check["verdict"], "worse", "{check}");

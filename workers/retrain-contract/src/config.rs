@@ -104,7 +104,7 @@ pub struct Config {
     pub instance_types: InstanceTypes,
 }
 
-/// One row of the configuration table (README.md is generated from the same facts).
+/// One row of the configuration table (docs/configuration.md; a test holds it to these facts).
 pub struct Var {
     pub name: &'static str,
     pub default: Option<&'static str>,

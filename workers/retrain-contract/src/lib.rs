@@ -10,6 +10,7 @@ pub mod archive_names;
 pub mod bill;
 pub mod champion;
 pub mod config;
+pub mod doctor;
 pub mod documents;
 pub mod drift;
 pub mod duplicates;

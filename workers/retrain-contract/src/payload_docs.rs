@@ -1,18 +1,19 @@
-//! README.md documents every payload with an example and the configuration table; these tests
-//! parse the examples into the real types and compare the table with `VARS`, so the README
-//! cannot drift from the code.
+//! docs/architecture.md documents every payload with an example, and docs/configuration.md holds
+//! the configuration table; these tests parse the examples into the real types and compare the
+//! table with `VARS`, so the documentation cannot drift from the code.
 
 #[cfg(test)]
 mod tests {
     use crate::config::VARS;
     use crate::payload::*;
 
-    const README: &str = include_str!("../../../README.md");
+    const ARCHITECTURE: &str = include_str!("../../../docs/architecture.md");
+    const CONFIGURATION: &str = include_str!("../../../docs/configuration.md");
 
     /// (type name, JSON text) of every `<!-- payload: Type -->` block.
     fn examples() -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let mut rest = README;
+        let mut rest = ARCHITECTURE;
         while let Some(i) = rest.find("<!-- payload: ") {
             rest = &rest[i + "<!-- payload: ".len()..];
             let ty = rest[..rest.find(" -->").unwrap()].to_string();
@@ -24,7 +25,7 @@ mod tests {
     }
 
     #[test]
-    fn every_readme_payload_parses() {
+    fn every_documented_payload_parses() {
         let examples = examples();
         assert!(examples.len() >= 7, "found {}", examples.len());
         for (ty, text) in examples {
@@ -38,16 +39,18 @@ mod tests {
                 "Deployment" => serde_json::from_value::<Deployment>(v).map(|_| ()),
                 "AlertRequest" => serde_json::from_value::<AlertRequest>(v).map(|_| ()),
                 "AlertOutcome" => serde_json::from_value::<AlertOutcome>(v).map(|_| ()),
-                other => panic!("README names an unknown payload type {other}"),
+                other => panic!("docs/architecture.md names an unknown payload type {other}"),
             };
-            ok.unwrap_or_else(|e| panic!("README example of {ty} does not parse: {e}"));
+            ok.unwrap_or_else(|e| {
+                panic!("docs/architecture.md's example of {ty} does not parse: {e}")
+            });
         }
     }
 
     #[test]
     fn the_configuration_table_lists_every_variable_and_default() {
-        let table = &README[README.find("<!-- config-table -->").unwrap()
-            ..README.find("<!-- /config-table -->").unwrap()];
+        let table = &CONFIGURATION[CONFIGURATION.find("<!-- config-table -->").unwrap()
+            ..CONFIGURATION.find("<!-- /config-table -->").unwrap()];
         for var in VARS {
             let default = var
                 .default
@@ -60,12 +63,15 @@ mod tests {
                 })
                 .unwrap_or_else(|| "required".into());
             let row = format!("| `{}` | {} | {} |", var.name, default, var.meaning);
-            assert!(table.contains(&row), "README lacks the row: {row}");
+            assert!(
+                table.contains(&row),
+                "docs/configuration.md lacks the row: {row}"
+            );
         }
         assert_eq!(
             table.matches("\n| `").count(),
             VARS.len(),
-            "README lists a variable the code does not read"
+            "docs/configuration.md lists a variable the code does not read"
         );
     }
 }

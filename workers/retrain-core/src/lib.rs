@@ -13,8 +13,8 @@ pub mod time;
 pub mod versioning;
 
 pub use retrain_contract::{
-    archive_names, bill, champion, documents, drift, duplicates, events, excerpt, gate, input,
-    json, live, messages, metrics, names, payload, polling, predictions, rollout, serving,
+    archive_names, bill, champion, doctor, documents, drift, duplicates, events, excerpt, gate,
+    input, json, live, messages, metrics, names, payload, polling, predictions, rollout, serving,
     single_flight, tickets,
 };
 

@@ -539,10 +539,12 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
     // The plausible window StartTraining counted with (the clock is 2026-11-22).
     assert_eq!(env["EARLIEST_TICKET_DATE"], "2000-01-01");
     assert_eq!(env["LATEST_TICKET_DATE"], "2026-11-23");
-    // README's training-container contract names every variable the job is given, and no other
-    // (beside SageMaker's own: AWS_*, TRAINING_JOB_*, and the toolkit's SM_*).
-    let readme = include_str!("../../../README.md");
-    let contract = &readme[readme.find("## The training-container contract").unwrap()..];
+    // The training-container contract (docs/contracts.md) names every variable the job is given,
+    // and no other (beside SageMaker's own: AWS_*, TRAINING_JOB_*, and the toolkit's SM_*).
+    let contracts = include_str!("../../../docs/contracts.md");
+    let contract = &contracts[contracts
+        .find("## The training-container contract")
+        .unwrap()..];
     let contract = &contract[..contract.find("**What it must produce**").unwrap()];
     let mut named: Vec<&str> = contract
         .lines()
@@ -563,7 +565,7 @@ async fn new_data_without_drift_starts_the_job_as_configured() {
     given.sort();
     assert_eq!(
         given, named,
-        "README's contract table and the job's Environment differ"
+        "docs/contracts.md's contract table and the job's Environment differ"
     );
     assert!(ctx.published().is_empty(), "no drift, no alert");
     // Only the bad-row rate (0 %): no drift metric.
