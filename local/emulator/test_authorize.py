@@ -208,6 +208,10 @@ def test_the_template_s_own_execution_role_is_the_training_job_s_identity():
     assert decide(st, "s3:GetObject", s3 + "/bronze/2026-11-22.csv") == "allow"
     assert decide(st, "s3:GetObject", s3 + "/training-output/j/output/model.tar.gz") == "allow"
     assert decide(st, "s3:PutObject", s3 + "/training-output/j/output/model.tar.gz") == "allow"
+    # The users' container also writes the original's fixed keys; the pipeline's own are not its.
+    assert decide(st, "s3:PutObject", s3 + "/Model/model.tar.gz") == "allow"
+    assert decide(st, "s3:PutObject", s3 + "/Model/metrics.json") == "allow"
+    assert decide(st, "s3:PutObject", s3 + "/Model/last_trained.json") == "implicit"
     assert decide(st, "s3:GetObject", s3 + "/Model/last_trained.json") == "implicit"
     assert decide(st, "s3:PutObject", s3 + "/bronze/x.csv") == "implicit"
     # Deployment guardrails read the endpoint's rollback alarms with this role.

@@ -257,9 +257,10 @@ fn cost_line(entered: &[String], output: Option<&serde_json::Value>) -> Result<S
         .map(|b| format!("; its training job: {}", run_report::render::billing(&b)))
         .unwrap_or_default();
     Ok(format!(
-        "cost a month      : ${:.2} at this configuration ({} training), ${endpoint:.2} of it \
-         the {kind} endpoint (us-east-1 list prices, spot assumed 70 % off; `retrain cost \
-         --compare` for the options); the last run entered {} states and called {calls} \
+        "cost a month      : ${:.2} at this configuration ({} training, the dashboard's $3.00 \
+         included: CreateDashboard=false leaves it out), ${endpoint:.2} of it the {kind} \
+         endpoint (us-east-1 list prices, spot assumed 70 % off; `retrain cost --compare` for \
+         the options); the last run entered {} states and called {calls} \
          workers ({:.0} states with a real 10-minute job's 60 s polls){billed}",
         total(&lines),
         if cfg.training.spot {
