@@ -3,7 +3,7 @@
 //! It loads the definition file itself (with CloudFormation-style `${...}` substitutions),
 //! rejects at load time what it does not support or what AWS would refuse, and runs executions
 //! with Task states dispatched to in-process async handlers. All time goes through tokio, so
-//! tests run with paused time. No crate does this (see README.md).
+//! tests run with paused time. No crate does this (see docs/testing.md).
 
 pub mod choice;
 pub mod definition;

@@ -1,5 +1,5 @@
 """The users' FastAPI app (fastapi_app/app.py) serving a model trained by train.py, started as the
-proving ground starts it (README, "Serving your own app in the proving ground"):
+proving ground starts it (docs/contracts.md, "Serving your own app in the proving ground"):
 
     cd $SM_MODEL_DIR && uvicorn --app-dir .../fastapi_app app:app --port $SAGEMAKER_BIND_TO_PORT
 

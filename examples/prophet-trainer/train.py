@@ -2,7 +2,7 @@
 """Prophet training entry point: the training-container contract's reference implementation.
 
 Run by SageMaker as `train` in the image (see Dockerfile), or locally as the emulator's training
-command. What it gets, what it writes and how it fails is the contract in README.md
+command. What it gets, what it writes and how it fails is the contract in docs/contracts.md
 ("The training-container contract"):
 
 - reads every `*.csv` under s3://$S3_BUCKET/$DATA_PREFIX (one row per ticket, a `created_date`
