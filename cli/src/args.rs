@@ -142,7 +142,7 @@ pub struct Cost {
     /// Forecasts asked of the endpoint a day.
     #[arg(long, default_value_t = 36.0)]
     pub invocations_per_day: f64,
-    /// The README's table: the first default, the original's, today's default, and serverless
+    /// The documented table (docs/cost-and-performance.md): the first default, the original's, today's default, and serverless
     /// with spot training and no dashboard, under the same assumptions (markdown).
     #[arg(long)]
     pub compare: bool,

@@ -1,5 +1,5 @@
 //! `retrain cost`: the monthly bill (`retrain_contract::bill`) for the given configuration, as
-//! text, JSON, or the README's comparison table.
+//! text, JSON, or the comparison table of docs/cost-and-performance.md.
 
 use retrain_contract::bill::{monthly, total, Endpoint, Line, Prices, Usage};
 use serde_json::json;
@@ -83,7 +83,7 @@ fn bill(p: &Prices, u: &Usage) -> Result<Vec<Line>, CliError> {
     monthly(p, u).map_err(|e| invalid("instance type", e))
 }
 
-/// The configurations the README compares, under the same usage (with the dashboard unless
+/// The configurations docs/cost-and-performance.md compares, under the same usage (with the dashboard unless
 /// said otherwise).
 pub fn comparison(c: &Cost) -> Result<Vec<(&'static str, Vec<Line>)>, CliError> {
     let p = Prices::us_east_1();
