@@ -101,13 +101,14 @@ def translate(template_path):
 class Resolver:
     """Intrinsic functions resolved to plausible values for one account and region."""
 
-    def __init__(self, cfn):
+    def __init__(self, cfn, examples=None):
+        examples = EXAMPLES if examples is None else examples
         self.cfn = cfn
         self.resources = cfn.get("Resources", {})
         self.params = {}
         for name, p in cfn.get("Parameters", {}).items():
-            if name in EXAMPLES:
-                self.params[name] = EXAMPLES[name]
+            if name in examples:
+                self.params[name] = examples[name]
             elif "Default" in p:
                 self.params[name] = str(p["Default"])
             else:
@@ -240,9 +241,9 @@ class Resolver:
         return {k: v for k, v in out.items() if v is not NO_VALUE}
 
 
-def policies(sam, cfn):
+def policies(sam, cfn, examples=None):
     """(owner, role, policy name, resolved document) of every inline IAM policy."""
-    r = Resolver(cfn)
+    r = Resolver(cfn, examples)
     owners = sorted(sam["Resources"], key=len, reverse=True)
     out = []
 
@@ -343,7 +344,11 @@ def main(argv):
             raise SystemExit(f"scan_policies: allow-list entry {e} lacks {sorted(missing) or 'a reason'}")
     used = [0] * len(allowed)
     sam, cfn = translate(args.template)
+    # Both ways to deploy: with an existing SageMaker execution role, and with the one the stack
+    # creates (SageMakerRoleArn empty): its policy, and the workers' PassRole of it.
     docs = policies(sam, cfn)
+    created = policies(sam, cfn, {**EXAMPLES, "SageMakerRoleArn": ""})
+    docs += [d for d in created if d not in docs]
     bad = 0
     total = 0
     for owner, role, name, doc in docs:
