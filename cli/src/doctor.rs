@@ -294,7 +294,7 @@ async fn data(c: &Clients, p: &Params) -> Check {
     if files.is_empty() {
         return Check::fail(NAME, format!("no .csv file under {where_}"), fix);
     }
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let window = DateWindow::at(p.earliest_ticket_date, chrono::Utc::now());
     let (mut rows, mut problems) = (0u64, Vec::new());
     for (_, key) in files.iter().take(FILES_READ) {
