@@ -257,3 +257,40 @@ fn a_broken_link_or_anchor_is_reported() {
     assert!(broken[0].contains("does not exist"), "{}", broken[0]);
     assert!(broken[1].contains("#no-such-section"), "{}", broken[1]);
 }
+
+/// The names under template.yaml's `Parameters:` (two-space indented keys, up to the next
+/// top-level key).
+fn template_parameters(template: &str) -> Vec<String> {
+    let start = template
+        .find("\nParameters:\n")
+        .expect("a Parameters section")
+        + 13;
+    template[start..]
+        .lines()
+        .take_while(|l| l.is_empty() || l.starts_with(' ') || l.starts_with('#'))
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.trim_end().ends_with(':'))
+        .map(|l| l.trim().trim_end_matches(':').to_string())
+        .collect()
+}
+
+#[test]
+fn the_documented_parameters_are_the_templates() {
+    let template = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    let doc = std::fs::read_to_string(repo().join("docs/configuration.md")).unwrap();
+    let section = &doc[doc.find("## The stack's parameters").unwrap()..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let params = template_parameters(&template);
+    assert!(params.len() > 20, "{params:?}");
+    let mut documented: Vec<String> = section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        documented, params,
+        "docs/configuration.md's parameter table, in template.yaml's order"
+    );
+    documented.dedup();
+    assert_eq!(documented.len(), params.len());
+}

@@ -188,7 +188,7 @@ async fn image(c: &Clients, uri: &str) -> Check {
         (None, None) => id,
     };
     let push = format!(
-        "push it: make image; docker tag prophet-forecast:latest {uri}; aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {}.dkr.ecr.{}.amazonaws.com; docker push {uri}",
+        "push it: make image (or your own); aws ecr get-login-password --region {} | docker login --username AWS --password-stdin {}.dkr.ecr.{}.amazonaws.com; docker tag localhost/prophet-trainer:latest {uri}; docker push {uri} (podman works the same)",
         img.region, img.account, img.region
     );
     match c
