@@ -33,6 +33,17 @@ pub fn last_output(exec: &Execution, state: &str) -> Option<Value> {
     })
 }
 
+/// The output of the last successful call of Task state `state`; a test's failure when it never
+/// succeeded.
+pub fn output_of(exec: &Execution, state: &str) -> Value {
+    last_output(exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
+}
+
+/// The last state `exec` entered.
+pub fn end(exec: &Execution) -> &str {
+    exec.states_entered().last().copied().unwrap_or_default()
+}
+
 pub struct Pipeline {
     /// The local Step Functions that runs this pipeline's executions (and answers the Step
     /// Functions API about them).

@@ -157,6 +157,15 @@ pub async fn collect(harness: &Context, emulator_state: &Value) -> Result<Report
 }
 
 impl Report {
+    /// Every value published of metric `name`, in order.
+    pub fn metric(&self, name: &str) -> Vec<f64> {
+        self.metrics
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .collect()
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(

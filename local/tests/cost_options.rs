@@ -4,28 +4,10 @@
 //! alert says so. One test in this binary: it sets the configuration through the environment
 //! (`harness::LOCAL_CHOICES`, as `make demo ENDPOINT_TYPE=Serverless` does) before anything runs.
 
-use asl_executor::{Execution, Status};
-use local::pipeline::last_output;
-use local::report::Report;
+use asl_executor::Status;
+use local::pipeline::{end, output_of};
 use local::scenario::Scenario;
 use local::testbed::Testbed;
-use serde_json::Value;
-
-fn end(exec: &Execution) -> &str {
-    exec.states_entered().last().copied().unwrap_or_default()
-}
-
-fn output_of(exec: &Execution, state: &str) -> Value {
-    last_output(exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
-}
-
-fn metric(r: &Report, name: &str) -> Vec<f64> {
-    r.metrics
-        .iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, v)| *v)
-        .collect()
-}
 
 #[test]
 fn serverless_inference_and_spot_training_end_to_end() {
@@ -105,7 +87,7 @@ async fn a_serverless_week_deploys_on_spot_training() {
     );
     assert!(billed >= 1 && billed <= trained, "{billing}");
     let r = l.report().await;
-    assert_eq!(metric(&r, "TrainingBillableSeconds"), vec![billed as f64]);
+    assert_eq!(r.metric("TrainingBillableSeconds"), vec![billed as f64]);
     let html = local::report::run_report(&l.harness, &exec.name)
         .await
         .unwrap()

@@ -7,7 +7,7 @@
 use asl_executor::{Execution, Status};
 use local::harness;
 use local::launcher::Emulator;
-use local::pipeline::{last_output, Faults, Pipeline};
+use local::pipeline::{end, output_of, Faults, Pipeline};
 use local::report::{collect, Report};
 use local::scenario::Scenario;
 use local::seed::{prepare, Lake};
@@ -62,14 +62,6 @@ async fn run_with(training_command: &str, objects: &[(&str, &[u8])], input: Valu
         earlier,
         report,
     }
-}
-
-fn output_of(exec: &Execution, state: &str) -> Value {
-    last_output(exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
-}
-
-fn end(exec: &Execution) -> &str {
-    exec.states_entered().last().copied().unwrap_or_default()
 }
 
 fn subjects(r: &Report) -> Vec<&str> {

@@ -6,8 +6,7 @@ use std::sync::atomic::Ordering;
 
 use asl_executor::{Execution, Status};
 use aws_sdk_sagemaker::types::ModelApprovalStatus;
-use local::pipeline::last_output;
-use local::report::Report;
+use local::pipeline::{end, last_output, output_of};
 use local::scenario::Scenario;
 use local::seed::PREVIOUS_JOB;
 use local::testbed::Testbed;
@@ -17,15 +16,6 @@ use serde_json::Value;
 
 async fn local() -> Testbed {
     Testbed::start(env!("CARGO_BIN_EXE_reference-trainer")).await
-}
-
-fn end(exec: &Execution) -> &str {
-    exec.states_entered().last().copied().unwrap_or_default()
-}
-
-/// The output of the last successful call of a Task state.
-fn output_of(exec: &Execution, state: &str) -> Value {
-    last_output(exec, state).unwrap_or_else(|| panic!("{state} never succeeded"))
 }
 
 /// The run report of `exec`, checked against the run: it parses as HTML, has one `<svg>` per
@@ -111,14 +101,6 @@ async fn check_report(
     points
 }
 
-fn metric(r: &Report, name: &str) -> Vec<f64> {
-    r.metrics
-        .iter()
-        .filter(|(n, _)| n == name)
-        .map(|(_, v)| *v)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
     let l = local().await;
@@ -175,7 +157,7 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
         r.training_jobs,
         vec![(training_job_name("normal-week1"), "Completed".to_string())]
     );
-    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
+    assert_eq!(r.metric("ModelMAPE"), vec![mape]);
     assert!(r.alerts.is_empty(), "{:?}", r.alerts);
     // The earlier model, asked for the new week before training, followed it (Thanksgiving
     // included): its live MAPE, published, under the threshold.
@@ -183,16 +165,14 @@ async fn a_normal_week_deploys_and_the_next_week_builds_on_it() {
     let live_mape = live["mape"].as_f64().expect("measured");
     assert!(live_mape < 20.0 && live["drifted"] == false, "{live}");
     assert_eq!(live["days"].as_array().unwrap().len(), 7);
-    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
+    assert_eq!(r.metric("ServingModelMAPE"), vec![live_mape]);
     // The new model answered the canary while it baked and once in service.
     let canary = &output_of(&exec, "CheckStatusEndpoint")["canary"];
     assert_eq!(
         (canary["passed"].as_bool(), canary["during"].as_str()),
         (Some(true), Some("in_service"))
     );
-    assert!(metric(&r, "ForecastCanaryFailures")
-        .iter()
-        .all(|v| *v == 0.0));
+    assert!(r.metric("ForecastCanaryFailures").iter().all(|v| *v == 0.0));
     let last = l.s3_json("Model/last_trained.json").await.unwrap();
     assert_eq!(last["approval"], "Approved");
     assert_eq!(last["training_job"], training_job_name("normal-week1"));
@@ -279,7 +259,7 @@ async fn a_regime_change_alerts_drift_and_is_rejected() {
     assert!(live_mape >= 20.0 && live["drifted"] == true, "{live}");
     assert_eq!(live["model"].as_str(), Some(earlier.as_str()));
     assert_eq!(live["days"].as_array().unwrap().len(), 21);
-    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
+    assert_eq!(r.metric("ServingModelMAPE"), vec![live_mape]);
     assert!(
         r.alerts[0]
             .1
@@ -298,9 +278,9 @@ async fn a_regime_change_alerts_drift_and_is_rejected() {
         body.contains(&format!("Still serving: {earlier}")),
         "{body}"
     );
-    assert_eq!(metric(&r, "DataDrift"), vec![1.0]);
-    assert_eq!(metric(&r, "ModelDriftDetected"), vec![1.0]);
-    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
+    assert_eq!(r.metric("DataDrift"), vec![1.0]);
+    assert_eq!(r.metric("ModelDriftDetected"), vec![1.0]);
+    assert_eq!(r.metric("ModelMAPE"), vec![mape]);
     let alarm = r.alarm.expect("the alarm exists");
     assert!(
         alarm.contains("prophet-fastapi-endpoint-latest-mape-drift-alarm")
@@ -350,7 +330,7 @@ async fn too_little_history_leaves_mape_unknown() {
     assert_eq!(r.versions[0].status, "PendingManualApproval");
     let subjects: Vec<&str> = r.alerts.iter().map(|(s, _)| s.as_str()).collect();
     assert_eq!(subjects, ["Model MAPE Unknown - Manual Review Needed"]);
-    assert!(metric(&r, "ModelMAPE").is_empty() && metric(&r, "ModelDriftDetected").is_empty());
+    assert!(r.metric("ModelMAPE").is_empty() && r.metric("ModelDriftDetected").is_empty());
     assert_eq!(l.s3_json("Model/last_trained.json").await, None);
     // Too short to cross-validate: no folds, no MAPE to draw; the page says so.
     check_report(&l, &exec, "MAPE unknown", &["daily"]).await;
@@ -532,9 +512,9 @@ async fn a_new_model_worse_than_the_serving_one_is_kept_out() {
     ] {
         assert!(body.contains(&needle), "{needle}: {body}");
     }
-    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
-    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
-    assert!(metric(&r, "ModelDriftDetected").is_empty(), "not drift");
+    assert_eq!(r.metric("ModelMAPE"), vec![mape]);
+    assert_eq!(r.metric("ServingModelMAPE"), vec![live_mape]);
+    assert!(r.metric("ModelDriftDetected").is_empty(), "not drift");
     assert_eq!(l.serving_drift_alarm().await, "OK");
     assert_eq!(l.s3_json("Model/last_trained.json").await, before);
     check_report(
@@ -600,8 +580,8 @@ async fn a_serving_model_that_missed_a_level_shift_alarms_and_the_better_new_mod
         "{}",
         r.alerts[0].1
     );
-    assert_eq!(metric(&r, "ServingModelMAPE"), vec![live_mape]);
-    assert_eq!(metric(&r, "ModelMAPE"), vec![mape]);
+    assert_eq!(r.metric("ServingModelMAPE"), vec![live_mape]);
+    assert_eq!(r.metric("ModelMAPE"), vec![mape]);
     assert_eq!(l.serving_drift_alarm().await, "ALARM");
     let canary = &output_of(&exec, "CheckStatusEndpoint")["canary"];
     assert_eq!(canary["passed"], true, "{canary}");
